@@ -1,0 +1,1 @@
+//! libotr harness (helper)

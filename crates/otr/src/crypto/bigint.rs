@@ -1,0 +1,1 @@
+//! Fixed-width constant-time Montgomery arithmetic (crypto helper).

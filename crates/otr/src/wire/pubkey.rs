@@ -1,14 +1,49 @@
 //! PUBKEY (type 0x0000, then MPIs p, q, g, y) and SIG (r || s, 20 bytes each)
 //! (Protocol-v3.html, "Public keys, signatures, and fingerprints").
 
-use super::codec::{InvalidMessage, Reader};
+use super::codec::{put_mpi, put_u16, InvalidMessage, Reader};
 use crate::crypto::{DsaPublicKey, DsaSignature};
 
-/// Appends the PUBKEY encoding of `key`.
-pub fn put_pubkey(out: &mut Vec<u8>, key: &DsaPublicKey) { unimplemented!() }
+/// The PUBKEY type for DSA, the only one defined.
+pub const PUBKEY_TYPE_DSA: u16 = 0x0000;
+
+/// The cap on each of p, q, g, y in a PUBKEY: 1024 bits (OTR's DSA size, and the most
+/// [`DsaPublicKey::from_components`] accepts for p) plus one byte of slack for an encoder
+/// that writes a leading zero byte. A longer MPI is [`InvalidMessage::TooLong`] before
+/// anything is allocated.
+pub const PUBKEY_MPI: usize = 1024 / 8 + 1;
+
+/// Appends the PUBKEY encoding of `key`: type 0x0000, then MPI p, q, g, y (minimal form,
+/// as libotr writes them).
+pub fn put_pubkey(out: &mut Vec<u8>, key: &DsaPublicKey) {
+    put_u16(out, PUBKEY_TYPE_DSA);
+    for part in [key.p(), key.q(), key.g(), key.y()] {
+        put_mpi(out, part);
+    }
+}
 /// Reads a PUBKEY; type other than 0x0000 or bad components give [`InvalidMessage::BadPublicKey`].
-pub fn read_pubkey(r: &mut Reader<'_>) -> Result<DsaPublicKey, InvalidMessage> { unimplemented!() }
+///
+/// Running out of bytes is [`InvalidMessage::Truncated`]; an MPI over [`PUBKEY_MPI`] bytes
+/// is [`InvalidMessage::TooLong`].
+pub fn read_pubkey(r: &mut Reader<'_>) -> Result<DsaPublicKey, InvalidMessage> {
+    if r.u16("PUBKEY type")? != PUBKEY_TYPE_DSA {
+        return Err(InvalidMessage::BadPublicKey);
+    }
+    let p = r.mpi(PUBKEY_MPI, "DSA p")?;
+    let q = r.mpi(PUBKEY_MPI, "DSA q")?;
+    let g = r.mpi(PUBKEY_MPI, "DSA g")?;
+    let y = r.mpi(PUBKEY_MPI, "DSA y")?;
+    DsaPublicKey::from_components(p, q, g, y).map_err(|_| InvalidMessage::BadPublicKey)
+}
 /// Appends SIG: r then s, 20 bytes each.
-pub fn put_signature(out: &mut Vec<u8>, sig: &DsaSignature) { unimplemented!() }
+pub fn put_signature(out: &mut Vec<u8>, sig: &DsaSignature) {
+    out.extend_from_slice(&sig.r);
+    out.extend_from_slice(&sig.s);
+}
 /// Reads SIG (40 bytes).
-pub fn read_signature(r: &mut Reader<'_>) -> Result<DsaSignature, InvalidMessage> { unimplemented!() }
+pub fn read_signature(r: &mut Reader<'_>) -> Result<DsaSignature, InvalidMessage> {
+    Ok(DsaSignature {
+        r: r.array("DSA signature r")?,
+        s: r.array("DSA signature s")?,
+    })
+}

@@ -1,7 +1,7 @@
 //! The plaintext of a data message: text, a NUL, and TLV records (Protocol-v3.html, "Data Message").
 
-use super::codec::InvalidMessage;
-use zeroize::Zeroizing;
+use super::codec::{put_u16, InvalidMessage, Reader};
+use zeroize::{Zeroize, Zeroizing};
 
 /// A TLV type. A newtype so unknown types survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +29,13 @@ impl TlvType {
 }
 
 /// One TLV record. Values may hold secrets (SMP), so they are zeroized on drop.
+///
+/// ```text
+/// type (SHORT) | length (SHORT) | value (length bytes)
+/// ```
+///
+/// Because of the `Drop` impl the value cannot be moved out of a `Tlv`; use
+/// `std::mem::take(&mut tlv.value)` (the emptied `Tlv` is then dropped harmlessly).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tlv {
     /// The type.
@@ -37,7 +44,26 @@ pub struct Tlv {
     pub value: Vec<u8>,
 }
 
+impl Tlv {
+    /// A TLV of type `kind` holding `value`.
+    pub fn new(kind: TlvType, value: Vec<u8>) -> Self {
+        Self { kind, value }
+    }
+}
+
+impl Drop for Tlv {
+    fn drop(&mut self) {
+        self.value.zeroize();
+    }
+}
+
 /// A data message's decrypted plaintext split into its parts.
+///
+/// ```text
+/// text (no NUL) | [NUL | TLV*]
+/// ```
+///
+/// The text is not zeroized on drop (the caller hands it to the user anyway); the TLVs are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plaintext {
     /// The human-readable part (bytes before the first NUL).
@@ -47,8 +73,59 @@ pub struct Plaintext {
 }
 
 /// Encodes text, NUL, then each TLV, exactly as libotr does (the NUL is always written).
-/// Text containing a NUL is cut at it. A TLV longer than 65535 bytes is a caller bug and
-/// is truncated... (helper: decide, document).
-pub fn encode_plaintext(text: &[u8], tlvs: &[Tlv]) -> Zeroizing<Vec<u8>> { unimplemented!() }
+/// Text containing a NUL is cut at it.
+///
+/// A TLV value longer than 65535 bytes is a caller bug (no OTR TLV comes near it): its
+/// value is truncated to its first 65535 bytes, so the output is still a well-formed
+/// plaintext that the peer parses record by record (libotr would instead write the
+/// length mod 65536 followed by the whole value, desynchronising every later record).
+pub fn encode_plaintext(text: &[u8], tlvs: &[Tlv]) -> Zeroizing<Vec<u8>> {
+    let text = text.split(|&b| b == 0).next().unwrap_or_default();
+    let tlv_len: usize = tlvs
+        .iter()
+        .map(|t| 4 + t.value.len().min(MAX_TLV_VALUE))
+        .sum();
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len() + 1 + tlv_len));
+    out.extend_from_slice(text);
+    out.push(0);
+    for tlv in tlvs {
+        let value = tlv.value.get(..MAX_TLV_VALUE).unwrap_or(&tlv.value);
+        put_u16(&mut out, tlv.kind.0);
+        put_u16(&mut out, u16::try_from(value.len()).unwrap_or(u16::MAX));
+        out.extend_from_slice(value);
+    }
+    out
+}
+
+/// The largest TLV value a SHORT length can describe.
+pub const MAX_TLV_VALUE: usize = u16::MAX as usize;
+
 /// Splits decrypted bytes into text and TLVs; a truncated TLV is [`InvalidMessage::BadTlv`].
-pub fn decode_plaintext(bytes: &[u8]) -> Result<Plaintext, InvalidMessage> { unimplemented!() }
+///
+/// Without a NUL everything is text and there are no TLVs. After the first NUL the rest
+/// must be a sequence of whole records (nothing after the NUL is an empty list). libotr
+/// silently drops a truncated final record; we reject the whole plaintext instead, which
+/// only differs for peers that send malformed TLVs.
+pub fn decode_plaintext(bytes: &[u8]) -> Result<Plaintext, InvalidMessage> {
+    let Some(nul) = bytes.iter().position(|&b| b == 0) else {
+        return Ok(Plaintext {
+            text: bytes.to_vec(),
+            tlvs: Vec::new(),
+        });
+    };
+    let text = bytes.get(..nul).unwrap_or_default().to_vec();
+    let mut r = Reader::new(bytes.get(nul + 1..).unwrap_or_default());
+    let mut tlvs = Vec::new();
+    while !r.is_empty() {
+        let kind = TlvType(r.u16("TLV type").map_err(|_| InvalidMessage::BadTlv)?);
+        let len = r.u16("TLV length").map_err(|_| InvalidMessage::BadTlv)?;
+        let value = r
+            .take(usize::from(len), "TLV value")
+            .map_err(|_| InvalidMessage::BadTlv)?;
+        tlvs.push(Tlv {
+            kind,
+            value: value.to_vec(),
+        });
+    }
+    Ok(Plaintext { text, tlvs })
+}

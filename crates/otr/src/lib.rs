@@ -1,6 +1,29 @@
 //! A sans-IO Off-the-Record Messaging engine (OTR protocol versions 3 and 2),
 //! wire-compatible with libotr 4.1.1.
+//!
+//! The [`Engine`] holds one account's identity and a conversation per peer. It never touches
+//! a socket, a clock or the OS random generator: the caller passes in what arrived and what
+//! the user typed, and gets back [`Event`]s: wire messages to transmit, messages to show,
+//! state changes and errors.
+//!
+//! Modules, bottom up: [`crypto`] (DH, DSA, AES/SHA/HMAC), [`wire`] (the codecs), `ake`
+//! (the authenticated key exchange), `keys` (data-phase key rotation), `conversation` (the
+//! message state machine), [`engine`] (the account).
 #![cfg_attr(not(test), forbid(unsafe_code))]
 
+mod ake;
+mod conversation;
 pub mod crypto;
+pub mod engine;
+pub mod event;
+mod keys;
+pub mod policy;
+pub mod trust;
 pub mod wire;
+
+pub use ake::AkeError;
+pub use engine::{Engine, EngineConfig};
+pub use event::{ConversationState, ErrorCode, Event};
+pub use keys::{DataError, RevealedMacKey};
+pub use policy::Policy;
+pub use trust::KnownFingerprints;

@@ -1,0 +1,442 @@
+//! One conversation with one peer: the message state machine (Protocol-v3.html, "The
+//! protocol state machine") driving the AKE ([`crate::ake`]) and the data phase
+//! ([`crate::keys`]).
+//!
+//! Transition table of [`MessageState`]:
+//!
+//! | state \ input | AKE completes       | TLV 1 received | user ends  | peer's data unreadable |
+//! |---------------|---------------------|----------------|------------|------------------------|
+//! | Plaintext     | -> Encrypted        | n/a            | stays      | error to both          |
+//! | Encrypted     | -> Encrypted (new keys; the old keys keep decrypting in-flight messages) | -> Finished | -> Plaintext (sends TLV 1) | error to both |
+//! | Finished      | -> Encrypted        | n/a            | -> Plaintext | error to both        |
+//!
+//! A new key exchange never opens a plaintext window: while it runs, an `Encrypted` state
+//! keeps encrypting with the old keys, and it switches keys only when the exchange completes.
+
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use crate::ake::{AkeContext, AkeStep, AkeSuccess, AuthState};
+use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
+use crate::event::{ConversationState, ErrorCode, Event};
+use crate::keys::{Addressing, DataKeys};
+use crate::policy::Policy;
+use crate::trust::KnownFingerprints;
+use crate::wire::codec::Codec;
+use crate::wire::encoded::{DataFlags, EncodedMessage, InstanceTag, MessageBody, MessageType, ProtocolVersion};
+use crate::wire::text::{self, IncomingText, Versions};
+use crate::wire::tlv::{decode_plaintext, encode_plaintext, Tlv, TlvType};
+
+/// The text of the error message we send when we cannot read a data message.
+pub(crate) const UNREADABLE_ERROR_TEXT: &str = "You transmitted an unreadable encrypted message.";
+
+/// The message state (msgstate), each variant holding only what is valid in it.
+#[derive(Default)]
+pub(crate) enum MessageState {
+    /// No private session.
+    #[default]
+    Plaintext,
+    /// A private session.
+    Encrypted(Box<PrivateSession>),
+    /// The peer ended the private session.
+    Finished,
+}
+
+/// An established private session.
+pub(crate) struct PrivateSession {
+    version: ProtocolVersion,
+    their_instance: InstanceTag,
+    #[allow(dead_code)]
+    their_long_term: DsaPublicKey,
+    fingerprint: Fingerprint,
+    keys: DataKeys,
+    /// The keys of the session this one replaced, kept to read messages already in flight
+    /// until the first message under the new keys arrives.
+    retired: Option<DataKeys>,
+    /// The secure session id and whether we read its first half.
+    #[allow(dead_code)]
+    ssid: ([u8; 8], bool),
+}
+
+/// Everything a conversation needs from the engine for one step.
+pub(crate) struct Context<'a> {
+    pub peer: &'a str,
+    pub identity: &'a DsaPrivateKey,
+    pub rng: &'a mut dyn CryptoRngCore,
+    pub policy: Policy,
+    pub our_instance: InstanceTag,
+    pub line_based: bool,
+    pub known: &'a mut KnownFingerprints,
+    pub out: &'a mut Vec<Event>,
+}
+
+impl Context<'_> {
+    fn emit_error(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.out.push(Event::Error { peer: self.peer.to_owned(), code, message: message.into() });
+    }
+    fn emit_wire(&mut self, data: String) {
+        self.out.push(Event::Wire { peer: self.peer.to_owned(), data });
+    }
+    fn emit_message(&mut self, text: String, encrypted: bool) {
+        self.out.push(Event::Message { peer: self.peer.to_owned(), text, encrypted });
+    }
+}
+
+/// The state kept for one peer.
+#[derive(Default)]
+pub(crate) struct Conversation {
+    msg: MessageState,
+    auth: AuthState,
+    /// The peer's instance tag, once seen (version 3).
+    their_instance: InstanceTag,
+    /// False once a plaintext arrived from the peer since we entered Plaintext.
+    stop_whitespace_tag: bool,
+    /// What the user typed while encryption is required and no session is up yet.
+    held: Vec<Zeroizing<String>>,
+}
+
+impl Conversation {
+    /// The state as the user sees it.
+    pub(crate) fn state(&self) -> ConversationState {
+        match &self.msg {
+            MessageState::Plaintext => ConversationState::Plaintext,
+            MessageState::Encrypted(_) => ConversationState::Encrypted,
+            MessageState::Finished => ConversationState::Finished,
+        }
+    }
+
+    /// The peer's fingerprint in the current private session.
+    pub(crate) fn fingerprint(&self) -> Option<Fingerprint> {
+        match &self.msg {
+            MessageState::Encrypted(p) => Some(p.fingerprint),
+            MessageState::Plaintext | MessageState::Finished => None,
+        }
+    }
+
+    /// The secure session id (as libotr shows it, two 32-bit halves) and whether we read
+    /// the first half.
+    pub(crate) fn ssid(&self) -> Option<([u8; 8], bool)> {
+        match &self.msg {
+            MessageState::Encrypted(p) => Some(p.ssid),
+            MessageState::Plaintext | MessageState::Finished => None,
+        }
+    }
+
+    /// Emits a `State` event describing the conversation now.
+    pub(crate) fn emit_state(&self, ctx: &mut Context<'_>) {
+        let fingerprint = self.fingerprint();
+        let trusted = fingerprint.is_some_and(|fp| ctx.known.is_trusted(ctx.peer, &fp));
+        ctx.out.push(Event::State { peer: ctx.peer.to_owned(), state: self.state(), fingerprint, trusted });
+    }
+
+    fn versions(policy: Policy) -> Versions {
+        Versions { v1: false, v2: policy.has(Policy::ALLOW_V2), v3: policy.has(Policy::ALLOW_V3) }
+    }
+
+    /// The user asked to start (or refresh) a private conversation: send a query message.
+    pub(crate) fn start(&mut self, ctx: &mut Context<'_>) {
+        if !ctx.policy.otr_enabled() {
+            ctx.emit_error(ErrorCode::Unsupported, "OTR is disabled by the policy for this peer.");
+            return;
+        }
+        ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
+    }
+
+    /// The user typed `text` to the peer.
+    pub(crate) fn send(&mut self, text: &str, ctx: &mut Context<'_>) {
+        match &mut self.msg {
+            MessageState::Encrypted(private) => {
+                let plaintext = encode_plaintext(text.as_bytes(), &[]);
+                let wire = seal(private, DataFlags::default(), &plaintext, ctx.our_instance);
+                match wire {
+                    Some(data) => ctx.emit_wire(data),
+                    None => ctx.emit_error(ErrorCode::NotSent, "The message could not be encrypted."),
+                }
+            }
+            MessageState::Finished => ctx.emit_error(
+                ErrorCode::Finished,
+                "Your message was not sent: the peer has ended the private conversation. End it too, or start a new one.",
+            ),
+            MessageState::Plaintext if ctx.policy.has(Policy::REQUIRE_ENCRYPTION) => {
+                self.held.push(Zeroizing::new(text.to_owned()));
+                ctx.emit_error(
+                    ErrorCode::EncryptionRequired,
+                    "Your message will be sent once the private conversation is set up.",
+                );
+                ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
+            }
+            MessageState::Plaintext => {
+                let tag = if ctx.policy.has(Policy::SEND_WHITESPACE_TAG) && ctx.policy.otr_enabled() && !self.stop_whitespace_tag {
+                    text::whitespace_tag(Self::versions(ctx.policy))
+                } else {
+                    String::new()
+                };
+                send_plain(text, &tag, ctx);
+            }
+        }
+    }
+
+    /// The user ended the private conversation.
+    pub(crate) fn finish(&mut self, ctx: &mut Context<'_>) {
+        match core::mem::take(&mut self.msg) {
+            MessageState::Encrypted(mut private) => {
+                let plaintext = encode_plaintext(b"", &[Tlv { kind: TlvType::DISCONNECTED, value: Vec::new() }]);
+                let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
+                if let Some(data) = seal(&mut private, flags, &plaintext, ctx.our_instance) {
+                    ctx.emit_wire(data);
+                }
+                self.enter_plaintext();
+                self.emit_state(ctx);
+            }
+            MessageState::Finished => {
+                self.enter_plaintext();
+                self.emit_state(ctx);
+            }
+            MessageState::Plaintext => {}
+        }
+        self.auth.reset();
+    }
+
+    fn enter_plaintext(&mut self) {
+        self.msg = MessageState::Plaintext;
+        self.stop_whitespace_tag = false;
+    }
+
+    /// Something arrived from the peer.
+    pub(crate) fn receive(&mut self, data: &str, ctx: &mut Context<'_>) {
+        if !ctx.policy.otr_enabled() {
+            ctx.emit_message(data.to_owned(), false);
+            return;
+        }
+        match text::classify(data) {
+            Err(e) => ctx.emit_error(ErrorCode::Malformed, format!("A malformed OTR message was received ({e:?}).")),
+            Ok(IncomingText::Fragment(_)) => {
+                ctx.emit_error(ErrorCode::Unsupported, "A fragmented OTR message was received; fragments are not supported yet.")
+            }
+            Ok(IncomingText::Encoded(bytes)) => match EncodedMessage::decode(&bytes) {
+                Ok(message) => self.receive_encoded(message, ctx),
+                Err(e) => ctx.emit_error(ErrorCode::Malformed, format!("A malformed OTR message was received ({e:?}).")),
+            },
+            Ok(IncomingText::Error(text)) => {
+                ctx.emit_error(ErrorCode::PeerError, format!("OTR error from the peer: {text}"));
+                if ctx.policy.has(Policy::ERROR_START_AKE) {
+                    ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
+                }
+            }
+            Ok(IncomingText::Query(offered)) => self.start_ake_if_offered(offered, ctx),
+            Ok(IncomingText::Plain { text, tag }) => {
+                self.stop_whitespace_tag = true;
+                let warn = !matches!(self.msg, MessageState::Plaintext) || ctx.policy.has(Policy::REQUIRE_ENCRYPTION);
+                if !text.is_empty() {
+                    ctx.emit_message(text, false);
+                    if warn {
+                        ctx.emit_error(ErrorCode::Unencrypted, "The message above was received unencrypted.");
+                    }
+                }
+                if let Some(offered) = tag {
+                    if ctx.policy.has(Policy::WHITESPACE_START_AKE) {
+                        self.start_ake_if_offered(offered, ctx);
+                    }
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+
+    fn start_ake_if_offered(&mut self, offered: Versions, ctx: &mut Context<'_>) {
+        let version = if offered.v3 && ctx.policy.has(Policy::ALLOW_V3) {
+            ProtocolVersion::V3
+        } else if offered.v2 && ctx.policy.has(Policy::ALLOW_V2) {
+            ProtocolVersion::V2
+        } else {
+            return;
+        };
+        let body = self.auth.start(version, &mut AkeContext { identity: ctx.identity, rng: &mut *ctx.rng });
+        self.send_ake(version, body, ctx);
+    }
+
+    fn send_ake(&self, version: ProtocolVersion, body: MessageBody, ctx: &mut Context<'_>) {
+        let (sender_instance, receiver_instance) = if version == ProtocolVersion::V2 {
+            (InstanceTag::UNKNOWN, InstanceTag::UNKNOWN)
+        } else {
+            (ctx.our_instance, self.their_instance)
+        };
+        let message = EncodedMessage { version, sender_instance, receiver_instance, body };
+        ctx.emit_wire(text::armour(&message.to_bytes()));
+    }
+
+    fn receive_encoded(&mut self, message: EncodedMessage, ctx: &mut Context<'_>) {
+        let version = message.version;
+        let allowed = match version {
+            ProtocolVersion::V3 => ctx.policy.has(Policy::ALLOW_V3),
+            ProtocolVersion::V2 => ctx.policy.has(Policy::ALLOW_V2),
+            _ => false,
+        };
+        if !allowed {
+            return;
+        }
+        let is_commit = message.message_type() == MessageType::DH_COMMIT;
+        if version == ProtocolVersion::V3 {
+            // Instance tags (Protocol-v3.html, "Instance Tags"): only a D-H Commit may be
+            // addressed to nobody in particular; anything for another instance is dropped.
+            let to = message.receiver_instance;
+            if to != ctx.our_instance && !(is_commit && to == InstanceTag::UNKNOWN) {
+                return;
+            }
+            if is_commit {
+                self.their_instance = message.sender_instance;
+            } else if self.their_instance != InstanceTag::UNKNOWN && message.sender_instance != self.their_instance {
+                return;
+            }
+        }
+        let sender_instance = message.sender_instance;
+        let mut ake = AkeContext { identity: ctx.identity, rng: &mut *ctx.rng };
+        let step = match message.body {
+            MessageBody::DhCommit(commit) => self.auth.receive_dh_commit(version, commit, &mut ake),
+            MessageBody::DhKey(key) => {
+                if self.auth.version() != Some(version) {
+                    return;
+                }
+                self.their_instance = sender_instance;
+                self.auth.receive_dh_key(key, &mut ake)
+            }
+            MessageBody::RevealSignature(reveal) => {
+                if self.auth.version() != Some(version) {
+                    return;
+                }
+                self.auth.receive_reveal_signature(reveal, &mut ake)
+            }
+            MessageBody::Signature(sig) => {
+                if self.auth.version() != Some(version) {
+                    return;
+                }
+                self.auth.receive_signature(sig)
+            }
+            MessageBody::Data(_) => {
+                self.receive_data(&message, ctx);
+                return;
+            }
+            _ => return,
+        };
+        self.finish_ake_step(version, step, ctx);
+    }
+
+    fn finish_ake_step(&mut self, version: ProtocolVersion, step: AkeStep, ctx: &mut Context<'_>) {
+        if let Some(reply) = step.reply {
+            self.send_ake(version, reply, ctx);
+        }
+        if let Some(e) = step.error {
+            ctx.emit_error(ErrorCode::AuthFailed, format!("The key exchange failed: {e}."));
+        }
+        if let Some(success) = step.success {
+            self.go_encrypted(success, ctx);
+        }
+    }
+
+    /// The AKE completed: switch to the new keys and send what was held.
+    fn go_encrypted(&mut self, success: AkeSuccess, ctx: &mut Context<'_>) {
+        let fingerprint = success.their_long_term.fingerprint();
+        ctx.known.insert(ctx.peer, fingerprint);
+        let AkeSuccess { version, our_dh, their_dh, their_keyid, their_long_term, ssid, we_initiated } = success;
+        let keys = DataKeys::after_ake(their_dh, their_keyid, our_dh, &mut *ctx.rng);
+        let retired = match core::mem::take(&mut self.msg) {
+            MessageState::Encrypted(old) if old.fingerprint == fingerprint => Some(old.keys),
+            MessageState::Encrypted(_) | MessageState::Plaintext | MessageState::Finished => None,
+        };
+        let their_instance = if version == ProtocolVersion::V2 { InstanceTag::UNKNOWN } else { self.their_instance };
+        let mut private = Box::new(PrivateSession {
+            version,
+            their_instance,
+            their_long_term,
+            fingerprint,
+            keys,
+            retired,
+            ssid: (ssid, we_initiated),
+        });
+        for held in core::mem::take(&mut self.held) {
+            let plaintext = encode_plaintext(held.as_bytes(), &[]);
+            match seal(&mut private, DataFlags::default(), &plaintext, ctx.our_instance) {
+                Some(data) => ctx.emit_wire(data),
+                None => ctx.emit_error(ErrorCode::NotSent, format!("Not sent: {}", held.as_str())),
+            }
+        }
+        self.msg = MessageState::Encrypted(private);
+        self.emit_state(ctx);
+    }
+
+    fn receive_data(&mut self, message: &EncodedMessage, ctx: &mut Context<'_>) {
+        let ignore_unreadable = matches!(&message.body, MessageBody::Data(d) if d.flags.ignore_unreadable());
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            if !ignore_unreadable {
+                self.report_unreadable("there is no private session with this peer", ctx);
+            }
+            return;
+        };
+        if message.version != private.version {
+            if !ignore_unreadable {
+                self.report_unreadable("it was sent for another protocol version", ctx);
+            }
+            return;
+        }
+        let opened = match private.keys.open(message, &mut *ctx.rng) {
+            Ok(v) => {
+                private.retired = None;
+                Ok(v)
+            }
+            Err(e) => match private.retired.as_mut().map(|old| old.open(message, &mut *ctx.rng)) {
+                Some(Ok(v)) => Ok(v),
+                Some(Err(_)) | None => Err(e),
+            },
+        };
+        let verified = match opened {
+            Ok(v) => v,
+            Err(e) => {
+                if !ignore_unreadable {
+                    self.report_unreadable(&e.to_string(), ctx);
+                }
+                return;
+            }
+        };
+        let plaintext = match decode_plaintext(&verified.bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                ctx.emit_error(ErrorCode::Malformed, format!("A private message had malformed contents ({e:?})."));
+                return;
+            }
+        };
+        if !plaintext.text.is_empty() {
+            ctx.emit_message(String::from_utf8_lossy(&plaintext.text).into_owned(), true);
+        }
+        if plaintext.tlvs.iter().any(|t| t.kind == TlvType::DISCONNECTED) {
+            self.msg = MessageState::Finished;
+            self.auth.reset();
+            self.emit_state(ctx);
+        }
+    }
+
+    fn report_unreadable(&self, why: &str, ctx: &mut Context<'_>) {
+        ctx.emit_error(ErrorCode::Unreadable, format!("An encrypted message could not be read: {why}."));
+        ctx.emit_wire(text::error_message(UNREADABLE_ERROR_TEXT));
+    }
+}
+
+/// Encrypts a plaintext into an armoured data message of `private`.
+fn seal(private: &mut PrivateSession, flags: DataFlags, plaintext: &[u8], our_instance: InstanceTag) -> Option<String> {
+    let addr = Addressing { version: private.version, ours: our_instance, theirs: private.their_instance };
+    let message = private.keys.seal(addr, flags, plaintext)?;
+    Some(text::armour(&message.to_bytes()))
+}
+
+/// Sends plaintext: with a line-based transport one wire message per line, never a CR, LF
+/// or NUL inside one; the whitespace tag, if any, rides on the first line.
+fn send_plain(text: &str, tag: &str, ctx: &mut Context<'_>) {
+    if !ctx.line_based {
+        ctx.emit_wire(format!("{text}{tag}"));
+        return;
+    }
+    let mut tag = Some(tag);
+    for line in text.split(['\r', '\n']).filter(|l| !l.is_empty()) {
+        let line: String = line.chars().filter(|&c| c != '\0').collect();
+        ctx.emit_wire(format!("{line}{}", tag.take().unwrap_or_default()));
+    }
+}

@@ -1,0 +1,177 @@
+//! The engine: one account (identity, instance tag, policy) holding a conversation per peer.
+//!
+//! Sans-IO: bytes and user actions come in through method calls, and every method returns
+//! the [`Event`]s it caused, in order. Randomness comes from the provider given at
+//! construction; the engine never reads a clock, a socket or the OS.
+
+use std::collections::BTreeMap;
+
+use rand_core::CryptoRngCore;
+
+use crate::conversation::{Context, Conversation};
+use crate::crypto::{DsaPrivateKey, Fingerprint};
+use crate::event::{ConversationState, Event};
+use crate::policy::Policy;
+use crate::trust::KnownFingerprints;
+use crate::wire::encoded::InstanceTag;
+
+/// How an engine behaves, beyond its identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The policy for every peer.
+    pub policy: Policy,
+    /// Our instance tag (>= 0x100), persistent per account.
+    pub instance_tag: InstanceTag,
+    /// The transport carries one line per message (IRC): plaintext with line breaks is sent
+    /// as one message per line, and no wire message ever contains CR, LF or NUL.
+    pub line_based: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { policy: Policy::default(), instance_tag: InstanceTag(0x100), line_based: true }
+    }
+}
+
+/// An OTR engine for one account.
+///
+/// ```
+/// # use otr::{Engine, EngineConfig, Event, crypto::DsaPrivateKey, wire::encoded::InstanceTag};
+/// # use rand_core::OsRng;
+/// let mut alice = Engine::new(DsaPrivateKey::generate(&mut OsRng), EngineConfig::default(), Box::new(OsRng));
+/// let mut bob = Engine::new(
+///     DsaPrivateKey::generate(&mut OsRng),
+///     EngineConfig { instance_tag: InstanceTag(0x1234), ..EngineConfig::default() },
+///     Box::new(OsRng),
+/// );
+/// // Deliver everything each side puts on the wire to the other until both are quiet.
+/// let mut to_bob: Vec<Event> = alice.start("bob");
+/// let mut shown = Vec::new();
+/// while !to_bob.is_empty() {
+///     let mut to_alice = Vec::new();
+///     for event in to_bob.drain(..) {
+///         if let Event::Wire { data, .. } = event { to_alice.extend(bob.receive("alice", &data)); }
+///     }
+///     for event in to_alice {
+///         match event {
+///             Event::Wire { data, .. } => to_bob.extend(alice.receive("bob", &data)),
+///             other => shown.push(other),
+///         }
+///     }
+/// }
+/// assert_eq!(alice.state("bob"), otr::ConversationState::Encrypted);
+/// let wire = alice.send("bob", "hi Bob");
+/// let Event::Wire { data, .. } = &wire[0] else { unreachable!() };
+/// assert!(data.starts_with("?OTR:"));
+/// assert!(bob.receive("alice", data).contains(&Event::Message {
+///     peer: "alice".into(), text: "hi Bob".into(), encrypted: true,
+/// }));
+/// ```
+pub struct Engine {
+    identity: DsaPrivateKey,
+    fingerprint: Fingerprint,
+    config: EngineConfig,
+    rng: Box<dyn CryptoRngCore + Send>,
+    conversations: BTreeMap<String, Conversation>,
+    known: KnownFingerprints,
+}
+
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine")
+            .field("fingerprint", &self.fingerprint)
+            .field("config", &self.config)
+            .field("peers", &self.conversations.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine for the account whose long-term key is `identity`.
+    pub fn new(identity: DsaPrivateKey, config: EngineConfig, rng: Box<dyn CryptoRngCore + Send>) -> Self {
+        let fingerprint = identity.public().fingerprint();
+        Self { identity, fingerprint, config, rng, conversations: BTreeMap::new(), known: KnownFingerprints::new() }
+    }
+
+    /// Our own fingerprint.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// Our configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The fingerprints we know, with their trust (for persistence).
+    pub fn known_fingerprints(&self) -> &KnownFingerprints {
+        &self.known
+    }
+
+    /// Replaces the known fingerprints (after loading them).
+    pub fn set_known_fingerprints(&mut self, known: KnownFingerprints) {
+        self.known = known;
+    }
+
+    /// The message state of the conversation with `peer`.
+    pub fn state(&self, peer: &str) -> ConversationState {
+        self.conversations.get(peer).map_or(ConversationState::Plaintext, Conversation::state)
+    }
+
+    /// The fingerprint of `peer` in the current private session.
+    pub fn peer_fingerprint(&self, peer: &str) -> Option<Fingerprint> {
+        self.conversations.get(peer).and_then(Conversation::fingerprint)
+    }
+
+    /// The secure session id of the private session with `peer`, and whether we read its
+    /// first half aloud (we sent the Reveal Signature).
+    pub fn session_id(&self, peer: &str) -> Option<([u8; 8], bool)> {
+        self.conversations.get(peer).and_then(Conversation::ssid)
+    }
+
+    fn with_conversation(&mut self, peer: &str, f: impl FnOnce(&mut Conversation, &mut Context<'_>)) -> Vec<Event> {
+        let mut out = Vec::new();
+        let conversation = self.conversations.entry(peer.to_owned()).or_default();
+        let mut ctx = Context {
+            peer,
+            identity: &self.identity,
+            rng: &mut *self.rng,
+            policy: self.config.policy,
+            our_instance: self.config.instance_tag,
+            line_based: self.config.line_based,
+            known: &mut self.known,
+            out: &mut out,
+        };
+        f(conversation, &mut ctx);
+        out
+    }
+
+    /// The user typed `text` to `peer`.
+    pub fn send(&mut self, peer: &str, text: &str) -> Vec<Event> {
+        self.with_conversation(peer, |c, ctx| c.send(text, ctx))
+    }
+
+    /// `data` arrived from `peer` over the network.
+    pub fn receive(&mut self, peer: &str, data: &str) -> Vec<Event> {
+        self.with_conversation(peer, |c, ctx| c.receive(data, ctx))
+    }
+
+    /// Starts (or refreshes) a private conversation with `peer`.
+    pub fn start(&mut self, peer: &str) -> Vec<Event> {
+        self.with_conversation(peer, |c, ctx| c.start(ctx))
+    }
+
+    /// Ends the private conversation with `peer`.
+    pub fn finish(&mut self, peer: &str) -> Vec<Event> {
+        self.with_conversation(peer, |c, ctx| c.finish(ctx))
+    }
+
+    /// Marks the current fingerprint of `peer` verified (`true`) or not.
+    pub fn set_trust(&mut self, peer: &str, trusted: bool) -> Vec<Event> {
+        let Some(fp) = self.peer_fingerprint(peer) else {
+            return Vec::new();
+        };
+        self.known.set_trusted(peer, fp, trusted);
+        self.with_conversation(peer, |c, ctx| c.emit_state(ctx))
+    }
+}

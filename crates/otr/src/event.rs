@@ -1,0 +1,113 @@
+//! What the engine asks its caller to do or show.
+
+use crate::crypto::Fingerprint;
+
+/// The message state of a conversation as the user sees it (msgstate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConversationState {
+    /// Messages go out unencrypted.
+    Plaintext,
+    /// A private session is up: messages go out encrypted.
+    Encrypted,
+    /// The peer ended the private session; nothing is sent until the user decides.
+    Finished,
+}
+
+impl ConversationState {
+    /// The engine protocol's name: `plaintext`, `encrypted` or `finished`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::Encrypted => "encrypted",
+            Self::Finished => "finished",
+        }
+    }
+}
+
+/// A stable, machine-readable code for something the user must know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Not sent: policy requires encryption and no private session exists yet (held).
+    EncryptionRequired,
+    /// A held message was finally not sent.
+    NotSent,
+    /// A data message could not be decrypted.
+    Unreadable,
+    /// A broken OTR message arrived.
+    Malformed,
+    /// Plaintext arrived while a private session exists (or encryption is required).
+    Unencrypted,
+    /// The peer ended the private session; our message was not sent.
+    Finished,
+    /// The peer sent an OTR error message.
+    PeerError,
+    /// The last message was sent again after a new key exchange.
+    Resent,
+    /// The key exchange failed (bad signature, MAC or D-H value).
+    AuthFailed,
+    /// Asked for something the engine does not do (yet).
+    Unsupported,
+}
+
+impl ErrorCode {
+    /// The engine protocol's code string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EncryptionRequired => "encryption_required",
+            Self::NotSent => "not_sent",
+            Self::Unreadable => "unreadable",
+            Self::Malformed => "malformed",
+            Self::Unencrypted => "unencrypted",
+            Self::Finished => "finished",
+            Self::PeerError => "peer_error",
+            Self::Resent => "resent",
+            Self::AuthFailed => "auth_failed",
+            Self::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// One output of the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Send `data` to `peer` over the network, as one network message.
+    Wire {
+        /// The peer.
+        peer: String,
+        /// The text to transmit.
+        data: String,
+    },
+    /// Show `text` from `peer` to the user.
+    Message {
+        /// The peer.
+        peer: String,
+        /// What they wrote.
+        text: String,
+        /// True only for text that arrived in a verified data message.
+        encrypted: bool,
+    },
+    /// The conversation's state, the peer's fingerprint or its trust changed, or a key
+    /// exchange completed.
+    State {
+        /// The peer.
+        peer: String,
+        /// The message state.
+        state: ConversationState,
+        /// The peer's fingerprint, when a session key exists.
+        fingerprint: Option<Fingerprint>,
+        /// Whether the user has verified that fingerprint.
+        trusted: bool,
+    },
+    /// Something the user must know.
+    Error {
+        /// The peer concerned.
+        peer: String,
+        /// A stable code.
+        code: ErrorCode,
+        /// A sentence for a person.
+        message: String,
+    },
+}

@@ -1,1 +1,940 @@
 //! Fixed-width constant-time Montgomery arithmetic (crypto helper).
+//!
+//! * [`Uint<N>`]: an unsigned integer of `N` 64-bit limbs, little-endian limb order.
+//! * [`MontyParams<N>`]: an odd modulus `m < 2^(64N)` with its Montgomery constants; all
+//!   modular operations are methods on it. Values in the *Montgomery domain* are
+//!   `a·R mod m` with `R = 2^(64N)`; [`MontyParams::to_mont`] / [`MontyParams::from_mont`]
+//!   convert. Addition, subtraction and negation work the same in either domain.
+//! * [`FixedBaseTable<N>`]: comb-style table for a fixed base, for fast key generation.
+//!
+//! Everything whose name does not end in `_vartime` runs in time independent of the
+//! *values* of its arguments (it may depend on public sizes: `N`, a declared exponent
+//! bit length, the length of a byte string). `_vartime` functions are for public data only.
+//!
+//! Sizes in use: `N = 24` (1536-bit DH group and SMP's q = (p-1)/2), `N = 16` (1024-bit
+//! DSA p), `N = 3` (160-bit DSA q). `N` must be at most [`MAX_LIMBS`] (checked at compile
+//! time when a function needing scratch space is instantiated).
+
+// Some helpers exist for the SMP code being written against this module.
+#![allow(dead_code)]
+// `to_mont`/`from_mont` are conversions performed *by* the parameters, and `to_be_bytes`
+// on a 192-byte `Copy` value is better by reference.
+#![allow(clippy::wrong_self_convention)]
+
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use zeroize::Zeroize;
+
+/// Largest supported limb count (1536 bits).
+pub(crate) const MAX_LIMBS: usize = 24;
+
+/// `a + b + carry`, returning (sum, carry out). `carry` must be 0 or 1.
+#[inline(always)]
+fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
+    let t = (a as u128) + (b as u128) + (carry as u128);
+    (t as u64, (t >> 64) as u64)
+}
+
+/// `a - b - borrow`, returning (difference, borrow out). `borrow` is 0 or `u64::MAX`.
+#[inline(always)]
+fn sbb(a: u64, b: u64, borrow: u64) -> (u64, u64) {
+    let t = (a as u128).wrapping_sub((b as u128) + ((borrow >> 63) as u128));
+    (t as u64, (t >> 64) as u64)
+}
+
+/// `a + b * c + carry`, returning (low, high). Never overflows 128 bits.
+#[inline(always)]
+fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
+    let t = (a as u128) + (b as u128) * (c as u128) + (carry as u128);
+    (t as u64, (t >> 64) as u64)
+}
+
+/// All-ones if `bit` (0 or 1) is 1, else zero.
+#[inline(always)]
+fn mask(bit: u64) -> u64 {
+    0u64.wrapping_sub(bit)
+}
+
+/// An `N`-limb unsigned integer, least significant limb first.
+///
+/// `PartialEq` is derived and variable-time: use [`Uint::ct_eq`] for secrets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Uint<const N: usize>(pub(crate) [u64; N]);
+
+impl<const N: usize> core::fmt::Debug for Uint<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Uint(0x")?;
+        for l in self.0.iter().rev() {
+            write!(f, "{l:016x}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl<const N: usize> Zeroize for Uint<N> {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl<const N: usize> Default for Uint<N> {
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl<const N: usize> ConditionallySelectable for Uint<N> {
+    #[inline(always)]
+    fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
+        let m = mask(choice.unwrap_u8() as u64);
+        let mut out = [0u64; N];
+        for ((o, x), y) in out.iter_mut().zip(a.0.iter()).zip(b.0.iter()) {
+            *o = x ^ (m & (x ^ y));
+        }
+        Uint(out)
+    }
+}
+
+impl<const N: usize> ConstantTimeEq for Uint<N> {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        let mut acc = 0u64;
+        for (x, y) in self.0.iter().zip(other.0.iter()) {
+            acc |= x ^ y;
+        }
+        acc.ct_eq(&0)
+    }
+}
+
+impl<const N: usize> Uint<N> {
+    /// Zero.
+    pub(crate) const ZERO: Self = Uint([0; N]);
+    /// One.
+    pub(crate) const ONE: Self = Self::from_u64(1);
+
+    /// A small value.
+    pub(crate) const fn from_u64(v: u64) -> Self {
+        let mut l = [0u64; N];
+        if N > 0 {
+            l[0] = v;
+        }
+        Uint(l)
+    }
+
+    /// Parses big-endian bytes of any length (leading zeros allowed). Returns `None` when
+    /// the value does not fit in `N` limbs. Runs in time depending only on `be.len()`.
+    pub(crate) fn from_be_bytes(be: &[u8]) -> Option<Self> {
+        let mut l = [0u64; N];
+        let mut overflow = 0u8;
+        for (i, &b) in be.iter().rev().enumerate() {
+            match l.get_mut(i / 8) {
+                Some(limb) => *limb |= (b as u64) << (8 * (i % 8)),
+                None => overflow |= b,
+            }
+        }
+        if overflow != 0 {
+            None
+        } else {
+            Some(Uint(l))
+        }
+    }
+
+    /// Parses a big-endian hex string (whitespace ignored); `None` on bad digits or overflow.
+    /// For constants and tests.
+    pub(crate) fn from_hex_vartime(s: &str) -> Option<Self> {
+        let digits: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+        let mut l = [0u64; N];
+        for (i, &c) in digits.iter().rev().enumerate() {
+            let v = (c as char).to_digit(16)? as u64;
+            match l.get_mut(i / 16) {
+                Some(limb) => *limb |= v << (4 * (i % 16)),
+                None if v == 0 => {}
+                None => return None,
+            }
+        }
+        Some(Uint(l))
+    }
+
+    /// The full `8N`-byte big-endian encoding.
+    pub(crate) fn to_be_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * N);
+        for l in self.0.iter().rev() {
+            out.extend_from_slice(&l.to_be_bytes());
+        }
+        out
+    }
+
+    /// Writes the low `out.len()` bytes big-endian into `out` (left-padded with zeros when
+    /// `out` is longer than `8N`; higher bytes are dropped when shorter).
+    pub(crate) fn write_be_padded(&self, out: &mut [u8]) {
+        let len = out.len();
+        for (i, o) in out.iter_mut().enumerate() {
+            let pos = len - 1 - i; // byte index from the least significant end
+            *o = match self.0.get(pos / 8) {
+                Some(l) => (l >> (8 * (pos % 8))) as u8,
+                None => 0,
+            };
+        }
+    }
+
+    /// Minimal big-endian bytes (no leading zero; empty for zero). Leaks the length only.
+    pub(crate) fn to_be_bytes_minimal(&self) -> Vec<u8> {
+        let mut full = self.to_be_bytes();
+        let nz = full.iter().position(|&b| b != 0).unwrap_or(full.len());
+        full.drain(..nz);
+        full
+    }
+
+    /// Number of significant bits (variable time).
+    pub(crate) fn bits_vartime(&self) -> usize {
+        for (i, &l) in self.0.iter().enumerate().rev() {
+            if l != 0 {
+                return 64 * i + 64 - l.leading_zeros() as usize;
+            }
+        }
+        0
+    }
+
+    /// Bit `i` (0 or 1); 0 beyond the width. `i` is public.
+    #[inline(always)]
+    pub(crate) fn bit(&self, i: usize) -> u64 {
+        match self.0.get(i / 64) {
+            Some(l) => (l >> (i % 64)) & 1,
+            None => 0,
+        }
+    }
+
+    /// `w <= 63` bits starting at bit `pos` (public position), as a number.
+    #[inline(always)]
+    fn window(&self, pos: usize, w: usize) -> u64 {
+        let lo = match self.0.get(pos / 64) {
+            Some(l) => l >> (pos % 64),
+            None => 0,
+        };
+        let off = pos % 64;
+        let hi = if off == 0 {
+            0
+        } else {
+            match self.0.get(pos / 64 + 1) {
+                Some(l) => l << (64 - off),
+                None => 0,
+            }
+        };
+        (lo | hi) & ((1u64 << w) - 1)
+    }
+
+    /// `self + rhs`, returning (sum mod 2^(64N), carry 0/1).
+    #[inline(always)]
+    pub(crate) fn adc(&self, rhs: &Self) -> (Self, u64) {
+        let mut out = [0u64; N];
+        let mut c = 0;
+        for ((o, a), b) in out.iter_mut().zip(self.0.iter()).zip(rhs.0.iter()) {
+            let (s, c2) = adc(*a, *b, c);
+            *o = s;
+            c = c2;
+        }
+        (Uint(out), c)
+    }
+
+    /// `self - rhs`, returning (difference mod 2^(64N), borrow 0 or `u64::MAX`).
+    #[inline(always)]
+    pub(crate) fn sbb(&self, rhs: &Self) -> (Self, u64) {
+        let mut out = [0u64; N];
+        let mut b = 0;
+        for ((o, x), y) in out.iter_mut().zip(self.0.iter()).zip(rhs.0.iter()) {
+            let (s, b2) = sbb(*x, *y, b);
+            *o = s;
+            b = b2;
+        }
+        (Uint(out), b)
+    }
+
+    /// Wrapping addition of a small value.
+    pub(crate) fn wrapping_add_u64(&self, v: u64) -> Self {
+        self.adc(&Self::from_u64(v)).0
+    }
+
+    /// Wrapping subtraction of a small value.
+    pub(crate) fn wrapping_sub_u64(&self, v: u64) -> Self {
+        self.sbb(&Self::from_u64(v)).0
+    }
+
+    /// Constant-time `self < rhs`.
+    pub(crate) fn ct_lt(&self, rhs: &Self) -> Choice {
+        let (_, b) = self.sbb(rhs);
+        Choice::from((b & 1) as u8)
+    }
+
+    /// Constant-time `self == 0`.
+    pub(crate) fn ct_is_zero(&self) -> Choice {
+        self.ct_eq(&Self::ZERO)
+    }
+
+    /// Numeric comparison (variable time).
+    pub(crate) fn cmp_vartime(&self, rhs: &Self) -> core::cmp::Ordering {
+        for (a, b) in self.0.iter().rev().zip(rhs.0.iter().rev()) {
+            match a.cmp(b) {
+                core::cmp::Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        core::cmp::Ordering::Equal
+    }
+
+    /// Zero-extends or truncates to `M` limbs.
+    pub(crate) fn resize<const M: usize>(&self) -> Uint<M> {
+        let mut out = [0u64; M];
+        for (o, a) in out.iter_mut().zip(self.0.iter()) {
+            *o = *a;
+        }
+        Uint(out)
+    }
+
+    /// Right shift by `s` bits (public `s`).
+    pub(crate) fn shr(&self, s: usize) -> Self {
+        let mut out = [0u64; N];
+        let (ls, bs) = (s / 64, s % 64);
+        for (i, o) in out.iter_mut().enumerate() {
+            let lo = self.0.get(i + ls).copied().unwrap_or(0);
+            let hi = self.0.get(i + ls + 1).copied().unwrap_or(0);
+            *o = if bs == 0 {
+                lo
+            } else {
+                (lo >> bs) | (hi << (64 - bs))
+            };
+        }
+        Uint(out)
+    }
+
+    /// Left shift by `s` bits (public `s`), dropping bits beyond the width.
+    pub(crate) fn shl(&self, s: usize) -> Self {
+        let mut out = [0u64; N];
+        let (ls, bs) = (s / 64, s % 64);
+        for (i, o) in out.iter_mut().enumerate() {
+            let lo = i
+                .checked_sub(ls)
+                .and_then(|j| self.0.get(j))
+                .copied()
+                .unwrap_or(0);
+            let lo2 = i
+                .checked_sub(ls + 1)
+                .and_then(|j| self.0.get(j))
+                .copied()
+                .unwrap_or(0);
+            *o = if bs == 0 {
+                lo
+            } else {
+                (lo << bs) | (lo2 >> (64 - bs))
+            };
+        }
+        Uint(out)
+    }
+
+    /// Product truncated to `N` limbs, and whether it overflowed (variable time).
+    pub(crate) fn mul_vartime<const M: usize>(&self, rhs: &Uint<M>) -> (Self, bool) {
+        let mut out = [0u64; N];
+        let mut overflow = false;
+        for (j, &b) in rhs.0.iter().enumerate() {
+            let mut c = 0u64;
+            for (i, &a) in self.0.iter().enumerate() {
+                match out.get_mut(i + j) {
+                    Some(o) => {
+                        let (s, c2) = mac(*o, a, b, c);
+                        *o = s;
+                        c = c2;
+                    }
+                    None => {
+                        overflow |= (a != 0 && b != 0) || c != 0;
+                        c = 0;
+                    }
+                }
+            }
+            overflow |= c != 0;
+        }
+        (Uint(out), overflow)
+    }
+
+    /// `self mod d` for a small nonzero divisor (variable time; returns 0 for `d == 0`).
+    pub(crate) fn rem_u32_vartime(&self, d: u32) -> u32 {
+        if d == 0 {
+            return 0;
+        }
+        let d = d as u64;
+        let mut r = 0u64;
+        for &l in self.0.iter().rev() {
+            r = ((r << 32) | (l >> 32)) % d;
+            r = ((r << 32) | (l & 0xffff_ffff)) % d;
+        }
+        r as u32
+    }
+}
+
+/// An odd modulus `m > 1` with its Montgomery constants (`R = 2^(64N)`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct MontyParams<const N: usize> {
+    /// The modulus.
+    modulus: Uint<N>,
+    /// `-m^-1 mod 2^64`.
+    m_inv: u64,
+    /// `R mod m`, i.e. one in the Montgomery domain.
+    r: Uint<N>,
+    /// `R^2 mod m`.
+    r2: Uint<N>,
+    /// Bit length of the modulus.
+    bits: usize,
+}
+
+impl<const N: usize> MontyParams<N> {
+    /// Precomputes the constants for `modulus` (public). `None` unless it is odd and > 1.
+    pub(crate) fn new(modulus: Uint<N>) -> Option<Self> {
+        if N == 0 || modulus.0[0] & 1 == 0 || modulus.bits_vartime() < 2 {
+            return None;
+        }
+        Some(Self::new_unchecked(modulus))
+    }
+
+    /// Like [`MontyParams::new`] without the checks, for known-good constants. The
+    /// modulus must be odd and > 1 (otherwise results are meaningless, but nothing panics).
+    pub(crate) fn new_unchecked(modulus: Uint<N>) -> Self {
+        let m0 = modulus.0.first().copied().unwrap_or(1);
+        // Newton iteration: inv = m0^-1 mod 2^64 (each step doubles the correct bits).
+        let mut inv: u64 = 1;
+        for _ in 0..7 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
+        }
+        let mut p = MontyParams {
+            modulus,
+            m_inv: inv.wrapping_neg(),
+            r: Uint::ZERO,
+            r2: Uint::ZERO,
+            bits: modulus.bits_vartime(),
+        };
+        // R mod m by doubling 1 (< m) 64N times, then R^2 mod m by doubling 64N more.
+        let mut x = Uint::<N>::ONE;
+        for _ in 0..64 * N {
+            x = p.add(&x, &x);
+        }
+        p.r = x;
+        for _ in 0..64 * N {
+            x = p.add(&x, &x);
+        }
+        p.r2 = x;
+        p
+    }
+
+    /// The modulus.
+    pub(crate) fn modulus(&self) -> &Uint<N> {
+        &self.modulus
+    }
+
+    /// Bit length of the modulus.
+    pub(crate) fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// One in the Montgomery domain (`R mod m`).
+    pub(crate) fn one(&self) -> Uint<N> {
+        self.r
+    }
+
+    /// `a + b mod m` for `a, b < m` (either domain).
+    #[inline(always)]
+    pub(crate) fn add(&self, a: &Uint<N>, b: &Uint<N>) -> Uint<N> {
+        let (s, c) = a.adc(b);
+        let (d, bo) = s.sbb(&self.modulus);
+        // Keep s only if s < m, i.e. no carry out and the subtraction borrowed.
+        let keep_s = (!c & 1) & (bo & 1);
+        Uint::conditional_select(&d, &s, Choice::from(keep_s as u8))
+    }
+
+    /// `a - b mod m` for `a, b < m` (either domain).
+    #[inline(always)]
+    pub(crate) fn sub(&self, a: &Uint<N>, b: &Uint<N>) -> Uint<N> {
+        let (d, bo) = a.sbb(b);
+        let mut out = [0u64; N];
+        let mut c = 0;
+        for ((o, x), y) in out.iter_mut().zip(d.0.iter()).zip(self.modulus.0.iter()) {
+            let (s, c2) = adc(*x, y & bo, c);
+            *o = s;
+            c = c2;
+        }
+        Uint(out)
+    }
+
+    /// `-a mod m` for `a < m` (either domain).
+    pub(crate) fn neg(&self, a: &Uint<N>) -> Uint<N> {
+        self.sub(&Uint::ZERO, a)
+    }
+
+    /// Subtracts m from `(t, hi)` (a value < 2m with `hi` the bit above the limbs) when
+    /// the result is nonnegative.
+    #[inline(always)]
+    fn final_sub(&self, t: &Uint<N>, hi: u64) -> Uint<N> {
+        let (d, bo) = t.sbb(&self.modulus);
+        // (hi:t) - m borrowed overall iff hi == 0 and the limb subtraction borrowed.
+        let keep_t = (!hi & 1) & (bo & 1);
+        Uint::conditional_select(&d, t, Choice::from(keep_t as u8))
+    }
+
+    /// Montgomery product `a·b·R^-1 mod m` for `a·b < m·R` (e.g. `a < R`, `b < m`);
+    /// the result is fully reduced.
+    #[inline(always)]
+    pub(crate) fn mul(&self, a: &Uint<N>, b: &Uint<N>) -> Uint<N> {
+        // CIOS: interleave one row of a·b_i with one Montgomery reduction step.
+        let m = &self.modulus.0;
+        let a = &a.0;
+        let mut t = [0u64; N];
+        let mut t_hi = 0u64;
+        for &bi in b.0.iter() {
+            let mut c = 0u64;
+            for (tj, &aj) in t.iter_mut().zip(a.iter()) {
+                let (s, c2) = mac(*tj, aj, bi, c);
+                *tj = s;
+                c = c2;
+            }
+            let (s, extra) = adc(t_hi, c, 0);
+            let t_top = s;
+            let q = t[0].wrapping_mul(self.m_inv);
+            let (_, mut c) = mac(t[0], q, m[0], 0);
+            for j in 1..N {
+                let (s, c2) = mac(t[j], q, m[j], c);
+                t[j - 1] = s;
+                c = c2;
+            }
+            let (s, c3) = adc(t_top, c, 0);
+            t[N - 1] = s;
+            t_hi = extra + c3;
+        }
+        self.final_sub(&Uint(t), t_hi)
+    }
+
+    /// Montgomery square `a^2·R^-1 mod m` for `a < m`.
+    #[inline(always)]
+    pub(crate) fn square(&self, a: &Uint<N>) -> Uint<N> {
+        let () = AssertLimbs::<N>::OK;
+        let a = &a.0;
+        let mut t = [0u64; 2 * MAX_LIMBS];
+        // Off-diagonal products a_i a_j, i < j.
+        for i in 0..N {
+            let mut c = 0u64;
+            let ai = a[i];
+            for j in (i + 1)..N {
+                let (s, c2) = mac(t[i + j], ai, a[j], c);
+                t[i + j] = s;
+                c = c2;
+            }
+            t[i + N] = c;
+        }
+        // Double, then add the squares a_i^2.
+        let mut top = 0u64;
+        for v in t.iter_mut().take(2 * N) {
+            let x = *v;
+            *v = (x << 1) | top;
+            top = x >> 63;
+        }
+        let mut c = 0u64;
+        for i in 0..N {
+            let sq = (a[i] as u128) * (a[i] as u128);
+            let (s, c2) = adc(t[2 * i], sq as u64, c);
+            t[2 * i] = s;
+            let (s, c3) = adc(t[2 * i + 1], (sq >> 64) as u64, c2);
+            t[2 * i + 1] = s;
+            c = c3;
+        }
+        self.reduce_wide(&mut t)
+    }
+
+    /// Montgomery reduction of the `2N`-limb value in `t` (`t < m·R`), fully reduced.
+    #[inline(always)]
+    fn reduce_wide(&self, t: &mut [u64; 2 * MAX_LIMBS]) -> Uint<N> {
+        let m = &self.modulus.0;
+        let mut hi = 0u64;
+        for i in 0..N {
+            let q = t[i].wrapping_mul(self.m_inv);
+            let mut c = 0u64;
+            for j in 0..N {
+                let (s, c2) = mac(t[i + j], q, m[j], c);
+                t[i + j] = s;
+                c = c2;
+            }
+            let (s, c2) = adc(t[i + N], c, hi);
+            t[i + N] = s;
+            hi = c2;
+        }
+        let mut out = [0u64; N];
+        for (o, v) in out.iter_mut().zip(t[N..].iter()) {
+            *o = *v;
+        }
+        self.final_sub(&Uint(out), hi)
+    }
+
+    /// Converts `a < R` into the Montgomery domain (result reduced mod m).
+    pub(crate) fn to_mont(&self, a: &Uint<N>) -> Uint<N> {
+        self.mul(a, &self.r2)
+    }
+
+    /// Converts out of the Montgomery domain.
+    pub(crate) fn from_mont(&self, a: &Uint<N>) -> Uint<N> {
+        self.mul(a, &Uint::ONE)
+    }
+
+    /// `a mod m` for any `a < R`, in the normal domain.
+    pub(crate) fn reduce(&self, a: &Uint<N>) -> Uint<N> {
+        self.from_mont(&self.to_mont(a))
+    }
+
+    /// Reduces a big-endian byte string of any length mod m, in time depending only on
+    /// its length. The result is in the normal domain.
+    pub(crate) fn reduce_be_bytes(&self, be: &[u8]) -> Uint<N> {
+        let chunk = 8 * N;
+        let head = be.len() % chunk;
+        let (first, rest) = be.split_at(head);
+        // Horner in the Montgomery domain: acc_m = acc·R; acc' = acc·R + c.
+        let mut acc = self.to_mont(&Self::chunk(first));
+        for c in rest.chunks(chunk) {
+            // acc·R in the Montgomery domain is mul(acc_m, R^2).
+            let shifted = self.mul(&acc, &self.r2);
+            acc = self.add(&shifted, &self.to_mont(&Self::chunk(c)));
+        }
+        self.from_mont(&acc)
+    }
+
+    /// At most `8N` big-endian bytes as a number.
+    fn chunk(be: &[u8]) -> Uint<N> {
+        let mut l = [0u64; N];
+        for (i, &b) in be.iter().rev().enumerate() {
+            if let Some(limb) = l.get_mut(i / 8) {
+                *limb |= (b as u64) << (8 * (i % 8));
+            }
+        }
+        Uint(l)
+    }
+
+    /// Constant-time exponentiation `base^exp` (Montgomery domain in and out) with a secret
+    /// exponent of declared length `exp_bits` (bits above it are ignored). Fixed 5-bit
+    /// windows; every table entry is read for every lookup.
+    pub(crate) fn pow<const E: usize>(
+        &self,
+        base: &Uint<N>,
+        exp: &Uint<E>,
+        exp_bits: usize,
+    ) -> Uint<N> {
+        const W: usize = 5;
+        let exp_bits = exp_bits.min(64 * E);
+        let mut table = [self.r; 1 << W];
+        table[1] = *base;
+        for i in 2..(1 << W) {
+            table[i] = if i % 2 == 0 {
+                self.square(&table[i / 2])
+            } else {
+                self.mul(&table[i - 1], base)
+            };
+        }
+        let windows = exp_bits.div_ceil(W);
+        let mut acc = self.r;
+        for wi in (0..windows).rev() {
+            let pos = wi * W;
+            let width = W.min(exp_bits - pos);
+            if wi + 1 != windows {
+                for _ in 0..width {
+                    acc = self.square(&acc);
+                }
+            }
+            let idx = exp.window(pos, width);
+            let sel = ct_lookup(&table, idx);
+            acc = if wi + 1 == windows {
+                sel
+            } else {
+                self.mul(&acc, &sel)
+            };
+        }
+        table.zeroize();
+        acc
+    }
+
+    /// Variable-time exponentiation for public exponents (and public or secret bases: the
+    /// timing depends on the exponent only). Montgomery domain in and out.
+    pub(crate) fn pow_vartime<const E: usize>(&self, base: &Uint<N>, exp: &Uint<E>) -> Uint<N> {
+        const W: usize = 5;
+        let bits = exp.bits_vartime();
+        if bits == 0 {
+            return self.r;
+        }
+        // Odd powers base^1, base^3, ..., base^(2^W - 1).
+        let b2 = self.square(base);
+        let mut odd = [*base; 1 << (W - 1)];
+        for i in 1..odd.len() {
+            odd[i] = self.mul(&odd[i - 1], &b2);
+        }
+        // Left-to-right sliding window.
+        let mut acc = self.r;
+        let mut started = false;
+        let mut i = bits as isize - 1;
+        while i >= 0 {
+            if exp.bit(i as usize) == 0 {
+                if started {
+                    acc = self.square(&acc);
+                }
+                i -= 1;
+                continue;
+            }
+            // Longest window [j, i] of width <= W ending in a set bit.
+            let mut j = (i - W as isize + 1).max(0);
+            while exp.bit(j as usize) == 0 {
+                j += 1;
+            }
+            let width = (i - j + 1) as usize;
+            let val = exp.window(j as usize, width);
+            if started {
+                for _ in 0..width {
+                    acc = self.square(&acc);
+                }
+                acc = self.mul(&acc, &odd[(val >> 1) as usize]);
+            } else {
+                acc = odd[(val >> 1) as usize];
+                started = true;
+            }
+            i = j - 1;
+        }
+        acc
+    }
+
+    /// `a^-1 mod m` for a prime modulus, in constant time by Fermat (`a^(m-2)`); gives 0
+    /// for `a = 0`. Montgomery domain in and out.
+    pub(crate) fn inv_prime(&self, a: &Uint<N>) -> Uint<N> {
+        let e = self.modulus.wrapping_sub_u64(2);
+        self.pow(a, &e, self.bits)
+    }
+
+    /// Whether `a` (normal domain, `< m`) is zero, in constant time.
+    pub(crate) fn ct_is_zero(&self, a: &Uint<N>) -> Choice {
+        a.ct_is_zero()
+    }
+}
+
+/// Selects `table[idx]` reading every entry (constant time in `idx`); `one` if out of range.
+#[inline(always)]
+fn ct_lookup<const N: usize, const T: usize>(table: &[Uint<N>; T], idx: u64) -> Uint<N> {
+    let mut out = [0u64; N];
+    for (j, entry) in table.iter().enumerate() {
+        let m = mask((j as u64).ct_eq(&idx).unwrap_u8() as u64);
+        for (o, v) in out.iter_mut().zip(entry.0.iter()) {
+            *o |= v & m;
+        }
+    }
+    Uint(out)
+}
+
+/// Compile-time check that scratch arrays of `2 * MAX_LIMBS` suffice for `N`.
+struct AssertLimbs<const N: usize>;
+impl<const N: usize> AssertLimbs<N> {
+    const OK: () = assert!(N >= 1 && N <= MAX_LIMBS, "limb count out of range");
+}
+
+/// Window width of [`FixedBaseTable`].
+const FB_W: usize = 4;
+
+/// Precomputed powers of a fixed base: `rows[i][j] = base^(j · 2^(4i))` (Montgomery domain),
+/// so `base^e` for an `e` of at most `4 · rows` bits costs one multiplication per row.
+pub(crate) struct FixedBaseTable<const N: usize> {
+    params: MontyParams<N>,
+    rows: Vec<[Uint<N>; 1 << FB_W]>,
+}
+
+impl<const N: usize> FixedBaseTable<N> {
+    /// Builds the table for `base` (normal domain, `< m`) and exponents up to `exp_bits`.
+    pub(crate) fn new(params: MontyParams<N>, base: &Uint<N>, exp_bits: usize) -> Self {
+        let nrows = exp_bits.div_ceil(FB_W);
+        let mut rows = Vec::with_capacity(nrows);
+        let mut b = params.to_mont(base);
+        for _ in 0..nrows {
+            let mut row = [params.r; 1 << FB_W];
+            for j in 1..(1 << FB_W) {
+                row[j] = params.mul(&row[j - 1], &b);
+            }
+            b = params.mul(&row[(1 << FB_W) - 1], &b);
+            rows.push(row);
+        }
+        FixedBaseTable { params, rows }
+    }
+
+    /// The parameters the table was built for.
+    pub(crate) fn params(&self) -> &MontyParams<N> {
+        &self.params
+    }
+
+    /// `base^exp` in the Montgomery domain, constant time in `exp`; bits of `exp` beyond
+    /// the table's exponent size are ignored.
+    pub(crate) fn pow<const E: usize>(&self, exp: &Uint<E>) -> Uint<N> {
+        let mut acc = self.params.r;
+        for (i, row) in self.rows.iter().enumerate() {
+            let sel = ct_lookup(row, exp.window(i * FB_W, FB_W));
+            acc = if i == 0 {
+                sel
+            } else {
+                self.params.mul(&acc, &sel)
+            };
+        }
+        acc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigUint;
+    use proptest::prelude::*;
+
+    fn to_big<const N: usize>(a: &Uint<N>) -> BigUint {
+        BigUint::from_bytes_be(&a.to_be_bytes())
+    }
+
+    fn from_big<const N: usize>(b: &BigUint) -> Uint<N> {
+        Uint::from_be_bytes(&b.to_bytes_be()).unwrap()
+    }
+
+    const P1536: &str = "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA237327FFFFFFFFFFFFFFFF";
+
+    fn moduli24() -> Vec<Uint<24>> {
+        let p = Uint::<24>::from_hex_vartime(P1536).unwrap();
+        let q = p.shr(1);
+        vec![p, q]
+    }
+
+    fn arb<const N: usize>() -> impl Strategy<Value = Uint<N>> {
+        proptest::collection::vec(any::<u64>(), N).prop_map(|v| {
+            let mut l = [0u64; N];
+            l.copy_from_slice(&v);
+            Uint(l)
+        })
+    }
+
+    /// Random odd moduli of various sizes, including tiny and full-width ones.
+    fn arb_modulus<const N: usize>() -> impl Strategy<Value = Uint<N>> {
+        (arb::<N>(), 1usize..=64 * N).prop_map(|(a, bits)| {
+            let mut m = if bits == 64 * N {
+                a
+            } else {
+                a.shl(64 * N - bits).shr(64 * N - bits)
+            };
+            m.0[0] |= 1;
+            if m.bits_vartime() < 2 {
+                m.0[0] = 3;
+            }
+            m
+        })
+    }
+
+    fn check_ops<const N: usize>(m: Uint<N>, a: Uint<N>, b: Uint<N>, e: Uint<N>) {
+        let p = MontyParams::new(m).unwrap();
+        let mb = to_big(&m);
+        let (ab, bb, eb) = (to_big(&a) % &mb, to_big(&b) % &mb, to_big(&e));
+        let a = p.reduce(&a);
+        let b = p.reduce(&b);
+        assert_eq!(to_big(&a), ab);
+        assert_eq!(to_big(&p.add(&a, &b)), (&ab + &bb) % &mb);
+        assert_eq!(to_big(&p.sub(&a, &b)), (&ab + &mb - &bb) % &mb);
+        let (am, bm) = (p.to_mont(&a), p.to_mont(&b));
+        assert_eq!(to_big(&p.from_mont(&p.mul(&am, &bm))), (&ab * &bb) % &mb);
+        assert_eq!(to_big(&p.from_mont(&p.square(&am))), (&ab * &ab) % &mb);
+        let expect = ab.modpow(&eb, &mb);
+        assert_eq!(to_big(&p.from_mont(&p.pow(&am, &e, 64 * N))), expect);
+        assert_eq!(to_big(&p.from_mont(&p.pow_vartime(&am, &e))), expect);
+        let bits = e.bits_vartime();
+        assert_eq!(to_big(&p.from_mont(&p.pow(&am, &e, bits))), expect);
+        // Exponent of 3 limbs (the 160-bit case).
+        let e3: Uint<3> = e.resize();
+        let expect3 = ab.modpow(&to_big(&e3), &mb);
+        assert_eq!(to_big(&p.from_mont(&p.pow(&am, &e3, 192))), expect3);
+        assert_eq!(to_big(&p.from_mont(&p.pow_vartime(&am, &e3))), expect3);
+        // Byte-string reduction of a value of 2N + 3 limbs.
+        let mut bytes = a.to_be_bytes();
+        bytes.extend_from_slice(&b.to_be_bytes());
+        bytes.extend_from_slice(&e.to_be_bytes()[..8 * N.min(3)]);
+        assert_eq!(
+            to_big(&p.reduce_be_bytes(&bytes)),
+            BigUint::from_bytes_be(&bytes) % &mb
+        );
+        assert_eq!(to_big(&p.reduce_be_bytes(&[])), BigUint::from(0u8));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn ops_n3(m in arb_modulus::<3>(), a in arb::<3>(), b in arb::<3>(), e in arb::<3>()) {
+            check_ops(m, a, b, e);
+        }
+        #[test]
+        fn ops_n16(m in arb_modulus::<16>(), a in arb::<16>(), b in arb::<16>(), e in arb::<16>()) {
+            check_ops(m, a, b, e);
+        }
+        #[test]
+        fn ops_n24(a in arb::<24>(), b in arb::<24>(), e in arb::<24>(), which in 0usize..2) {
+            check_ops(moduli24()[which], a, b, e);
+        }
+        #[test]
+        fn ops_n24_random(m in arb_modulus::<24>(), a in arb::<24>(), b in arb::<24>(), e in arb::<24>()) {
+            check_ops(m, a, b, e);
+        }
+        #[test]
+        fn fixed_base(e in arb::<5>()) {
+            let m = moduli24()[0];
+            let p = MontyParams::new(m).unwrap();
+            let t = FixedBaseTable::new(p, &Uint::from_u64(2), 320);
+            let got = to_big(&p.from_mont(&t.pow(&e)));
+            prop_assert_eq!(got, BigUint::from(2u8).modpow(&to_big(&e), &to_big(&m)));
+        }
+        #[test]
+        fn inverse_mod_prime(a in arb::<24>()) {
+            let m = moduli24()[0];
+            let p = MontyParams::new(m).unwrap();
+            let a = p.reduce(&a);
+            let inv = p.from_mont(&p.inv_prime(&p.to_mont(&a)));
+            let mb = to_big(&m);
+            if to_big(&a) == BigUint::from(0u8) {
+                prop_assert_eq!(to_big(&inv), BigUint::from(0u8));
+            } else {
+                prop_assert_eq!((to_big(&a) * to_big(&inv)) % mb, BigUint::from(1u8));
+            }
+        }
+        #[test]
+        fn bytes_round_trip(a in arb::<3>(), n in 0usize..40) {
+            let be = a.to_be_bytes_minimal();
+            prop_assert_eq!(Uint::<3>::from_be_bytes(&be).unwrap(), a);
+            let mut out = vec![0u8; n];
+            a.write_be_padded(&mut out);
+            let mut padded = vec![0u8; 64];
+            a.write_be_padded(&mut padded);
+            prop_assert_eq!(&out[..], &padded[64 - n..]);
+            prop_assert_eq!(Uint::<3>::from_be_bytes(&padded).unwrap(), a);
+        }
+        #[test]
+        fn mul_vartime_matches(a in arb::<16>(), b in arb::<3>()) {
+            let (prod, of) = a.mul_vartime(&b);
+            let full = to_big(&a) * to_big(&b);
+            let trunc = &full % (BigUint::from(1u8) << 1024);
+            prop_assert_eq!(to_big(&prod), trunc);
+            prop_assert_eq!(of, full.bits() > 1024);
+        }
+    }
+
+    #[test]
+    fn edge_values() {
+        let m = moduli24()[0];
+        let p = MontyParams::new(m).unwrap();
+        let mm1 = m.wrapping_sub_u64(1);
+        check_ops(m, mm1, mm1, mm1);
+        check_ops(m, Uint::ZERO, Uint::ZERO, Uint::ZERO);
+        check_ops(
+            m,
+            Uint([u64::MAX; 24]),
+            Uint([u64::MAX; 24]),
+            Uint([u64::MAX; 24]),
+        );
+        assert!(Uint::<3>::from_be_bytes(&[1u8; 25]).is_none());
+        assert!(Uint::<3>::from_be_bytes(&[0u8; 40]).is_some());
+        assert!(MontyParams::new(Uint::<3>::from_u64(4)).is_none());
+        assert!(MontyParams::new(Uint::<3>::from_u64(1)).is_none());
+        assert_eq!(p.from_mont(&p.one()), Uint::ONE);
+        let max3 = Uint::<3>([u64::MAX; 3]);
+        check_ops(max3, max3, max3, max3);
+    }
+}

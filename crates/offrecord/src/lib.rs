@@ -1,0 +1,12 @@
+//! offrecord: private, deniable conversations over the chat networks people already use.
+//!
+//! The library half of the `offrecord` binary, so that its parts can be tested in-process:
+//!
+//! * [`rpc`]: `offrecord rpc`, the OTR engine over JSON lines on stdio (the engine protocol).
+//! * [`store`]: the `--home` directory holding each account's key, instance tag and trust.
+//! * [`demo`]: `offrecord demo`, Alice and Bob talking over an in-memory network.
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod rpc;
+pub mod store;

@@ -47,7 +47,7 @@ struct SessionKeys {
     send_ctr: u64,
     /// Top half of the last counter we accepted with these keys (0: none yet).
     recv_ctr: u64,
-    send_mac_used: bool,
+    /// Whether a message verified with `recv_mac`: only such keys are revealed.
     recv_mac_used: bool,
 }
 
@@ -65,7 +65,6 @@ impl SessionKeys {
             extra: sha256(&[&[0xff], &secbytes]),
             send_ctr: 0,
             recv_ctr: 0,
-            send_mac_used: false,
             recv_mac_used: false,
         };
         keys.send_aes.copy_from_slice(&h1(send_byte)[..16]);
@@ -75,11 +74,12 @@ impl SessionKeys {
         keys
     }
 
-    /// The used MAC keys, in libotr's order (receiving, then sending).
-    fn used_mac_keys(&self) -> impl Iterator<Item = RevealedMacKey> + '_ {
-        let recv = self.recv_mac_used.then_some(RevealedMacKey(self.recv_mac));
-        let send = self.send_mac_used.then_some(RevealedMacKey(self.send_mac));
-        recv.into_iter().chain(send)
+    /// The MAC key to reveal when these keys are forgotten: the receiving key, if it
+    /// verified a message. Never the sending key: the peer may still hold these keys and
+    /// accept messages MACed with it until our next message makes it rotate, so revealing
+    /// it would let whoever delays that message forge messages the peer believes.
+    fn revealable_mac_key(&self) -> Option<RevealedMacKey> {
+        self.recv_mac_used.then_some(RevealedMacKey(self.recv_mac))
     }
 }
 
@@ -188,7 +188,6 @@ impl DataKeys {
         let recipient_keyid = self.their_keyid;
         let keys = self.session(1, 0)?;
         keys.send_ctr = keys.send_ctr.checked_add(1)?;
-        keys.send_mac_used = true;
         let ctr = keys.send_ctr.to_be_bytes();
         let mut encrypted = plaintext.to_vec();
         aes128_ctr(&keys.send_aes, &ctr, &mut encrypted);
@@ -284,7 +283,7 @@ impl DataKeys {
     fn rotate_ours(&mut self, rng: &mut dyn CryptoRngCore) {
         let [current, previous] = core::mem::take(&mut self.sessions);
         for keys in previous.iter().flatten() {
-            self.pending_reveals.extend(keys.used_mac_keys());
+            self.pending_reveals.extend(keys.revealable_mac_key());
         }
         self.sessions = [[None, None], current];
         let fresh = DhKeyPair::generate(rng);
@@ -297,7 +296,7 @@ impl DataKeys {
         for row in &mut self.sessions {
             let [current, previous] = core::mem::take(row);
             if let Some(keys) = &previous {
-                self.pending_reveals.extend(keys.used_mac_keys());
+                self.pending_reveals.extend(keys.revealable_mac_key());
             }
             *row = [None, current];
         }

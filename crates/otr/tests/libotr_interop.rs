@@ -1,0 +1,436 @@
+//! Differential tests against libotr 4.1.1, the real C library, in the same process: our
+//! engine ("alice") and libotr ("bob") hold private conversations through an in-memory
+//! relay, and libotr's own toolkit (`otr_parse`) reads what we put on the wire.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{alice_key, decode_wire, engine};
+use libotr_harness::{Event as LEvent, LibOtr, MsgState, POLICY_DEFAULT, POLICY_MANUAL};
+use otr::crypto::sym::hmac_sha1;
+use otr::wire::encoded::MessageBody;
+use otr::wire::text::{classify, IncomingText};
+use otr::{ConversationState, Engine, ErrorCode, Event, Policy};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+const OUR_TAG: u32 = 0x5150_0001;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum From {
+    Ours,
+    Libotr,
+}
+
+/// Our engine (account "alice") and libotr (account "bob").
+struct Mixed {
+    ours: Engine,
+    lib: LibOtr,
+    wire: Vec<(From, String)>,
+    ours_events: Vec<Event>,
+    lib_events: Vec<LEvent>,
+}
+
+impl Mixed {
+    fn new(ours_policy: Policy, lib_policy: u32) -> Self {
+        Self {
+            ours: engine(alice_key(), OUR_TAG, ours_policy, 99),
+            lib: LibOtr::with_cached_key("bob", lib_policy).unwrap(),
+            wire: Vec::new(),
+            ours_events: Vec::new(),
+            lib_events: Vec::new(),
+        }
+    }
+
+    fn from_ours(&mut self, events: Vec<Event>, queue: &mut Vec<(From, String)>) {
+        for e in events {
+            match e {
+                Event::Wire { data, .. } => queue.push((From::Ours, data)),
+                other => self.ours_events.push(other),
+            }
+        }
+    }
+
+    fn from_lib(&mut self, events: Vec<LEvent>, queue: &mut Vec<(From, String)>) {
+        for e in events {
+            match e {
+                LEvent::Wire { data, .. } => queue.push((From::Libotr, data)),
+                other => self.lib_events.push(other),
+            }
+        }
+    }
+
+    fn relay(&mut self, mut queue: Vec<(From, String)>) {
+        let mut steps = 0;
+        while !queue.is_empty() {
+            steps += 1;
+            assert!(steps < 100_000, "relay did not settle");
+            let (from, data) = queue.remove(0);
+            self.wire.push((from, data.clone()));
+            match from {
+                From::Ours => {
+                    let events = self.lib.receive("alice", &data);
+                    self.from_lib(events, &mut queue);
+                }
+                From::Libotr => {
+                    let events = self.ours.receive("bob", &data);
+                    self.from_ours(events, &mut queue);
+                }
+            }
+        }
+    }
+
+    fn ours_do(&mut self, f: impl FnOnce(&mut Engine) -> Vec<Event>) -> Vec<(From, String)> {
+        let events = f(&mut self.ours);
+        let mut queue = Vec::new();
+        self.from_ours(events, &mut queue);
+        queue
+    }
+
+    fn lib_do(&mut self, f: impl FnOnce(&mut LibOtr) -> Vec<LEvent>) -> Vec<(From, String)> {
+        let events = f(&mut self.lib);
+        let mut queue = Vec::new();
+        self.from_lib(events, &mut queue);
+        queue
+    }
+
+    fn assert_private(&self) {
+        assert_eq!(self.ours.state("bob"), ConversationState::Encrypted);
+        assert_eq!(self.lib.msgstate("alice"), MsgState::Encrypted);
+        assert_eq!(self.ours.peer_fingerprint("bob").unwrap().to_string(), self.lib.fingerprint());
+        assert_eq!(self.lib.their_fingerprint("alice").unwrap(), self.ours.fingerprint().to_string());
+    }
+
+    /// Texts shown to us, with their encrypted flag.
+    fn ours_shown(&self) -> Vec<(String, bool)> {
+        self.ours_events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message { text, encrypted, .. } => Some((text.clone(), *encrypted)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn lib_shown(&self) -> Vec<(String, bool)> {
+        self.lib_events
+            .iter()
+            .filter_map(|e| match e {
+                LEvent::Message { text, encrypted, .. } => Some((text.clone(), *encrypted)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Forgets the events and the wire seen so far.
+    fn clear(&mut self) {
+        self.wire.clear();
+        self.ours_events.clear();
+        self.lib_events.clear();
+    }
+}
+
+#[test]
+fn key_exchange_started_by_us() {
+    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    m.assert_private();
+    assert!(m.lib_events.iter().any(|e| matches!(e, LEvent::GoneSecure { .. })));
+}
+
+#[test]
+fn key_exchange_started_by_libotr() {
+    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
+    // libotr's query carries an HTML explanation after "?OTRv23?".
+    let q = m.lib_do(|l| l.start("alice"));
+    assert!(q[0].1.starts_with("?OTRv23?"));
+    m.relay(q);
+    m.assert_private();
+}
+
+#[test]
+fn whitespace_tag_from_libotr_starts_the_exchange() {
+    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let q = m.lib_do(|l| l.send("alice", "hello from libotr"));
+    m.relay(q);
+    assert_eq!(m.ours_shown(), [("hello from libotr".to_owned(), false)]);
+    m.assert_private();
+}
+
+/// Random UTF-8 (no NUL) of 1..=max bytes.
+fn random_text(rng: &mut impl RngCore, max: usize) -> String {
+    let len = 1 + (rng.next_u32() as usize % max);
+    let mut s = String::with_capacity(len);
+    while s.len() < len {
+        let c = match rng.next_u32() % 5 {
+            0 => char::from_u32(0x20 + rng.next_u32() % 0x5f),
+            1 => char::from_u32(0xa0 + rng.next_u32() % 0x700),
+            2 => char::from_u32(0x4e00 + rng.next_u32() % 0x5000),
+            3 => char::from_u32(0x1f300 + rng.next_u32() % 0x300),
+            _ => Some(['\n', '\t', '<', '&', '?'][rng.next_u32() as usize % 5]),
+        };
+        match c {
+            Some(c) if s.len() + c.len_utf8() <= len => s.push(c),
+            Some(_) => break,
+            None => {}
+        }
+    }
+    if s.is_empty() {
+        s.push('x');
+    }
+    s
+}
+
+/// Runs `count` messages in random bursts in both directions; returns what each side sent.
+fn converse(m: &mut Mixed, rng: &mut impl RngCore, count: usize) -> (Vec<String>, Vec<String>) {
+    let mut sent = (Vec::new(), Vec::new());
+    let mut n = 0;
+    while n < count {
+        let mut queue = Vec::new();
+        let ours_first = rng.next_u32() % 2 == 0;
+        for turn in 0..2 {
+            let ours_turn = (turn == 0) == ours_first;
+            // Alternating most of the time, bursts of up to 12 now and then, and sometimes
+            // both sides write before either receives (crossing messages).
+            let burst = match rng.next_u32() % 10 {
+                0..=5 => 1,
+                6..=8 => 1 + rng.next_u32() % 12,
+                _ => 0,
+            };
+            for _ in 0..burst {
+                let max = match rng.next_u32() % 20 {
+                    0 => 10_000,
+                    1..=3 => 2_000,
+                    _ => 200,
+                };
+                let text = random_text(rng, max);
+                if ours_turn {
+                    queue.extend(m.ours_do(|e| e.send("bob", &text)));
+                    sent.0.push(text);
+                } else {
+                    queue.extend(m.lib_do(|l| l.send("alice", &text)));
+                    sent.1.push(text);
+                }
+                n += 1;
+            }
+            if rng.next_u32() % 2 == 0 {
+                m.relay(core::mem::take(&mut queue));
+            }
+        }
+        m.relay(queue);
+    }
+    sent
+}
+
+fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
+    let lib_got: Vec<String> = m.lib_shown().into_iter().map(|(t, enc)| { assert!(enc, "libotr got plaintext: {t}"); t }).collect();
+    let ours_got: Vec<String> = m.ours_shown().into_iter().map(|(t, enc)| { assert!(enc, "we got plaintext: {t}"); t }).collect();
+    assert_eq!(lib_got.len(), sent.0.len());
+    assert_eq!(lib_got, sent.0, "libotr did not receive exactly what we sent");
+    assert_eq!(ours_got, sent.1, "we did not receive exactly what libotr sent");
+    assert!(!m.ours_events.iter().any(|e| matches!(e, Event::Error { .. })), "{:?}", m.ours_events);
+    for (_, data) in &m.wire {
+        assert!(data.starts_with("?OTR"), "non-OTR text on the wire: {data:.80}");
+        for text in sent.0.iter().chain(&sent.1).filter(|t| t.len() >= 6) {
+            assert!(!data.contains(text.as_str()), "plaintext on the wire");
+        }
+    }
+}
+
+#[test]
+fn over_a_thousand_messages_both_ways_with_rotation() {
+    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    m.assert_private();
+    m.clear();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2026);
+    let sent = converse(&mut m, &mut rng, 1200);
+    assert!(sent.0.len() > 400 && sent.1.len() > 400);
+    assert_delivered(&m, &sent);
+    check_reveals(&m);
+}
+
+/// Every MAC key either side reveals is the key that verified an earlier data message of
+/// the other side (the receiving key of a key set it forgot), none is revealed twice, and
+/// both reveal at the same pace: this is what makes the transcript forgeable.
+fn check_reveals(m: &Mixed) {
+    let mut earlier: Vec<(From, Vec<u8>, [u8; 20])> = Vec::new();
+    let mut revealed = (HashSet::new(), HashSet::new());
+    for (from, data) in &m.wire {
+        let Ok(IncomingText::Encoded(_)) = classify(data) else { continue };
+        let message = decode_wire(data);
+        let MessageBody::Data(d) = &message.body else { continue };
+        for key in d.old_mac_keys.chunks(20) {
+            assert!(
+                earlier.iter().any(|(sender, input, mac)| sender != from && &hmac_sha1(key, &[input]) == mac),
+                "{from:?} revealed a MAC key that verifies no earlier message of the other side"
+            );
+            let fresh = match from {
+                From::Ours => revealed.0.insert(key.to_vec()),
+                From::Libotr => revealed.1.insert(key.to_vec()),
+            };
+            assert!(fresh, "{from:?} revealed a MAC key twice");
+        }
+        earlier.push((*from, message.data_mac_input().unwrap(), d.mac));
+    }
+    let (ours, theirs) = (revealed.0.len(), revealed.1.len());
+    assert!(ours > 100 && theirs > 100, "reveals: ours {ours}, libotr {theirs}");
+    assert!(ours.abs_diff(theirs) <= 4, "reveals: ours {ours}, libotr {theirs}");
+}
+
+#[test]
+fn otr_parse_reads_our_data_messages() {
+    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+    converse(&mut m, &mut rng, 40);
+    let ours: Vec<&String> = m.wire.iter().filter(|(f, d)| *f == From::Ours && d.starts_with("?OTR:AAMD")).map(|(_, d)| d).collect();
+    assert!(ours.len() > 10);
+    let mut child = Command::new("otr_parse").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("otr_parse (libotr5-bin)");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for d in &ours {
+            writeln!(stdin, "{d}").unwrap();
+        }
+    }
+    let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let blocks: Vec<&str> = out.split("Data Message:").skip(1).collect();
+    assert_eq!(blocks.len(), ours.len(), "{out}");
+    for (block, data) in blocks.iter().zip(&ours) {
+        let MessageBody::Data(d) = decode_wire(data).body else { panic!() };
+        let field = |name: &str| block.lines().find_map(|l| l.trim().strip_prefix(name)).map(str::trim).unwrap_or_default().to_owned();
+        assert_eq!(field("Sender keyid:"), d.sender_keyid.to_string());
+        assert_eq!(field("Rcpt keyid:"), d.recipient_keyid.to_string());
+        assert_eq!(field("Sender instance:"), OUR_TAG.to_string());
+        assert_eq!(field("MAC:"), hexs(&d.mac));
+        assert_eq!(field("Counter:"), hexs(&d.ctr));
+        let keys: Vec<String> = block.lines().filter_map(|l| l.trim().strip_prefix("Key ")).map(|l| l.split(": ").nth(1).unwrap().to_owned()).collect();
+        let ours_keys: Vec<String> = d.old_mac_keys.chunks(20).map(hexs).collect();
+        assert_eq!(keys, ours_keys);
+    }
+}
+
+fn hexs(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn disconnect_and_restart_both_ways() {
+    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    m.clear();
+    let sent = converse(&mut m, &mut rng, 30);
+    assert_delivered(&m, &sent);
+
+    // libotr ends the conversation: we are Finished and refuse to send.
+    let q = m.lib_do(|l| l.finish("alice"));
+    m.relay(q);
+    assert_eq!(m.ours.state("bob"), ConversationState::Finished);
+    m.clear();
+    let q = m.ours_do(|e| e.send("bob", "into the void"));
+    assert!(q.is_empty());
+    assert!(m.ours_events.iter().any(|e| matches!(e, Event::Error { code: ErrorCode::Finished, .. })));
+    let q = m.ours_do(|e| e.finish("bob"));
+    m.relay(q);
+    assert_eq!(m.ours.state("bob"), ConversationState::Plaintext);
+
+    // Restart from libotr's side.
+    let q = m.lib_do(|l| l.start("alice"));
+    m.relay(q);
+    m.assert_private();
+    m.clear();
+    let sent = converse(&mut m, &mut rng, 30);
+    assert_delivered(&m, &sent);
+
+    // We end it: libotr is Finished. Then we restart.
+    let q = m.ours_do(|e| e.finish("bob"));
+    m.relay(q);
+    assert_eq!(m.lib.msgstate("alice"), MsgState::Finished);
+    let q = m.lib_do(|l| l.finish("alice"));
+    m.relay(q);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    m.assert_private();
+    m.clear();
+    let sent = converse(&mut m, &mut rng, 30);
+    assert_delivered(&m, &sent);
+}
+
+#[test]
+fn refresh_with_libotr_never_sends_plaintext() {
+    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    m.clear();
+    // We refresh; our messages written during the exchange stay encrypted.
+    let query = m.ours_do(|e| e.start("bob"));
+    let commit = m.lib_do(|l| l.receive("alice", &query[0].1));
+    let during = m.ours_do(|e| e.send("bob", "written during the refresh"));
+    assert!(during[0].1.starts_with("?OTR:AAMD"));
+    // In order, as a network delivers them: our data message was sent before our reply
+    // to libotr's D-H Commit.
+    m.relay(during);
+    m.relay(commit);
+    m.assert_private();
+    let q = m.ours_do(|e| e.send("bob", "after the refresh"));
+    m.relay(q);
+    let texts: Vec<String> = m.lib_shown().into_iter().map(|(t, enc)| { assert!(enc); t }).collect();
+    assert_eq!(texts, ["written during the refresh", "after the refresh"]);
+}
+
+#[test]
+fn our_restart_mid_conversation_recovers() {
+    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    converse(&mut m, &mut rng, 20);
+    // We restart (same key and instance tag, all session state lost).
+    m.ours = engine(alice_key(), OUR_TAG, Policy::OPPORTUNISTIC, 1234);
+    m.clear();
+    let q = m.lib_do(|l| l.send("alice", "lost in the restart"));
+    m.relay(q);
+    // We could not read it, said so, and the error made libotr start a new exchange.
+    assert!(m.ours_events.iter().any(|e| matches!(e, Event::Error { code: ErrorCode::Unreadable, .. })));
+    m.assert_private();
+    m.clear();
+    let sent = converse(&mut m, &mut rng, 30);
+    assert_delivered(&m, &sent);
+}
+
+#[test]
+fn libotr_restart_mid_conversation_recovers() {
+    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    converse(&mut m, &mut rng, 20);
+    // libotr restarts on the same files: same key, same instance tag, no session.
+    let restarted = LibOtr::new("bob", m.lib.dir(), POLICY_DEFAULT).unwrap();
+    assert_eq!(restarted.instance_tag(), m.lib.instance_tag());
+    let _old = std::mem::replace(&mut m.lib, restarted); // owns the directory until the end
+    m.clear();
+    // libotr 4.1 answers a data message it cannot read with nothing at all (it might be for
+    // another version-2 instance), so the message is lost and only libotr's user is told.
+    let q = m.ours_do(|e| e.send("bob", "lost in libotr's restart"));
+    m.relay(q);
+    assert!(m.lib_shown().is_empty());
+    // When libotr's user writes, it goes out in plaintext with a whitespace tag: we show it
+    // flagged as unencrypted, and the tag makes us start a new key exchange.
+    let q = m.lib_do(|l| l.send("alice", "did you say something?"));
+    m.relay(q);
+    assert_eq!(m.ours_shown(), [("did you say something?".to_owned(), false)]);
+    assert!(m.ours_events.iter().any(|e| matches!(e, Event::Error { code: ErrorCode::Unencrypted, .. })));
+    m.assert_private();
+    m.clear();
+    let sent = converse(&mut m, &mut rng, 30);
+    assert_delivered(&m, &sent);
+}

@@ -21,7 +21,8 @@
 //! * The DSA components are big-endian, lowercase hex.
 //! * The instance tag is a random `u32` >= 0x100, chosen when the account is first used.
 //! * Several accounts may share a file. Saving re-reads the file and replaces only this
-//!   account's entry, so every other account (and any field a later version adds) survives.
+//!   account's entry (holding a lock file, `DIR/.offrecord.json.lock`, for that cycle), so
+//!   every other account, and any field a later version adds, survives.
 //! * Writes are atomic: a temporary file with mode 0600 in the same directory, fsync, rename,
 //!   then fsync of the directory. The directory is created with mode 0700 if missing.
 //! * A file that does not parse is reported with its path and never overwritten.
@@ -143,13 +144,9 @@ impl Store {
     /// Loads the account, creating it (a fresh key and instance tag, saved at once) if the
     /// directory, the file or the account does not exist yet.
     pub fn load_or_create(&self, rng: &mut dyn CryptoRngCore) -> Result<Account, StoreError> {
-        let path = self.path();
         if let Some(file) = self.read_file()? {
             if let Some(value) = file.accounts.get(&self.account) {
-                return account_from_json(value).map_err(|reason| StoreError::Corrupt {
-                    path: path.clone(),
-                    reason: format!("account {:?}: {reason}", self.account),
-                });
+                return self.parse_entry(value);
             }
         }
         let account = Account {
@@ -157,28 +154,51 @@ impl Store {
             instance_tag: random_instance_tag(rng),
             known: KnownFingerprints::new(),
         };
-        self.save(&account)?;
-        Ok(account)
+        // Another process of the same account may have created it while we generated ours:
+        // then theirs wins, so that both use the key on disk.
+        Ok(self.write_entry(&account, false)?.unwrap_or(account))
     }
 
     /// Saves the account: re-reads the file, replaces this account's entry, writes atomically.
     pub fn save(&self, account: &Account) -> Result<(), StoreError> {
+        self.write_entry(account, true).map(drop)
+    }
+
+    /// Writes `account`'s entry under the lock and returns `None`; but if `replace` is false
+    /// and the file already has the account, writes nothing and returns the stored one.
+    fn write_entry(&self, account: &Account, replace: bool) -> Result<Option<Account>, StoreError> {
         self.ensure_dir()?;
+        let _lock = self.lock()?;
         let mut file = self.read_file()?.unwrap_or(FileData {
             version: FORMAT_VERSION,
             accounts: BTreeMap::new(),
         });
+        if !replace {
+            if let Some(value) = file.accounts.get(&self.account) {
+                return self.parse_entry(value).map(Some);
+            }
+        }
         file.version = FORMAT_VERSION;
         let entry =
             serde_json::to_value(account_to_data(account)).map_err(|e| self.io_error(e.into()))?;
         file.accounts.insert(self.account.clone(), entry);
-        self.write_file(&file)
+        self.write_file(&file)?;
+        Ok(None)
+    }
+
+    /// Parses this account's entry.
+    fn parse_entry(&self, value: &serde_json::Value) -> Result<Account, StoreError> {
+        account_from_json(value).map_err(|reason| StoreError::Corrupt {
+            path: self.path(),
+            reason: format!("account {:?}: {reason}", self.account),
+        })
     }
 
     /// Saves the known fingerprints of an account that already exists in the file (the key
     /// and instance tag stay as they are there). Re-reads the file and writes atomically.
     pub fn save_known(&self, known: &KnownFingerprints) -> Result<(), StoreError> {
         let path = self.path();
+        let _lock = self.lock()?;
         let mut file = self.read_file()?.ok_or_else(|| StoreError::Io {
             path: path.clone(),
             source: io::Error::new(io::ErrorKind::NotFound, "the file disappeared"),
@@ -198,6 +218,33 @@ impl Store {
             .map_err(|e| self.io_error(e.into()))?;
         object.insert("fingerprints".to_owned(), fingerprints);
         self.write_file(&file)
+    }
+
+    /// Takes the lock that serializes read-modify-write cycles of processes sharing the
+    /// directory (two accounts saving at once must not lose each other's entry).
+    ///
+    /// The lock is a file created exclusively; a lock older than [`STALE_LOCK`] is left over
+    /// from a crash and is taken over.
+    fn lock(&self) -> Result<LockGuard, StoreError> {
+        let path = self.dir.join(format!(".{FILE_NAME}.lock"));
+        let started = std::time::Instant::now();
+        loop {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return Ok(LockGuard { path }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let age = fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok());
+                    if age.is_some_and(|age| age > STALE_LOCK) || started.elapsed() > STALE_LOCK {
+                        let _ = fs::remove_file(&path);
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                }
+                Err(source) => return Err(StoreError::Io { path, source }),
+            }
+        }
     }
 
     /// Serializes and writes the whole file.
@@ -291,6 +338,20 @@ impl Store {
             path: self.path(),
             source,
         }
+    }
+}
+
+/// How long a lock may be held before another process considers it abandoned.
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Removes the lock file when dropped.
+struct LockGuard {
+    path: PathBuf,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
     }
 }
 
@@ -449,6 +510,35 @@ mod tests {
         let b2 = bob.load_or_create(&mut OsRng).unwrap();
         assert_eq!(a2.key.public().fingerprint(), a.key.public().fingerprint());
         assert_eq!(b2.key.public().fingerprint(), b.key.public().fingerprint());
+    }
+
+    #[test]
+    fn concurrent_accounts_do_not_lose_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..6).map(|i| format!("account{i}")).collect();
+        let fingerprints: Vec<Fingerprint> = std::thread::scope(|scope| {
+            let handles: Vec<_> = names
+                .iter()
+                .map(|name| {
+                    let store = Store::new(dir.path(), name.as_str());
+                    scope.spawn(move || {
+                        store
+                            .load_or_create(&mut OsRng)
+                            .unwrap()
+                            .key
+                            .public()
+                            .fingerprint()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (name, fp) in names.iter().zip(fingerprints) {
+            let again = Store::new(dir.path(), name.as_str())
+                .load_or_create(&mut OsRng)
+                .unwrap();
+            assert_eq!(again.key.public().fingerprint(), fp, "{name}");
+        }
     }
 
     #[test]

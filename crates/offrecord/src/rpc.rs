@@ -494,6 +494,50 @@ mod tests {
         assert!(parse_line(b"  \r\n").is_none());
     }
 
+    /// Counts saves.
+    struct Counting(usize);
+
+    impl Persist for Counting {
+        fn save(&mut self, _known: &KnownFingerprints) -> Result<(), String> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn serve_answers_every_command_with_done_and_saves_at_the_end() {
+        use otr::crypto::DsaPrivateKey;
+        use rand_core::OsRng;
+        let mut engine = Engine::new(
+            DsaPrivateKey::generate(&mut OsRng),
+            otr::EngineConfig::default(),
+            Box::new(OsRng),
+        );
+        let input = "{\"cmd\":\"fingerprint\",\"id\":1}\n\nnot json\n{\"cmd\":\"trust\",\"peer\":\"bob\",\"id\":2}";
+        let mut output = Vec::new();
+        let mut persist = Counting(0);
+        serve(&mut engine, &mut persist, input.as_bytes(), &mut output).unwrap();
+        let lines: Vec<Value> = String::from_utf8(output)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let fingerprint = engine.fingerprint().to_string();
+        assert_eq!(
+            lines,
+            vec![
+                json!({"event":"fingerprint","fingerprint":fingerprint}),
+                json!({"event":"done","id":1}),
+                json!({"event":"error","peer":null,"code":"bad_request","message":lines[2]["message"]}),
+                json!({"event":"done","id":null}),
+                json!({"event":"error","peer":"bob","code":"no_session","message":lines[4]["message"]}),
+                json!({"event":"done","id":2}),
+            ]
+        );
+        // Nothing changed the known fingerprints: only the save at the end.
+        assert_eq!(persist.0, 1);
+    }
+
     #[test]
     fn events_serialize_as_the_protocol_says() {
         let line = |o: &Output| serde_json::to_value(o).unwrap();

@@ -1,0 +1,7 @@
+//! Fuzz target `pubkey`: see `checks::pubkey`.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::pubkey(data));

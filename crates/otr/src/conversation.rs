@@ -239,7 +239,6 @@ impl Conversation {
                     }
                 }
             }
-            Ok(_) => {}
         }
     }
 
@@ -316,7 +315,6 @@ impl Conversation {
                 self.receive_data(&message, ctx);
                 return;
             }
-            _ => return,
         };
         self.finish_ake_step(version, step, ctx);
     }

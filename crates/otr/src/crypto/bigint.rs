@@ -475,55 +475,29 @@ impl<const N: usize> MontyParams<N> {
     }
 
     /// Montgomery product `a·b·R^-1 mod m` for `a·b < m·R` (e.g. `a < R`, `b < m`);
-    /// the result is fully reduced.
+    /// the result is fully reduced. Schoolbook product, then a separate reduction.
     #[inline(always)]
     pub(crate) fn mul(&self, a: &Uint<N>, b: &Uint<N>) -> Uint<N> {
-        // CIOS: interleave one row of a·b_i with one Montgomery reduction step.
-        let m = &self.modulus.0;
-        let a = &a.0;
-        let mut t = [0u64; N];
-        let mut t_hi = 0u64;
-        for &bi in b.0.iter() {
-            let mut c = 0u64;
-            for (tj, &aj) in t.iter_mut().zip(a.iter()) {
-                let (s, c2) = mac(*tj, aj, bi, c);
-                *tj = s;
-                c = c2;
-            }
-            let (s, extra) = adc(t_hi, c, 0);
-            let t_top = s;
-            let q = t[0].wrapping_mul(self.m_inv);
-            let (_, mut c) = mac(t[0], q, m[0], 0);
-            for j in 1..N {
-                let (s, c2) = mac(t[j], q, m[j], c);
-                t[j - 1] = s;
-                c = c2;
-            }
-            let (s, c3) = adc(t_top, c, 0);
-            t[N - 1] = s;
-            t_hi = extra + c3;
+        let () = AssertLimbs::<N>::OK;
+        let mut t = [0u64; 2 * MAX_LIMBS];
+        for (i, &bi) in b.0.iter().enumerate() {
+            let c = row_mac(&mut t[i..i + N], &a.0, bi);
+            t[i + N] = c;
         }
-        self.final_sub(&Uint(t), t_hi)
+        self.reduce_rows(&mut t)
     }
 
-    /// Montgomery square `a^2·R^-1 mod m` for `a < m`.
+    /// Montgomery square `a^2·R^-1 mod m` for `a < m`: cross products once, doubled, plus
+    /// the squares; then the reduction.
     #[inline(always)]
     pub(crate) fn square(&self, a: &Uint<N>) -> Uint<N> {
         let () = AssertLimbs::<N>::OK;
         let a = &a.0;
         let mut t = [0u64; 2 * MAX_LIMBS];
-        // Off-diagonal products a_i a_j, i < j.
         for i in 0..N {
-            let mut c = 0u64;
-            let ai = a[i];
-            for j in (i + 1)..N {
-                let (s, c2) = mac(t[i + j], ai, a[j], c);
-                t[i + j] = s;
-                c = c2;
-            }
+            let c = row_mac(&mut t[2 * i + 1..i + N], &a[i + 1..], a[i]);
             t[i + N] = c;
         }
-        // Double, then add the squares a_i^2.
         let mut top = 0u64;
         for v in t.iter_mut().take(2 * N) {
             let x = *v;
@@ -531,30 +505,24 @@ impl<const N: usize> MontyParams<N> {
             top = x >> 63;
         }
         let mut c = 0u64;
-        for i in 0..N {
-            let sq = (a[i] as u128) * (a[i] as u128);
+        for (i, &ai) in a.iter().enumerate() {
+            let sq = (ai as u128) * (ai as u128);
             let (s, c2) = adc(t[2 * i], sq as u64, c);
             t[2 * i] = s;
             let (s, c3) = adc(t[2 * i + 1], (sq >> 64) as u64, c2);
             t[2 * i + 1] = s;
             c = c3;
         }
-        self.reduce_wide(&mut t)
+        self.reduce_rows(&mut t)
     }
 
-    /// Montgomery reduction of the `2N`-limb value in `t` (`t < m·R`), fully reduced.
+    /// Montgomery reduction of `t` (2N limbs, `< m·R`) using unrolled rows.
     #[inline(always)]
-    fn reduce_wide(&self, t: &mut [u64; 2 * MAX_LIMBS]) -> Uint<N> {
-        let m = &self.modulus.0;
+    fn reduce_rows(&self, t: &mut [u64; 2 * MAX_LIMBS]) -> Uint<N> {
         let mut hi = 0u64;
         for i in 0..N {
             let q = t[i].wrapping_mul(self.m_inv);
-            let mut c = 0u64;
-            for j in 0..N {
-                let (s, c2) = mac(t[i + j], q, m[j], c);
-                t[i + j] = s;
-                c = c2;
-            }
+            let c = row_mac(&mut t[i..i + N], &self.modulus.0, q);
             let (s, c2) = adc(t[i + N], c, hi);
             t[i + N] = s;
             hi = c2;
@@ -721,6 +689,26 @@ fn ct_lookup<const N: usize, const T: usize>(table: &[Uint<N>; T], idx: u64) -> 
         }
     }
     Uint(out)
+}
+
+/// `t += a · b` over equal-length slices, returning the carry word; unrolled by four.
+#[inline(always)]
+fn row_mac(t: &mut [u64], a: &[u64], b: u64) -> u64 {
+    let mut c = 0u64;
+    let mut ti = t.chunks_exact_mut(4);
+    let mut ai = a.chunks_exact(4);
+    for (tc, ac) in (&mut ti).zip(&mut ai) {
+        if let ([t0, t1, t2, t3], &[a0, a1, a2, a3]) = (tc, ac) {
+            (*t0, c) = mac(*t0, a0, b, c);
+            (*t1, c) = mac(*t1, a1, b, c);
+            (*t2, c) = mac(*t2, a2, b, c);
+            (*t3, c) = mac(*t3, a3, b, c);
+        }
+    }
+    for (tj, aj) in ti.into_remainder().iter_mut().zip(ai.remainder()) {
+        (*tj, c) = mac(*tj, *aj, b, c);
+    }
+    c
 }
 
 /// Compile-time check that scratch arrays of `2 * MAX_LIMBS` suffice for `N`.
@@ -936,5 +924,77 @@ mod tests {
         assert_eq!(p.from_mont(&p.one()), Uint::ONE);
         let max3 = Uint::<3>([u64::MAX; 3]);
         check_ops(max3, max3, max3, max3);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Minimum over many short batches (robust against a loaded machine).
+    fn min_time(batches: usize, per: u32, mut f: impl FnMut()) -> std::time::Duration {
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..batches {
+            let t = std::time::Instant::now();
+            for _ in 0..per {
+                f();
+            }
+            best = best.min(t.elapsed() / per);
+        }
+        best
+    }
+
+    /// For `perf stat`: 100k squarings and 100k multiplications mod the 1536-bit prime.
+    #[test]
+    #[ignore]
+    fn kernel_loop() {
+        let p = MontyParams::new(crate::crypto::dh::P).unwrap();
+        let mut a = p.to_mont(&Uint::from_u64(12345));
+        let b = p.to_mont(&Uint::from_u64(67891));
+        let kind = std::env::var("KERNEL").unwrap_or_default();
+        let iters: u32 = std::env::var("ITERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(100_000);
+        for _ in 0..iters {
+            if kind == "mul" {
+                a = p.mul(&a, &b);
+            } else {
+                a = p.square(&a);
+            }
+        }
+        std::hint::black_box(a);
+    }
+
+    /// `cargo test -p otr --release --lib bigint::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn op_timings() {
+        let m = crate::crypto::dh::P;
+        let p = MontyParams::new(m).unwrap();
+        let mut a = p.to_mont(&Uint::from_u64(12345));
+        let b = p.to_mont(&Uint::from_u64(67891));
+        eprintln!("mul24: {:?}", min_time(300, 50, || a = p.mul(&a, &b)));
+        eprintln!("sqr24: {:?}", min_time(300, 50, || a = p.square(&a)));
+        let e = Uint::<5>([u64::MAX / 3; 5]);
+        eprintln!(
+            "pow24/320: {:?}",
+            min_time(100, 1, || a = p.pow(&a, &e, 320))
+        );
+        let t = FixedBaseTable::new(p, &Uint::from_u64(2), 320);
+        eprintln!("fixed24/320: {:?}", min_time(100, 1, || a = t.pow(&e)));
+        let m16: Uint<16> = m.resize();
+        let p16 = MontyParams::new(m16).unwrap();
+        let mut c = p16.to_mont(&Uint::from_u64(12345));
+        let e3 = Uint::<3>([u64::MAX / 3; 3]);
+        eprintln!(
+            "pow16/160: {:?}",
+            min_time(100, 1, || c = p16.pow(&c, &e3, 160))
+        );
+        eprintln!(
+            "powvt16/160: {:?}",
+            min_time(100, 1, || c = p16.pow_vartime(&c, &e3))
+        );
+        std::hint::black_box((a, c));
     }
 }

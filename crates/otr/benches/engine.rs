@@ -124,20 +124,36 @@ fn our_pair() -> (Ours, Ours) {
     let engine = |key, tag, seed| {
         Engine::new(
             key,
-            EngineConfig { policy: Policy::MANUAL, instance_tag: InstanceTag(tag), line_based: true },
+            EngineConfig {
+                policy: Policy::MANUAL,
+                instance_tag: InstanceTag(tag),
+                line_based: true,
+            },
             Box::new(ChaCha20Rng::seed_from_u64(seed)),
         )
     };
-    let mut a = Ours { engine: engine(key(1), 0x100, 3), peer: "bob" };
-    let mut b = Ours { engine: engine(key(2), 0x200, 4), peer: "alice" };
+    let mut a = Ours {
+        engine: engine(key(1), 0x100, 3),
+        peer: "bob",
+    };
+    let mut b = Ours {
+        engine: engine(key(2), 0x200, 4),
+        peer: "alice",
+    };
     ake(&mut a, &mut b);
     assert_eq!(a.engine.state("bob"), ConversationState::Encrypted);
     (a, b)
 }
 
 fn lib_pair() -> (Lib, Lib) {
-    let mut a = Lib { lib: LibOtr::with_cached_key("bench-alice", POLICY_MANUAL).unwrap(), peer: "bench-bob" };
-    let mut b = Lib { lib: LibOtr::with_cached_key("bench-bob", POLICY_MANUAL).unwrap(), peer: "bench-alice" };
+    let mut a = Lib {
+        lib: LibOtr::with_cached_key("bench-alice", POLICY_MANUAL).unwrap(),
+        peer: "bench-bob",
+    };
+    let mut b = Lib {
+        lib: LibOtr::with_cached_key("bench-bob", POLICY_MANUAL).unwrap(),
+        peer: "bench-alice",
+    };
     ake(&mut a, &mut b);
     (a, b)
 }
@@ -161,8 +177,12 @@ fn criterion_benches(c: &mut Criterion) {
     for size in SIZES {
         let text = text_of(size);
         g.throughput(Throughput::Elements(1));
-        g.bench_with_input(BenchmarkId::new("offrecord", size), &text, |bn, t| bn.iter(|| round_trip(&mut oa, &mut ob, t)));
-        g.bench_with_input(BenchmarkId::new("libotr", size), &text, |bn, t| bn.iter(|| round_trip(&mut la, &mut lb, t)));
+        g.bench_with_input(BenchmarkId::new("offrecord", size), &text, |bn, t| {
+            bn.iter(|| round_trip(&mut oa, &mut ob, t))
+        });
+        g.bench_with_input(BenchmarkId::new("libotr", size), &text, |bn, t| {
+            bn.iter(|| round_trip(&mut la, &mut lb, t))
+        });
     }
     g.finish();
 }
@@ -186,12 +206,18 @@ fn summary() {
     println!("\nsummary (one core, same run)        offrecord      libotr    speed-up");
     let ours = rate(budget, || ake(&mut oa, &mut ob));
     let lib = rate(budget, || ake(&mut la, &mut lb));
-    println!("AKE/s                              {ours:>10.1}  {lib:>10.1}  {:>8.2}x", ours / lib);
+    println!(
+        "AKE/s                              {ours:>10.1}  {lib:>10.1}  {:>8.2}x",
+        ours / lib
+    );
     for size in SIZES {
         let text = text_of(size);
         let ours = rate(budget, || round_trip(&mut oa, &mut ob, &text));
         let lib = rate(budget, || round_trip(&mut la, &mut lb, &text));
-        println!("round trips/s, {size:>5} B            {ours:>10.1}  {lib:>10.1}  {:>8.2}x", ours / lib);
+        println!(
+            "round trips/s, {size:>5} B            {ours:>10.1}  {lib:>10.1}  {:>8.2}x",
+            ours / lib
+        );
     }
 }
 

@@ -189,10 +189,16 @@ pub(crate) struct AkeStep {
 
 impl AkeStep {
     fn reply(body: MessageBody) -> Self {
-        Self { reply: Some(body), ..Self::default() }
+        Self {
+            reply: Some(body),
+            ..Self::default()
+        }
     }
     fn error(e: AkeError) -> Self {
-        Self { error: Some(e), ..Self::default() }
+        Self {
+            error: Some(e),
+            ..Self::default()
+        }
     }
 }
 
@@ -224,14 +230,21 @@ impl AuthState {
 
     /// Starts a new exchange as initiator (forgetting any exchange in progress) and returns
     /// the D-H Commit to send.
-    pub(crate) fn start(&mut self, version: ProtocolVersion, ctx: &mut AkeContext<'_>) -> MessageBody {
+    pub(crate) fn start(
+        &mut self,
+        version: ProtocolVersion,
+        ctx: &mut AkeContext<'_>,
+    ) -> MessageBody {
         let mut r = Zeroizing::new([0u8; 16]);
         ctx.rng.fill_bytes(r.as_mut());
         let our_dh = DhKeyPair::generate(ctx.rng);
         let mut gx_mpi = Zeroizing::new(mpi_of(our_dh.public()));
         let hashed_gx = sha256(&[&gx_mpi]);
         aes128_ctr(&r, &[0; 8], &mut gx_mpi);
-        let commit = DhCommit { encrypted_gx: gx_mpi.to_vec(), hashed_gx: hashed_gx.to_vec() };
+        let commit = DhCommit {
+            encrypted_gx: gx_mpi.to_vec(),
+            hashed_gx: hashed_gx.to_vec(),
+        };
         *self = Self::AwaitingDhKey(Box::new(AwaitingDhKey {
             version,
             r,
@@ -286,7 +299,9 @@ impl AuthState {
         ctx: &mut AkeContext<'_>,
     ) -> AkeStep {
         let our_dh = DhKeyPair::generate(ctx.rng);
-        let dh_key = DhKey { gy: our_dh.public().as_bytes().to_vec() };
+        let dh_key = DhKey {
+            gy: our_dh.public().as_bytes().to_vec(),
+        };
         let reply = MessageBody::DhKey(dh_key.clone());
         *self = Self::AwaitingRevealSig(Box::new(AwaitingRevealSig {
             version,
@@ -309,12 +324,7 @@ impl AuthState {
                     }
                 };
                 let keys = AkeKeys::derive(&state.our_dh.shared_secret(&their_dh));
-                let x_block = signature_block(
-                    ctx,
-                    &keys.m1,
-                    state.our_dh.public(),
-                    &their_dh,
-                );
+                let x_block = signature_block(ctx, &keys.m1, state.our_dh.public(), &their_dh);
                 let (encrypted_signature, mac) = seal_signature_block(&keys.c, &keys.m2, x_block);
                 let reveal = RevealSignature {
                     revealed_key: state.r.to_vec(),
@@ -363,7 +373,11 @@ impl AuthState {
         };
         // From here on the exchange ends in None whatever happens (the spec's rule).
         match finish_as_responder(*state, &reveal, ctx) {
-            Ok((reply, success)) => AkeStep { reply: Some(reply), success: Some(success), error: None },
+            Ok((reply, success)) => AkeStep {
+                reply: Some(reply),
+                success: Some(success),
+                error: None,
+            },
             Err(e) => AkeStep::error(e),
         }
     }
@@ -446,7 +460,10 @@ fn finish_as_responder(
     )?;
     let x_block = signature_block(ctx, &keys.m1_prime, state.our_dh.public(), &their_dh);
     let (encrypted_signature, mac) = seal_signature_block(&keys.c_prime, &keys.m2_prime, x_block);
-    let reply = MessageBody::Signature(SignatureMessage { encrypted_signature, mac });
+    let reply = MessageBody::Signature(SignatureMessage {
+        encrypted_signature,
+        mac,
+    });
     let success = AkeSuccess {
         version: state.version,
         our_dh: state.our_dh,
@@ -477,7 +494,11 @@ fn signature_block(
 }
 
 /// Encrypts X with AES-CTR and MACs the DATA encoding of the result with HMAC-SHA256-160.
-fn seal_signature_block(aes_key: &[u8; 16], mac_key: &[u8; 32], mut x: Zeroizing<Vec<u8>>) -> (Vec<u8>, [u8; 20]) {
+fn seal_signature_block(
+    aes_key: &[u8; 16],
+    mac_key: &[u8; 32],
+    mut x: Zeroizing<Vec<u8>>,
+) -> (Vec<u8>, [u8; 20]) {
     aes128_ctr(aes_key, &[0; 8], &mut x);
     let encrypted = x.to_vec();
     let mut data = Vec::with_capacity(encrypted.len() + 4);
@@ -507,14 +528,18 @@ fn open_signature_block(
     aes128_ctr(aes_key, &[0; 8], &mut x);
     let mut r = Reader::new(&x);
     let their_pub = read_pubkey(&mut r).map_err(|_| AkeError::MalformedSignatureBlock)?;
-    let keyid = r.u32("keyid").map_err(|_| AkeError::MalformedSignatureBlock)?;
+    let keyid = r
+        .u32("keyid")
+        .map_err(|_| AkeError::MalformedSignatureBlock)?;
     let signed_len = x.len() - r.rest().len();
     let sig = read_signature(&mut r).map_err(|_| AkeError::MalformedSignatureBlock)?;
     r.finish().map_err(|_| AkeError::MalformedSignatureBlock)?;
     if keyid == 0 {
         return Err(AkeError::BadKeyId);
     }
-    let pub_and_id = x.get(..signed_len).ok_or(AkeError::MalformedSignatureBlock)?;
+    let pub_and_id = x
+        .get(..signed_len)
+        .ok_or(AkeError::MalformedSignatureBlock)?;
     let m = hmac_sha256(sig_mac_key, &[&mpi_of(theirs), &mpi_of(ours), pub_and_id]);
     if !their_pub.verify(&m, &sig) {
         return Err(AkeError::BadSignature);

@@ -23,7 +23,9 @@ use crate::keys::{Addressing, DataKeys};
 use crate::policy::Policy;
 use crate::trust::KnownFingerprints;
 use crate::wire::codec::Codec;
-use crate::wire::encoded::{DataFlags, EncodedMessage, InstanceTag, MessageBody, MessageType, ProtocolVersion};
+use crate::wire::encoded::{
+    DataFlags, EncodedMessage, InstanceTag, MessageBody, MessageType, ProtocolVersion,
+};
 use crate::wire::text::{self, IncomingText, Versions};
 use crate::wire::tlv::{decode_plaintext, encode_plaintext, Tlv, TlvType};
 
@@ -72,13 +74,24 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     fn emit_error(&mut self, code: ErrorCode, message: impl Into<String>) {
-        self.out.push(Event::Error { peer: self.peer.to_owned(), code, message: message.into() });
+        self.out.push(Event::Error {
+            peer: self.peer.to_owned(),
+            code,
+            message: message.into(),
+        });
     }
     fn emit_wire(&mut self, data: String) {
-        self.out.push(Event::Wire { peer: self.peer.to_owned(), data });
+        self.out.push(Event::Wire {
+            peer: self.peer.to_owned(),
+            data,
+        });
     }
     fn emit_message(&mut self, text: String, encrypted: bool) {
-        self.out.push(Event::Message { peer: self.peer.to_owned(), text, encrypted });
+        self.out.push(Event::Message {
+            peer: self.peer.to_owned(),
+            text,
+            encrypted,
+        });
     }
 }
 
@@ -126,17 +139,29 @@ impl Conversation {
     pub(crate) fn emit_state(&self, ctx: &mut Context<'_>) {
         let fingerprint = self.fingerprint();
         let trusted = fingerprint.is_some_and(|fp| ctx.known.is_trusted(ctx.peer, &fp));
-        ctx.out.push(Event::State { peer: ctx.peer.to_owned(), state: self.state(), fingerprint, trusted });
+        ctx.out.push(Event::State {
+            peer: ctx.peer.to_owned(),
+            state: self.state(),
+            fingerprint,
+            trusted,
+        });
     }
 
     fn versions(policy: Policy) -> Versions {
-        Versions { v1: false, v2: policy.has(Policy::ALLOW_V2), v3: policy.has(Policy::ALLOW_V3) }
+        Versions {
+            v1: false,
+            v2: policy.has(Policy::ALLOW_V2),
+            v3: policy.has(Policy::ALLOW_V3),
+        }
     }
 
     /// The user asked to start (or refresh) a private conversation: send a query message.
     pub(crate) fn start(&mut self, ctx: &mut Context<'_>) {
         if !ctx.policy.otr_enabled() {
-            ctx.emit_error(ErrorCode::Unsupported, "OTR is disabled by the policy for this peer.");
+            ctx.emit_error(
+                ErrorCode::Unsupported,
+                "OTR is disabled by the policy for this peer.",
+            );
             return;
         }
         ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
@@ -180,7 +205,13 @@ impl Conversation {
     pub(crate) fn finish(&mut self, ctx: &mut Context<'_>) {
         match core::mem::take(&mut self.msg) {
             MessageState::Encrypted(mut private) => {
-                let plaintext = encode_plaintext(b"", &[Tlv { kind: TlvType::DISCONNECTED, value: Vec::new() }]);
+                let plaintext = encode_plaintext(
+                    b"",
+                    &[Tlv {
+                        kind: TlvType::DISCONNECTED,
+                        value: Vec::new(),
+                    }],
+                );
                 let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
                 if let Some(data) = seal(&mut private, flags, &plaintext, ctx.our_instance) {
                     ctx.emit_wire(data);
@@ -209,16 +240,26 @@ impl Conversation {
             return;
         }
         match text::classify(data) {
-            Err(e) => ctx.emit_error(ErrorCode::Malformed, format!("A malformed OTR message was received ({e:?}).")),
-            Ok(IncomingText::Fragment(_)) => {
-                ctx.emit_error(ErrorCode::Unsupported, "A fragmented OTR message was received; fragments are not supported yet.")
-            }
+            Err(e) => ctx.emit_error(
+                ErrorCode::Malformed,
+                format!("A malformed OTR message was received ({e:?})."),
+            ),
+            Ok(IncomingText::Fragment(_)) => ctx.emit_error(
+                ErrorCode::Unsupported,
+                "A fragmented OTR message was received; fragments are not supported yet.",
+            ),
             Ok(IncomingText::Encoded(bytes)) => match EncodedMessage::decode(&bytes) {
                 Ok(message) => self.receive_encoded(message, ctx),
-                Err(e) => ctx.emit_error(ErrorCode::Malformed, format!("A malformed OTR message was received ({e:?}).")),
+                Err(e) => ctx.emit_error(
+                    ErrorCode::Malformed,
+                    format!("A malformed OTR message was received ({e:?})."),
+                ),
             },
             Ok(IncomingText::Error(text)) => {
-                ctx.emit_error(ErrorCode::PeerError, format!("OTR error from the peer: {text}"));
+                ctx.emit_error(
+                    ErrorCode::PeerError,
+                    format!("OTR error from the peer: {text}"),
+                );
                 if ctx.policy.has(Policy::ERROR_START_AKE) {
                     ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
                 }
@@ -226,11 +267,15 @@ impl Conversation {
             Ok(IncomingText::Query(offered)) => self.start_ake_if_offered(offered, ctx),
             Ok(IncomingText::Plain { text, tag }) => {
                 self.stop_whitespace_tag = true;
-                let warn = !matches!(self.msg, MessageState::Plaintext) || ctx.policy.has(Policy::REQUIRE_ENCRYPTION);
+                let warn = !matches!(self.msg, MessageState::Plaintext)
+                    || ctx.policy.has(Policy::REQUIRE_ENCRYPTION);
                 if !text.is_empty() {
                     ctx.emit_message(text, false);
                     if warn {
-                        ctx.emit_error(ErrorCode::Unencrypted, "The message above was received unencrypted.");
+                        ctx.emit_error(
+                            ErrorCode::Unencrypted,
+                            "The message above was received unencrypted.",
+                        );
                     }
                 }
                 if let Some(offered) = tag {
@@ -250,7 +295,13 @@ impl Conversation {
         } else {
             return;
         };
-        let body = self.auth.start(version, &mut AkeContext { identity: ctx.identity, rng: &mut *ctx.rng });
+        let body = self.auth.start(
+            version,
+            &mut AkeContext {
+                identity: ctx.identity,
+                rng: &mut *ctx.rng,
+            },
+        );
         self.send_ake(version, body, ctx);
     }
 
@@ -260,7 +311,12 @@ impl Conversation {
         } else {
             (ctx.our_instance, self.their_instance)
         };
-        let message = EncodedMessage { version, sender_instance, receiver_instance, body };
+        let message = EncodedMessage {
+            version,
+            sender_instance,
+            receiver_instance,
+            body,
+        };
         ctx.emit_wire(text::armour(&message.to_bytes()));
     }
 
@@ -284,12 +340,17 @@ impl Conversation {
             }
             if is_commit {
                 self.their_instance = message.sender_instance;
-            } else if self.their_instance != InstanceTag::UNKNOWN && message.sender_instance != self.their_instance {
+            } else if self.their_instance != InstanceTag::UNKNOWN
+                && message.sender_instance != self.their_instance
+            {
                 return;
             }
         }
         let sender_instance = message.sender_instance;
-        let mut ake = AkeContext { identity: ctx.identity, rng: &mut *ctx.rng };
+        let mut ake = AkeContext {
+            identity: ctx.identity,
+            rng: &mut *ctx.rng,
+        };
         let step = match message.body {
             MessageBody::DhCommit(commit) => self.auth.receive_dh_commit(version, commit, &mut ake),
             MessageBody::DhKey(key) => {
@@ -324,7 +385,10 @@ impl Conversation {
             self.send_ake(version, reply, ctx);
         }
         if let Some(e) = step.error {
-            ctx.emit_error(ErrorCode::AuthFailed, format!("The key exchange failed: {e}."));
+            ctx.emit_error(
+                ErrorCode::AuthFailed,
+                format!("The key exchange failed: {e}."),
+            );
         }
         if let Some(success) = step.success {
             self.go_encrypted(success, ctx);
@@ -335,13 +399,25 @@ impl Conversation {
     fn go_encrypted(&mut self, success: AkeSuccess, ctx: &mut Context<'_>) {
         let fingerprint = success.their_long_term.fingerprint();
         ctx.known.insert(ctx.peer, fingerprint);
-        let AkeSuccess { version, our_dh, their_dh, their_keyid, their_long_term, ssid, we_initiated } = success;
+        let AkeSuccess {
+            version,
+            our_dh,
+            their_dh,
+            their_keyid,
+            their_long_term,
+            ssid,
+            we_initiated,
+        } = success;
         let keys = DataKeys::after_ake(their_dh, their_keyid, our_dh, &mut *ctx.rng);
         let retired = match core::mem::take(&mut self.msg) {
             MessageState::Encrypted(old) if old.fingerprint == fingerprint => Some(old.keys),
             MessageState::Encrypted(_) | MessageState::Plaintext | MessageState::Finished => None,
         };
-        let their_instance = if version == ProtocolVersion::V2 { InstanceTag::UNKNOWN } else { self.their_instance };
+        let their_instance = if version == ProtocolVersion::V2 {
+            InstanceTag::UNKNOWN
+        } else {
+            self.their_instance
+        };
         let mut private = Box::new(PrivateSession {
             version,
             their_instance,
@@ -353,7 +429,12 @@ impl Conversation {
         });
         for held in core::mem::take(&mut self.held) {
             let plaintext = encode_plaintext(held.as_bytes(), &[]);
-            match seal(&mut private, DataFlags::default(), &plaintext, ctx.our_instance) {
+            match seal(
+                &mut private,
+                DataFlags::default(),
+                &plaintext,
+                ctx.our_instance,
+            ) {
                 Some(data) => ctx.emit_wire(data),
                 None => ctx.emit_error(ErrorCode::NotSent, format!("Not sent: {}", held.as_str())),
             }
@@ -363,7 +444,8 @@ impl Conversation {
     }
 
     fn receive_data(&mut self, message: &EncodedMessage, ctx: &mut Context<'_>) {
-        let ignore_unreadable = matches!(&message.body, MessageBody::Data(d) if d.flags.ignore_unreadable());
+        let ignore_unreadable =
+            matches!(&message.body, MessageBody::Data(d) if d.flags.ignore_unreadable());
         let MessageState::Encrypted(private) = &mut self.msg else {
             if !ignore_unreadable {
                 self.report_unreadable("there is no private session with this peer", ctx);
@@ -381,7 +463,11 @@ impl Conversation {
                 private.retired = None;
                 Ok(v)
             }
-            Err(e) => match private.retired.as_mut().map(|old| old.open(message, &mut *ctx.rng)) {
+            Err(e) => match private
+                .retired
+                .as_mut()
+                .map(|old| old.open(message, &mut *ctx.rng))
+            {
                 Some(Ok(v)) => Ok(v),
                 Some(Err(_)) | None => Err(e),
             },
@@ -398,14 +484,21 @@ impl Conversation {
         let plaintext = match decode_plaintext(&verified.bytes) {
             Ok(p) => p,
             Err(e) => {
-                ctx.emit_error(ErrorCode::Malformed, format!("A private message had malformed contents ({e:?})."));
+                ctx.emit_error(
+                    ErrorCode::Malformed,
+                    format!("A private message had malformed contents ({e:?})."),
+                );
                 return;
             }
         };
         if !plaintext.text.is_empty() {
             ctx.emit_message(String::from_utf8_lossy(&plaintext.text).into_owned(), true);
         }
-        if plaintext.tlvs.iter().any(|t| t.kind == TlvType::DISCONNECTED) {
+        if plaintext
+            .tlvs
+            .iter()
+            .any(|t| t.kind == TlvType::DISCONNECTED)
+        {
             self.msg = MessageState::Finished;
             self.auth.reset();
             self.emit_state(ctx);
@@ -413,14 +506,26 @@ impl Conversation {
     }
 
     fn report_unreadable(&self, why: &str, ctx: &mut Context<'_>) {
-        ctx.emit_error(ErrorCode::Unreadable, format!("An encrypted message could not be read: {why}."));
+        ctx.emit_error(
+            ErrorCode::Unreadable,
+            format!("An encrypted message could not be read: {why}."),
+        );
         ctx.emit_wire(text::error_message(UNREADABLE_ERROR_TEXT));
     }
 }
 
 /// Encrypts a plaintext into an armoured data message of `private`.
-fn seal(private: &mut PrivateSession, flags: DataFlags, plaintext: &[u8], our_instance: InstanceTag) -> Option<String> {
-    let addr = Addressing { version: private.version, ours: our_instance, theirs: private.their_instance };
+fn seal(
+    private: &mut PrivateSession,
+    flags: DataFlags,
+    plaintext: &[u8],
+    our_instance: InstanceTag,
+) -> Option<String> {
+    let addr = Addressing {
+        version: private.version,
+        ours: our_instance,
+        theirs: private.their_instance,
+    };
     let message = private.keys.seal(addr, flags, plaintext)?;
     Some(text::armour(&message.to_bytes()))
 }

@@ -29,7 +29,11 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { policy: Policy::default(), instance_tag: InstanceTag(0x100), line_based: true }
+        Self {
+            policy: Policy::default(),
+            instance_tag: InstanceTag(0x100),
+            line_based: true,
+        }
     }
 }
 
@@ -88,9 +92,20 @@ impl core::fmt::Debug for Engine {
 
 impl Engine {
     /// An engine for the account whose long-term key is `identity`.
-    pub fn new(identity: DsaPrivateKey, config: EngineConfig, rng: Box<dyn CryptoRngCore + Send>) -> Self {
+    pub fn new(
+        identity: DsaPrivateKey,
+        config: EngineConfig,
+        rng: Box<dyn CryptoRngCore + Send>,
+    ) -> Self {
         let fingerprint = identity.public().fingerprint();
-        Self { identity, fingerprint, config, rng, conversations: BTreeMap::new(), known: KnownFingerprints::new() }
+        Self {
+            identity,
+            fingerprint,
+            config,
+            rng,
+            conversations: BTreeMap::new(),
+            known: KnownFingerprints::new(),
+        }
     }
 
     /// Our own fingerprint.
@@ -115,12 +130,16 @@ impl Engine {
 
     /// The message state of the conversation with `peer`.
     pub fn state(&self, peer: &str) -> ConversationState {
-        self.conversations.get(peer).map_or(ConversationState::Plaintext, Conversation::state)
+        self.conversations
+            .get(peer)
+            .map_or(ConversationState::Plaintext, Conversation::state)
     }
 
     /// The fingerprint of `peer` in the current private session.
     pub fn peer_fingerprint(&self, peer: &str) -> Option<Fingerprint> {
-        self.conversations.get(peer).and_then(Conversation::fingerprint)
+        self.conversations
+            .get(peer)
+            .and_then(Conversation::fingerprint)
     }
 
     /// The secure session id of the private session with `peer`, and whether we read its
@@ -129,7 +148,11 @@ impl Engine {
         self.conversations.get(peer).and_then(Conversation::ssid)
     }
 
-    fn with_conversation(&mut self, peer: &str, f: impl FnOnce(&mut Conversation, &mut Context<'_>)) -> Vec<Event> {
+    fn with_conversation(
+        &mut self,
+        peer: &str,
+        f: impl FnOnce(&mut Conversation, &mut Context<'_>),
+    ) -> Vec<Event> {
         let mut out = Vec::new();
         let conversation = self.conversations.entry(peer.to_owned()).or_default();
         let mut ctx = Context {

@@ -18,7 +18,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::ake::AKE_KEYID;
 use crate::crypto::sym::{aes128_ctr, ct_eq, hmac_sha1, sha1, sha256};
 use crate::crypto::{DhKeyPair, DhPublicKey};
-use crate::wire::encoded::{DataFlags, DataMessage, EncodedMessage, InstanceTag, MessageBody, ProtocolVersion};
+use crate::wire::encoded::{
+    DataFlags, DataMessage, EncodedMessage, InstanceTag, MessageBody, ProtocolVersion,
+};
 
 /// A MAC key that has been (or will be) revealed: deliberately public, it is what makes an
 /// OTR transcript forgeable after the fact.
@@ -55,7 +57,11 @@ impl SessionKeys {
     fn derive(ours: &DhKeyPair, theirs: &DhPublicKey) -> Self {
         let secbytes = ours.shared_secret(theirs).secbytes();
         // The "high" end (numerically larger public value) sends with h1(0x01).
-        let (send_byte, recv_byte) = if ours.public() > theirs { (0x01, 0x02) } else { (0x02, 0x01) };
+        let (send_byte, recv_byte) = if ours.public() > theirs {
+            (0x01, 0x02)
+        } else {
+            (0x02, 0x01)
+        };
         let h1 = |b: u8| Zeroizing::new(sha1(&[&[b], &secbytes]));
         let mut keys = Self {
             send_aes: [0; 16],
@@ -174,15 +180,28 @@ impl DataKeys {
     }
 
     fn session(&mut self, i: usize, j: usize) -> Option<&mut SessionKeys> {
-        let ours = if i == 0 { &self.our_current } else { &self.our_previous };
-        let theirs = if j == 0 { Some(&self.their_current) } else { self.their_previous.as_ref() }?;
+        let ours = if i == 0 {
+            &self.our_current
+        } else {
+            &self.our_previous
+        };
+        let theirs = if j == 0 {
+            Some(&self.their_current)
+        } else {
+            self.their_previous.as_ref()
+        }?;
         let slot = self.sessions.get_mut(i)?.get_mut(j)?;
         Some(slot.get_or_insert_with(|| Box::new(SessionKeys::derive(ours, theirs))))
     }
 
     /// Encrypts `plaintext` into a data message: sender key `our_keyid - 1`, recipient key
     /// `their_keyid`, next D-H value our current key; reveals the pending MAC keys.
-    pub(crate) fn seal(&mut self, addr: Addressing, flags: DataFlags, plaintext: &[u8]) -> Option<EncodedMessage> {
+    pub(crate) fn seal(
+        &mut self,
+        addr: Addressing,
+        flags: DataFlags,
+        plaintext: &[u8],
+    ) -> Option<EncodedMessage> {
         let next_dh = self.our_current.public().as_bytes().to_vec();
         let sender_keyid = self.our_keyid - 1;
         let recipient_keyid = self.their_keyid;
@@ -194,8 +213,16 @@ impl DataKeys {
         let send_mac = keys.send_mac;
         let mut message = EncodedMessage {
             version: addr.version,
-            sender_instance: if addr.version == ProtocolVersion::V2 { InstanceTag::UNKNOWN } else { addr.ours },
-            receiver_instance: if addr.version == ProtocolVersion::V2 { InstanceTag::UNKNOWN } else { addr.theirs },
+            sender_instance: if addr.version == ProtocolVersion::V2 {
+                InstanceTag::UNKNOWN
+            } else {
+                addr.ours
+            },
+            receiver_instance: if addr.version == ProtocolVersion::V2 {
+                InstanceTag::UNKNOWN
+            } else {
+                addr.theirs
+            },
             body: MessageBody::Data(DataMessage {
                 flags,
                 sender_keyid,
@@ -260,7 +287,11 @@ impl DataKeys {
     }
 
     /// Maps a (sender keyid, recipient keyid) pair to indices into `sessions`.
-    fn key_indices(&self, sender_keyid: u32, recipient_keyid: u32) -> Result<(usize, usize), DataError> {
+    fn key_indices(
+        &self,
+        sender_keyid: u32,
+        recipient_keyid: u32,
+    ) -> Result<(usize, usize), DataError> {
         if sender_keyid == 0 || recipient_keyid == 0 {
             return Err(DataError::UnknownKeyId);
         }

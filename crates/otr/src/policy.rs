@@ -27,11 +27,19 @@ impl Policy {
     pub const MANUAL: Self = Self(Self::ALLOW_V2 | Self::ALLOW_V3);
     /// libotr's OTRL_POLICY_OPPORTUNISTIC (its default).
     pub const OPPORTUNISTIC: Self = Self(
-        Self::ALLOW_V2 | Self::ALLOW_V3 | Self::SEND_WHITESPACE_TAG | Self::WHITESPACE_START_AKE | Self::ERROR_START_AKE,
+        Self::ALLOW_V2
+            | Self::ALLOW_V3
+            | Self::SEND_WHITESPACE_TAG
+            | Self::WHITESPACE_START_AKE
+            | Self::ERROR_START_AKE,
     );
     /// libotr's OTRL_POLICY_ALWAYS: encryption required.
     pub const ALWAYS: Self = Self(
-        Self::ALLOW_V2 | Self::ALLOW_V3 | Self::REQUIRE_ENCRYPTION | Self::WHITESPACE_START_AKE | Self::ERROR_START_AKE,
+        Self::ALLOW_V2
+            | Self::ALLOW_V3
+            | Self::REQUIRE_ENCRYPTION
+            | Self::WHITESPACE_START_AKE
+            | Self::ERROR_START_AKE,
     );
 
     /// True if every bit of `flag` is set.

@@ -28,16 +28,25 @@ impl KnownFingerprints {
 
     /// Marks `fingerprint` of `peer` verified or not (recording it if new).
     pub fn set_trusted(&mut self, peer: &str, fingerprint: Fingerprint, trusted: bool) {
-        self.peers.entry(peer.to_owned()).or_default().insert(fingerprint, trusted);
+        self.peers
+            .entry(peer.to_owned())
+            .or_default()
+            .insert(fingerprint, trusted);
     }
 
     /// True if the user verified `fingerprint` for `peer`.
     pub fn is_trusted(&self, peer: &str, fingerprint: &Fingerprint) -> bool {
-        self.peers.get(peer).and_then(|m| m.get(fingerprint)).copied().unwrap_or(false)
+        self.peers
+            .get(peer)
+            .and_then(|m| m.get(fingerprint))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Every (peer, fingerprint, trusted) triple, ordered by peer then fingerprint.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Fingerprint, bool)> {
-        self.peers.iter().flat_map(|(peer, fps)| fps.iter().map(move |(fp, t)| (peer.as_str(), fp, *t)))
+        self.peers
+            .iter()
+            .flat_map(|(peer, fps)| fps.iter().map(move |(fp, t)| (peer.as_str(), fp, *t)))
     }
 }

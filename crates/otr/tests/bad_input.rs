@@ -38,7 +38,13 @@ fn run_case(pair: &mut Pair, name: &str, make: &Make, expect: Expect) {
         })
         .collect();
     assert!(
-        !events.iter().any(|e| matches!(e, Event::Message { encrypted: true, .. })),
+        !events.iter().any(|e| matches!(
+            e,
+            Event::Message {
+                encrypted: true,
+                ..
+            }
+        )),
         "{name}: produced an encrypted message"
     );
     match expect {
@@ -47,21 +53,42 @@ fn run_case(pair: &mut Pair, name: &str, make: &Make, expect: Expect) {
     }
     let events = pair.bob.receive("alice", &genuine[0].1);
     assert!(
-        events.contains(&Event::Message { peer: "alice".into(), text: "genuine".into(), encrypted: true }),
+        events.contains(&Event::Message {
+            peer: "alice".into(),
+            text: "genuine".into(),
+            encrypted: true
+        }),
         "{name}: the genuine message no longer decrypts: {events:?}"
     );
     pair.clear_events();
     pair.act(Side::Alice, |e| e.send("bob", "still here?"));
     pair.act(Side::Bob, |e| e.send("alice", "yes"));
-    assert_eq!(pair.shown(Side::Bob), [("still here?".to_owned(), true)], "{name}");
-    assert_eq!(pair.shown(Side::Alice), [("yes".to_owned(), true)], "{name}");
-    assert_eq!(pair.bob.state("alice"), ConversationState::Encrypted, "{name}");
+    assert_eq!(
+        pair.shown(Side::Bob),
+        [("still here?".to_owned(), true)],
+        "{name}"
+    );
+    assert_eq!(
+        pair.shown(Side::Alice),
+        [("yes".to_owned(), true)],
+        "{name}"
+    );
+    assert_eq!(
+        pair.bob.state("alice"),
+        ConversationState::Encrypted,
+        "{name}"
+    );
     pair.clear_events();
 }
 
-fn with_data(base: &EncodedMessage, f: impl FnOnce(&mut otr::wire::encoded::DataMessage)) -> String {
+fn with_data(
+    base: &EncodedMessage,
+    f: impl FnOnce(&mut otr::wire::encoded::DataMessage),
+) -> String {
     let mut m = base.clone();
-    let MessageBody::Data(d) = &mut m.body else { panic!("not data") };
+    let MessageBody::Data(d) = &mut m.body else {
+        panic!("not data")
+    };
     f(d);
     encode_wire(&m)
 }
@@ -82,19 +109,49 @@ fn data_case(f: impl Fn(&mut otr::wire::encoded::DataMessage) + 'static) -> Make
 fn malformed_and_hostile_messages() {
     let mut pair = Pair::new(Policy::MANUAL);
     pair.connect(Side::Alice);
-    use Expect::{Dropped, Error};
     use ErrorCode::{Malformed, Unreadable};
+    use Expect::{Dropped, Error};
     let mut table: Vec<(String, Make, Expect)> = vec![
         ("bad base64".into(), fixed("?OTR:@@@@."), Error(Malformed)),
-        ("unterminated armour".into(), fixed("?OTR:AAMD"), Error(Malformed)),
+        (
+            "unterminated armour".into(),
+            fixed("?OTR:AAMD"),
+            Error(Malformed),
+        ),
         ("empty armour".into(), fixed("?OTR:."), Error(Malformed)),
-        ("unknown version".into(), Box::new(|_, _| armour(&[0, 4, 3, 0, 0, 1, 0])), Error(Malformed)),
-        ("version 1".into(), Box::new(|_, _| armour(&[0, 1, 3])), Error(Malformed)),
-        ("unknown type".into(), Box::new(|_, b| armour(&[&b[..2], &[0x77], &b[3..11]].concat())), Error(Malformed)),
-        ("trailing byte".into(), Box::new(|_, b| armour(&[b, &[0]].concat())), Error(Malformed)),
+        (
+            "unknown version".into(),
+            Box::new(|_, _| armour(&[0, 4, 3, 0, 0, 1, 0])),
+            Error(Malformed),
+        ),
+        (
+            "version 1".into(),
+            Box::new(|_, _| armour(&[0, 1, 3])),
+            Error(Malformed),
+        ),
+        (
+            "unknown type".into(),
+            Box::new(|_, b| armour(&[&b[..2], &[0x77], &b[3..11]].concat())),
+            Error(Malformed),
+        ),
+        (
+            "trailing byte".into(),
+            Box::new(|_, b| armour(&[b, &[0]].concat())),
+            Error(Malformed),
+        ),
     ];
     for cut in [3usize, 7, 11, 12, 16, 20, 24, 100, 250, 21, 1] {
-        let make: Make = Box::new(move |_, b: &[u8]| armour(&b[..if cut < 30 && cut > 20 { b.len() - cut } else if cut == 1 { b.len() - 1 } else { cut }]));
+        let make: Make = Box::new(move |_, b: &[u8]| {
+            armour(
+                &b[..if cut < 30 && cut > 20 {
+                    b.len() - cut
+                } else if cut == 1 {
+                    b.len() - 1
+                } else {
+                    cut
+                }],
+            )
+        });
         table.push((format!("truncated ({cut})"), make, Error(Malformed)));
     }
     // Length fields of 0xFFFFFFFF: the next-D-H MPI (offset 20) and the ciphertext DATA.
@@ -146,14 +203,42 @@ fn malformed_and_hostile_messages() {
         Error(Malformed),
     ));
     // Keys, counter and MAC.
-    table.push(("unknown sender keyid".into(), data_case(|d| d.sender_keyid = 99), Error(Unreadable)));
-    table.push(("unknown recipient keyid".into(), data_case(|d| d.recipient_keyid = 99), Error(Unreadable)));
-    table.push(("keyid 0".into(), data_case(|d| d.sender_keyid = 0), Error(Unreadable)));
-    table.push(("flipped MAC byte".into(), data_case(|d| d.mac[7] ^= 0x10), Error(Unreadable)));
-    table.push(("flipped ciphertext bit".into(), data_case(|d| d.encrypted[0] ^= 1), Error(Unreadable)));
-    table.push(("zero counter".into(), data_case(|d| d.ctr = [0; 8]), Error(Unreadable)));
+    table.push((
+        "unknown sender keyid".into(),
+        data_case(|d| d.sender_keyid = 99),
+        Error(Unreadable),
+    ));
+    table.push((
+        "unknown recipient keyid".into(),
+        data_case(|d| d.recipient_keyid = 99),
+        Error(Unreadable),
+    ));
+    table.push((
+        "keyid 0".into(),
+        data_case(|d| d.sender_keyid = 0),
+        Error(Unreadable),
+    ));
+    table.push((
+        "flipped MAC byte".into(),
+        data_case(|d| d.mac[7] ^= 0x10),
+        Error(Unreadable),
+    ));
+    table.push((
+        "flipped ciphertext bit".into(),
+        data_case(|d| d.encrypted[0] ^= 1),
+        Error(Unreadable),
+    ));
+    table.push((
+        "zero counter".into(),
+        data_case(|d| d.ctr = [0; 8]),
+        Error(Unreadable),
+    ));
     for (name, value) in dh_edge_values() {
-        table.push((format!("next D-H = {name}"), data_case(move |d| d.next_dh = value.clone()), Error(Unreadable)));
+        table.push((
+            format!("next D-H = {name}"),
+            data_case(move |d| d.next_dh = value.clone()),
+            Error(Unreadable),
+        ));
     }
     table.push((
         "ignore-unreadable flag".into(),
@@ -184,13 +269,31 @@ fn malformed_and_hostile_messages() {
     assert_eq!(pair.shown(Side::Bob), [("once".to_owned(), true)]);
     pair.clear_events();
     let replay = pair.bob.receive("alice", &genuine[0].1);
-    assert!(replay.iter().any(|e| matches!(e, Event::Error { code: Unreadable, .. })), "{replay:?}");
+    assert!(
+        replay.iter().any(|e| matches!(
+            e,
+            Event::Error {
+                code: Unreadable,
+                ..
+            }
+        )),
+        "{replay:?}"
+    );
     for _ in 0..3 {
         pair.act(Side::Alice, |e| e.send("bob", "rotate"));
         pair.act(Side::Bob, |e| e.send("alice", "rotate"));
     }
     let stale = pair.bob.receive("alice", &genuine[0].1);
-    assert!(stale.iter().any(|e| matches!(e, Event::Error { code: Unreadable, .. })), "{stale:?}");
+    assert!(
+        stale.iter().any(|e| matches!(
+            e,
+            Event::Error {
+                code: Unreadable,
+                ..
+            }
+        )),
+        "{stale:?}"
+    );
     assert!(!stale.iter().any(|e| matches!(e, Event::Message { .. })));
 }
 
@@ -219,12 +322,26 @@ fn bad_dh_values_in_the_key_exchange() {
         forged.body = MessageBody::DhKey(DhKey { gy: value });
         let events = pair.bob.receive("alice", &encode_wire(&forged));
         assert!(
-            events.iter().all(|e| matches!(e, Event::Error { code: ErrorCode::AuthFailed, .. })) && !events.is_empty(),
+            events.iter().all(|e| matches!(
+                e,
+                Event::Error {
+                    code: ErrorCode::AuthFailed,
+                    ..
+                }
+            )) && !events.is_empty(),
             "g^y = {name}: {events:?}"
         );
         pair.relay(real_key);
-        assert_eq!(pair.bob.state("alice"), ConversationState::Encrypted, "g^y = {name}");
-        assert_eq!(pair.alice.state("bob"), ConversationState::Encrypted, "g^y = {name}");
+        assert_eq!(
+            pair.bob.state("alice"),
+            ConversationState::Encrypted,
+            "g^y = {name}"
+        );
+        assert_eq!(
+            pair.alice.state("bob"),
+            ConversationState::Encrypted,
+            "g^y = {name}"
+        );
     }
 }
 
@@ -233,9 +350,25 @@ fn garbage_never_panics() {
     let mut pair = Pair::new(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     let inputs = [
-        "", "?", "?OTR", "?OTR:", "?OTR|", "?OTR,", "?OTR,0,0,", "?OTR|1|2,3,2,x,", "?OTRv", "?OTRv?", "?OTR?v?",
-        "?OTR Error:", "?OTR:AAMC.", "?OTR:AAIK.", "?OTR:AAMR.", "?OTR:AAMS.", "?OTR:AAMDAAABAAAAAQA=.",
-        "\u{20}\t\u{20}\u{20}\t\t\t\t\u{20}\t\u{20}\t\u{20}\t\u{20}\u{20}", "?OTR:////////////.",
+        "",
+        "?",
+        "?OTR",
+        "?OTR:",
+        "?OTR|",
+        "?OTR,",
+        "?OTR,0,0,",
+        "?OTR|1|2,3,2,x,",
+        "?OTRv",
+        "?OTRv?",
+        "?OTR?v?",
+        "?OTR Error:",
+        "?OTR:AAMC.",
+        "?OTR:AAIK.",
+        "?OTR:AAMR.",
+        "?OTR:AAMS.",
+        "?OTR:AAMDAAABAAAAAQA=.",
+        "\u{20}\t\u{20}\u{20}\t\t\t\t\u{20}\t\u{20}\t\u{20}\t\u{20}\u{20}",
+        "?OTR:////////////.",
     ];
     for input in inputs {
         let _ = pair.bob.receive("alice", input);

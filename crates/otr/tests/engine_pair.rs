@@ -13,8 +13,14 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 fn assert_encrypted(pair: &Pair) {
     assert_eq!(pair.alice.state("bob"), ConversationState::Encrypted);
     assert_eq!(pair.bob.state("alice"), ConversationState::Encrypted);
-    assert_eq!(pair.alice.peer_fingerprint("bob"), Some(pair.bob.fingerprint()));
-    assert_eq!(pair.bob.peer_fingerprint("alice"), Some(pair.alice.fingerprint()));
+    assert_eq!(
+        pair.alice.peer_fingerprint("bob"),
+        Some(pair.bob.fingerprint())
+    );
+    assert_eq!(
+        pair.bob.peer_fingerprint("alice"),
+        Some(pair.alice.fingerprint())
+    );
 }
 
 #[test]
@@ -29,7 +35,14 @@ fn key_exchange_started_by_either_side() {
         let (b, b_first) = pair.bob.session_id("alice").unwrap();
         assert_eq!(a, b);
         assert_ne!(a_first, b_first);
-        assert!(pair.alice_events.iter().any(|e| matches!(e, Event::State { state: ConversationState::Encrypted, trusted: false, .. })));
+        assert!(pair.alice_events.iter().any(|e| matches!(
+            e,
+            Event::State {
+                state: ConversationState::Encrypted,
+                trusted: false,
+                ..
+            }
+        )));
     }
 }
 
@@ -88,31 +101,65 @@ fn a_thousand_messages_alternating_and_in_bursts() {
     while n < 1000 {
         // Bursts of 1..=8 from one side, delivered in order, sometimes held back until the
         // other side has sent too (so both sides' messages cross on the wire).
-        let side = if rng.next_u32() % 2 == 0 { Side::Alice } else { Side::Bob };
+        let side = if rng.next_u32() % 2 == 0 {
+            Side::Alice
+        } else {
+            Side::Bob
+        };
         let burst = 1 + rng.next_u32() % 8;
         let mut queue = Vec::new();
         for _ in 0..burst {
             let text = random_text(&mut rng, if n % 50 == 0 { 10_000 } else { 300 });
             let peer = if side == Side::Alice { "bob" } else { "alice" };
             queue.extend(pair.hold(side, |e| e.send(peer, &text)));
-            if side == Side::Alice { sent.0.push(text) } else { sent.1.push(text) }
+            if side == Side::Alice {
+                sent.0.push(text)
+            } else {
+                sent.1.push(text)
+            }
             n += 1;
         }
         if rng.next_u32() % 3 == 0 {
-            let other = if side == Side::Alice { Side::Bob } else { Side::Alice };
+            let other = if side == Side::Alice {
+                Side::Bob
+            } else {
+                Side::Alice
+            };
             let text = random_text(&mut rng, 100);
             let peer = if other == Side::Alice { "bob" } else { "alice" };
             queue.extend(pair.hold(other, |e| e.send(peer, &text)));
-            if other == Side::Alice { sent.0.push(text) } else { sent.1.push(text) }
+            if other == Side::Alice {
+                sent.0.push(text)
+            } else {
+                sent.1.push(text)
+            }
             n += 1;
         }
         pair.relay(queue);
     }
-    let bob_got: Vec<String> = pair.shown(Side::Bob).into_iter().map(|(t, enc)| { assert!(enc); t }).collect();
-    let alice_got: Vec<String> = pair.shown(Side::Alice).into_iter().map(|(t, enc)| { assert!(enc); t }).collect();
+    let bob_got: Vec<String> = pair
+        .shown(Side::Bob)
+        .into_iter()
+        .map(|(t, enc)| {
+            assert!(enc);
+            t
+        })
+        .collect();
+    let alice_got: Vec<String> = pair
+        .shown(Side::Alice)
+        .into_iter()
+        .map(|(t, enc)| {
+            assert!(enc);
+            t
+        })
+        .collect();
     assert_eq!(bob_got, sent.0);
     assert_eq!(alice_got, sent.1);
-    assert!(pair.alice_events.iter().chain(&pair.bob_events).all(|e| !matches!(e, Event::Error { .. })));
+    assert!(pair
+        .alice_events
+        .iter()
+        .chain(&pair.bob_events)
+        .all(|e| !matches!(e, Event::Error { .. })));
     for (_, data) in &pair.wire {
         assert!(data.starts_with("?OTR"), "plaintext on the wire: {data}");
         for text in sent.0.iter().chain(&sent.1) {
@@ -131,13 +178,22 @@ fn check_reveals(pair: &Pair) {
     let mut revealed = std::collections::HashSet::new();
     let mut count = 0;
     for (_, data) in &pair.wire {
-        let Ok(otr::wire::text::IncomingText::Encoded(_)) = otr::wire::text::classify(data) else { continue };
+        let Ok(otr::wire::text::IncomingText::Encoded(_)) = otr::wire::text::classify(data) else {
+            continue;
+        };
         let message = decode_wire(data);
-        let MessageBody::Data(d) = &message.body else { continue };
+        let MessageBody::Data(d) = &message.body else {
+            continue;
+        };
         for key in d.old_mac_keys.chunks(20) {
             count += 1;
-            assert!(revealed.insert(key.to_vec()), "a MAC key was revealed twice");
-            let verifies = earlier.iter().any(|(input, mac): &(Vec<u8>, [u8; 20])| &hmac_sha1(key, &[input]) == mac);
+            assert!(
+                revealed.insert(key.to_vec()),
+                "a MAC key was revealed twice"
+            );
+            let verifies = earlier
+                .iter()
+                .any(|(input, mac): &(Vec<u8>, [u8; 20])| &hmac_sha1(key, &[input]) == mac);
             assert!(verifies, "a revealed key verifies no earlier message");
         }
         earlier.push((message.data_mac_input().unwrap(), d.mac));
@@ -165,7 +221,10 @@ fn refresh_keeps_the_session_private() {
     pair.act(Side::Alice, |e| e.send("bob", "after"));
     let texts: Vec<String> = pair.shown(Side::Bob).into_iter().map(|(t, _)| t).collect();
     assert_eq!(texts, ["before", "during the exchange", "after"]);
-    assert_eq!(pair.shown(Side::Alice), [("old keys, in flight".to_owned(), true)]);
+    assert_eq!(
+        pair.shown(Side::Alice),
+        [("old keys, in flight".to_owned(), true)]
+    );
     assert_eq!(pair.bob.peer_fingerprint("alice"), old_fp);
     assert!(pair.wire.iter().all(|(_, d)| d.starts_with("?OTR")));
 }
@@ -180,7 +239,13 @@ fn finish_and_finished_state() {
     pair.clear_events();
     let out = pair.hold(Side::Bob, |e| e.send("alice", "are you there?"));
     assert!(out.is_empty(), "nothing may be sent in the finished state");
-    assert!(matches!(pair.bob_events.as_slice(), [Event::Error { code: ErrorCode::Finished, .. }]));
+    assert!(matches!(
+        pair.bob_events.as_slice(),
+        [Event::Error {
+            code: ErrorCode::Finished,
+            ..
+        }]
+    ));
     pair.act(Side::Bob, |e| e.finish("alice"));
     assert_eq!(pair.bob.state("alice"), ConversationState::Plaintext);
     // And they can start again.
@@ -193,7 +258,10 @@ fn require_encryption_holds_the_first_message() {
     let mut pair = Pair::with_policies(Policy::ALWAYS, Policy::MANUAL);
     pair.act(Side::Alice, |e| e.send("bob", "secret first words"));
     assert_encrypted(&pair);
-    assert_eq!(pair.shown(Side::Bob), [("secret first words".to_owned(), true)]);
+    assert_eq!(
+        pair.shown(Side::Bob),
+        [("secret first words".to_owned(), true)]
+    );
     assert!(pair.wire.iter().all(|(_, d)| !d.contains("secret")));
 }
 
@@ -211,8 +279,18 @@ fn plaintext_during_a_session_is_flagged() {
     pair.connect(Side::Alice);
     pair.clear_events();
     let events = pair.bob.receive("alice", "sneaky plaintext");
-    assert!(events.contains(&Event::Message { peer: "alice".into(), text: "sneaky plaintext".into(), encrypted: false }));
-    assert!(events.iter().any(|e| matches!(e, Event::Error { code: ErrorCode::Unencrypted, .. })));
+    assert!(events.contains(&Event::Message {
+        peer: "alice".into(),
+        text: "sneaky plaintext".into(),
+        encrypted: false
+    }));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Error {
+            code: ErrorCode::Unencrypted,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -226,5 +304,8 @@ fn plaintext_lines_are_split_and_clean() {
     pair.clear_events();
     pair.act(Side::Alice, |e| e.send("bob", "multi\nline"));
     assert_eq!(pair.shown(Side::Bob), [("multi\nline".to_owned(), true)]);
-    assert!(pair.wire.iter().all(|(_, d)| !d.contains(['\r', '\n', '\0'])));
+    assert!(pair
+        .wire
+        .iter()
+        .all(|(_, d)| !d.contains(['\r', '\n', '\0'])));
 }

@@ -100,8 +100,14 @@ impl Mixed {
     fn assert_private(&self) {
         assert_eq!(self.ours.state("bob"), ConversationState::Encrypted);
         assert_eq!(self.lib.msgstate("alice"), MsgState::Encrypted);
-        assert_eq!(self.ours.peer_fingerprint("bob").unwrap().to_string(), self.lib.fingerprint());
-        assert_eq!(self.lib.their_fingerprint("alice").unwrap(), self.ours.fingerprint().to_string());
+        assert_eq!(
+            self.ours.peer_fingerprint("bob").unwrap().to_string(),
+            self.lib.fingerprint()
+        );
+        assert_eq!(
+            self.lib.their_fingerprint("alice").unwrap(),
+            self.ours.fingerprint().to_string()
+        );
     }
 
     /// Texts shown to us, with their encrypted flag.
@@ -109,7 +115,9 @@ impl Mixed {
         self.ours_events
             .iter()
             .filter_map(|e| match e {
-                Event::Message { text, encrypted, .. } => Some((text.clone(), *encrypted)),
+                Event::Message {
+                    text, encrypted, ..
+                } => Some((text.clone(), *encrypted)),
                 _ => None,
             })
             .collect()
@@ -119,7 +127,9 @@ impl Mixed {
         self.lib_events
             .iter()
             .filter_map(|e| match e {
-                LEvent::Message { text, encrypted, .. } => Some((text.clone(), *encrypted)),
+                LEvent::Message {
+                    text, encrypted, ..
+                } => Some((text.clone(), *encrypted)),
                 _ => None,
             })
             .collect()
@@ -139,7 +149,10 @@ fn key_exchange_started_by_us() {
     let q = m.ours_do(|e| e.start("bob"));
     m.relay(q);
     m.assert_private();
-    assert!(m.lib_events.iter().any(|e| matches!(e, LEvent::GoneSecure { .. })));
+    assert!(m
+        .lib_events
+        .iter()
+        .any(|e| matches!(e, LEvent::GoneSecure { .. })));
 }
 
 #[test]
@@ -227,14 +240,43 @@ fn converse(m: &mut Mixed, rng: &mut impl RngCore, count: usize) -> (Vec<String>
 }
 
 fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
-    let lib_got: Vec<String> = m.lib_shown().into_iter().map(|(t, enc)| { assert!(enc, "libotr got plaintext: {t}"); t }).collect();
-    let ours_got: Vec<String> = m.ours_shown().into_iter().map(|(t, enc)| { assert!(enc, "we got plaintext: {t}"); t }).collect();
+    let lib_got: Vec<String> = m
+        .lib_shown()
+        .into_iter()
+        .map(|(t, enc)| {
+            assert!(enc, "libotr got plaintext: {t}");
+            t
+        })
+        .collect();
+    let ours_got: Vec<String> = m
+        .ours_shown()
+        .into_iter()
+        .map(|(t, enc)| {
+            assert!(enc, "we got plaintext: {t}");
+            t
+        })
+        .collect();
     assert_eq!(lib_got.len(), sent.0.len());
-    assert_eq!(lib_got, sent.0, "libotr did not receive exactly what we sent");
-    assert_eq!(ours_got, sent.1, "we did not receive exactly what libotr sent");
-    assert!(!m.ours_events.iter().any(|e| matches!(e, Event::Error { .. })), "{:?}", m.ours_events);
+    assert_eq!(
+        lib_got, sent.0,
+        "libotr did not receive exactly what we sent"
+    );
+    assert_eq!(
+        ours_got, sent.1,
+        "we did not receive exactly what libotr sent"
+    );
+    assert!(
+        !m.ours_events
+            .iter()
+            .any(|e| matches!(e, Event::Error { .. })),
+        "{:?}",
+        m.ours_events
+    );
     for (_, data) in &m.wire {
-        assert!(data.starts_with("?OTR"), "non-OTR text on the wire: {data:.80}");
+        assert!(
+            data.starts_with("?OTR"),
+            "non-OTR text on the wire: {data:.80}"
+        );
         for text in sent.0.iter().chain(&sent.1).filter(|t| t.len() >= 6) {
             assert!(!data.contains(text.as_str()), "plaintext on the wire");
         }
@@ -262,12 +304,18 @@ fn check_reveals(m: &Mixed) {
     let mut earlier: Vec<(From, Vec<u8>, [u8; 20])> = Vec::new();
     let mut revealed = (HashSet::new(), HashSet::new());
     for (from, data) in &m.wire {
-        let Ok(IncomingText::Encoded(_)) = classify(data) else { continue };
+        let Ok(IncomingText::Encoded(_)) = classify(data) else {
+            continue;
+        };
         let message = decode_wire(data);
-        let MessageBody::Data(d) = &message.body else { continue };
+        let MessageBody::Data(d) = &message.body else {
+            continue;
+        };
         for key in d.old_mac_keys.chunks(20) {
             assert!(
-                earlier.iter().any(|(sender, input, mac)| sender != from && &hmac_sha1(key, &[input]) == mac),
+                earlier
+                    .iter()
+                    .any(|(sender, input, mac)| sender != from && &hmac_sha1(key, &[input]) == mac),
                 "{from:?} revealed a MAC key that verifies no earlier message of the other side"
             );
             let fresh = match from {
@@ -279,8 +327,14 @@ fn check_reveals(m: &Mixed) {
         earlier.push((*from, message.data_mac_input().unwrap(), d.mac));
     }
     let (ours, theirs) = (revealed.0.len(), revealed.1.len());
-    assert!(ours > 100 && theirs > 100, "reveals: ours {ours}, libotr {theirs}");
-    assert!(ours.abs_diff(theirs) <= 4, "reveals: ours {ours}, libotr {theirs}");
+    assert!(
+        ours > 100 && theirs > 100,
+        "reveals: ours {ours}, libotr {theirs}"
+    );
+    assert!(
+        ours.abs_diff(theirs) <= 4,
+        "reveals: ours {ours}, libotr {theirs}"
+    );
 }
 
 #[test]
@@ -290,9 +344,18 @@ fn otr_parse_reads_our_data_messages() {
     m.relay(q);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
     converse(&mut m, &mut rng, 40);
-    let ours: Vec<&String> = m.wire.iter().filter(|(f, d)| *f == From::Ours && d.starts_with("?OTR:AAMD")).map(|(_, d)| d).collect();
+    let ours: Vec<&String> = m
+        .wire
+        .iter()
+        .filter(|(f, d)| *f == From::Ours && d.starts_with("?OTR:AAMD"))
+        .map(|(_, d)| d)
+        .collect();
     assert!(ours.len() > 10);
-    let mut child = Command::new("otr_parse").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("otr_parse (libotr5-bin)");
+    let mut child = Command::new("otr_parse")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("otr_parse (libotr5-bin)");
     {
         let mut stdin = child.stdin.take().unwrap();
         for d in &ours {
@@ -303,14 +366,27 @@ fn otr_parse_reads_our_data_messages() {
     let blocks: Vec<&str> = out.split("Data Message:").skip(1).collect();
     assert_eq!(blocks.len(), ours.len(), "{out}");
     for (block, data) in blocks.iter().zip(&ours) {
-        let MessageBody::Data(d) = decode_wire(data).body else { panic!() };
-        let field = |name: &str| block.lines().find_map(|l| l.trim().strip_prefix(name)).map(str::trim).unwrap_or_default().to_owned();
+        let MessageBody::Data(d) = decode_wire(data).body else {
+            panic!()
+        };
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_owned()
+        };
         assert_eq!(field("Sender keyid:"), d.sender_keyid.to_string());
         assert_eq!(field("Rcpt keyid:"), d.recipient_keyid.to_string());
         assert_eq!(field("Sender instance:"), OUR_TAG.to_string());
         assert_eq!(field("MAC:"), hexs(&d.mac));
         assert_eq!(field("Counter:"), hexs(&d.ctr));
-        let keys: Vec<String> = block.lines().filter_map(|l| l.trim().strip_prefix("Key ")).map(|l| l.split(": ").nth(1).unwrap().to_owned()).collect();
+        let keys: Vec<String> = block
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Key "))
+            .map(|l| l.split(": ").nth(1).unwrap().to_owned())
+            .collect();
         let ours_keys: Vec<String> = d.old_mac_keys.chunks(20).map(hexs).collect();
         assert_eq!(keys, ours_keys);
     }
@@ -337,7 +413,13 @@ fn disconnect_and_restart_both_ways() {
     m.clear();
     let q = m.ours_do(|e| e.send("bob", "into the void"));
     assert!(q.is_empty());
-    assert!(m.ours_events.iter().any(|e| matches!(e, Event::Error { code: ErrorCode::Finished, .. })));
+    assert!(m.ours_events.iter().any(|e| matches!(
+        e,
+        Event::Error {
+            code: ErrorCode::Finished,
+            ..
+        }
+    )));
     let q = m.ours_do(|e| e.finish("bob"));
     m.relay(q);
     assert_eq!(m.ours.state("bob"), ConversationState::Plaintext);
@@ -382,7 +464,14 @@ fn refresh_with_libotr_never_sends_plaintext() {
     m.assert_private();
     let q = m.ours_do(|e| e.send("bob", "after the refresh"));
     m.relay(q);
-    let texts: Vec<String> = m.lib_shown().into_iter().map(|(t, enc)| { assert!(enc); t }).collect();
+    let texts: Vec<String> = m
+        .lib_shown()
+        .into_iter()
+        .map(|(t, enc)| {
+            assert!(enc);
+            t
+        })
+        .collect();
     assert_eq!(texts, ["written during the refresh", "after the refresh"]);
 }
 
@@ -399,7 +488,13 @@ fn our_restart_mid_conversation_recovers() {
     let q = m.lib_do(|l| l.send("alice", "lost in the restart"));
     m.relay(q);
     // We could not read it, said so, and the error made libotr start a new exchange.
-    assert!(m.ours_events.iter().any(|e| matches!(e, Event::Error { code: ErrorCode::Unreadable, .. })));
+    assert!(m.ours_events.iter().any(|e| matches!(
+        e,
+        Event::Error {
+            code: ErrorCode::Unreadable,
+            ..
+        }
+    )));
     m.assert_private();
     m.clear();
     let sent = converse(&mut m, &mut rng, 30);
@@ -427,8 +522,17 @@ fn libotr_restart_mid_conversation_recovers() {
     // flagged as unencrypted, and the tag makes us start a new key exchange.
     let q = m.lib_do(|l| l.send("alice", "did you say something?"));
     m.relay(q);
-    assert_eq!(m.ours_shown(), [("did you say something?".to_owned(), false)]);
-    assert!(m.ours_events.iter().any(|e| matches!(e, Event::Error { code: ErrorCode::Unencrypted, .. })));
+    assert_eq!(
+        m.ours_shown(),
+        [("did you say something?".to_owned(), false)]
+    );
+    assert!(m.ours_events.iter().any(|e| matches!(
+        e,
+        Event::Error {
+            code: ErrorCode::Unencrypted,
+            ..
+        }
+    )));
     m.assert_private();
     m.clear();
     let sent = converse(&mut m, &mut rng, 30);

@@ -15,14 +15,23 @@ use rand_chacha::ChaCha20Rng;
 pub const MODULUS_HEX: &str = "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA237327FFFFFFFFFFFFFFFF";
 
 pub fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn cached_key(slot: &'static OnceLock<Vec<Vec<u8>>>, seed: u64) -> DsaPrivateKey {
     let parts = slot.get_or_init(|| {
         let key = DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(seed));
         let p = key.public();
-        vec![p.p().to_vec(), p.q().to_vec(), p.g().to_vec(), p.y().to_vec(), key.x_bytes().to_vec()]
+        vec![
+            p.p().to_vec(),
+            p.q().to_vec(),
+            p.g().to_vec(),
+            p.y().to_vec(),
+            key.x_bytes().to_vec(),
+        ]
     });
     DsaPrivateKey::from_components(&parts[0], &parts[1], &parts[2], &parts[3], &parts[4]).unwrap()
 }
@@ -42,7 +51,11 @@ pub fn bob_key() -> DsaPrivateKey {
 pub fn engine(key: DsaPrivateKey, tag: u32, policy: Policy, seed: u64) -> Engine {
     Engine::new(
         key,
-        EngineConfig { policy, instance_tag: InstanceTag(tag), line_based: true },
+        EngineConfig {
+            policy,
+            instance_tag: InstanceTag(tag),
+            line_based: true,
+        },
         Box::new(ChaCha20Rng::seed_from_u64(seed)),
     )
 }
@@ -123,7 +136,11 @@ impl Pair {
     }
 
     /// Runs a side's action and returns its wire output without delivering it.
-    pub fn hold(&mut self, side: Side, f: impl FnOnce(&mut Engine) -> Vec<Event>) -> Vec<(Side, String)> {
+    pub fn hold(
+        &mut self,
+        side: Side,
+        f: impl FnOnce(&mut Engine) -> Vec<Event>,
+    ) -> Vec<(Side, String)> {
         let events = match side {
             Side::Alice => f(&mut self.alice),
             Side::Bob => f(&mut self.bob),
@@ -154,7 +171,9 @@ impl Pair {
         self.events(side)
             .iter()
             .filter_map(|e| match e {
-                Event::Message { text, encrypted, .. } => Some((text.clone(), *encrypted)),
+                Event::Message {
+                    text, encrypted, ..
+                } => Some((text.clone(), *encrypted)),
                 _ => None,
             })
             .collect()

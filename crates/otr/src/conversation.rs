@@ -338,9 +338,14 @@ impl Conversation {
             if to != ctx.our_instance && !(is_commit && to == InstanceTag::UNKNOWN) {
                 return;
             }
+            // The instance of the exchange in progress follows D-H Commits; data messages are
+            // checked against their own session's instance (receive_data), so an
+            // unauthenticated commit from elsewhere cannot cut off an established session.
+            let is_data = message.message_type() == MessageType::DATA;
             if is_commit {
                 self.their_instance = message.sender_instance;
-            } else if self.their_instance != InstanceTag::UNKNOWN
+            } else if !is_data
+                && self.their_instance != InstanceTag::UNKNOWN
                 && message.sender_instance != self.their_instance
             {
                 return;
@@ -452,6 +457,13 @@ impl Conversation {
             }
             return;
         };
+        if message.version == ProtocolVersion::V3
+            && message.sender_instance != private.their_instance
+        {
+            // For another instance of the peer: not ours to answer (Protocol-v3.html,
+            // "Instance Tags").
+            return;
+        }
         if message.version != private.version {
             if !ignore_unreadable {
                 self.report_unreadable("it was sent for another protocol version", ctx);

@@ -378,3 +378,19 @@ fn garbage_never_panics() {
     pair.act(Side::Alice, |e| e.send("bob", "fine"));
     assert_eq!(pair.shown(Side::Bob), [("fine".to_owned(), true)]);
 }
+
+/// Regression (found by the `engine_receive` fuzz target): an unauthenticated D-H Commit
+/// from another instance must not cut the established session off from its own instance.
+#[test]
+fn commit_from_another_instance_does_not_hijack_the_session() {
+    let mut pair = Pair::new(Policy::MANUAL);
+    pair.connect(Side::Alice);
+    let commit = pair.hold(Side::Bob, |e| e.receive("alice", "?OTRv3?"));
+    let mut stranger = decode_wire(&commit[0].1);
+    stranger.sender_instance = InstanceTag(0x7777_7777);
+    stranger.receiver_instance = InstanceTag(0);
+    let _ = pair.alice.receive("bob", &encode_wire(&stranger));
+    pair.clear_events();
+    pair.act(Side::Bob, |e| e.send("alice", "still mine"));
+    assert_eq!(pair.shown(Side::Alice), [("still mine".to_owned(), true)]);
+}

@@ -47,3 +47,8 @@ fn corpus_tlv_plaintext() {
 fn corpus_pubkey() {
     replay("pubkey", checks::pubkey);
 }
+
+#[test]
+fn corpus_engine_receive() {
+    replay("engine_receive", checks::engine_receive);
+}

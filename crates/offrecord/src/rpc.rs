@@ -43,6 +43,36 @@ impl Persist for crate::store::Store {
     }
 }
 
+/// A secret the user typed (an SMP secret): zeroized on drop, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// The secret's text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl Drop for SecretText {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(<redacted>)")
+    }
+}
+
 /// A command, as read from one line.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -77,7 +107,7 @@ pub enum Command {
         /// The peer.
         peer: String,
         /// The shared secret.
-        secret: String,
+        secret: SecretText,
         /// An optional question.
         #[serde(default)]
         question: Option<String>,
@@ -87,7 +117,7 @@ pub enum Command {
         /// The peer.
         peer: String,
         /// The shared secret.
-        secret: String,
+        secret: SecretText,
     },
     /// Abort a running SMP (not supported yet).
     SmpAbort {

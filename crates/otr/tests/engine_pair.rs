@@ -101,7 +101,7 @@ fn a_thousand_messages_alternating_and_in_bursts() {
     while n < 1000 {
         // Bursts of 1..=8 from one side, delivered in order, sometimes held back until the
         // other side has sent too (so both sides' messages cross on the wire).
-        let side = if rng.next_u32() % 2 == 0 {
+        let side = if rng.next_u32().is_multiple_of(2) {
             Side::Alice
         } else {
             Side::Bob
@@ -119,7 +119,7 @@ fn a_thousand_messages_alternating_and_in_bursts() {
             }
             n += 1;
         }
-        if rng.next_u32() % 3 == 0 {
+        if rng.next_u32().is_multiple_of(3) {
             let other = if side == Side::Alice {
                 Side::Bob
             } else {

@@ -45,7 +45,7 @@ impl Mixed {
         }
     }
 
-    fn from_ours(&mut self, events: Vec<Event>, queue: &mut Vec<(From, String)>) {
+    fn absorb_ours(&mut self, events: Vec<Event>, queue: &mut Vec<(From, String)>) {
         for e in events {
             match e {
                 Event::Wire { data, .. } => queue.push((From::Ours, data)),
@@ -54,7 +54,7 @@ impl Mixed {
         }
     }
 
-    fn from_lib(&mut self, events: Vec<LEvent>, queue: &mut Vec<(From, String)>) {
+    fn absorb_lib(&mut self, events: Vec<LEvent>, queue: &mut Vec<(From, String)>) {
         for e in events {
             match e {
                 LEvent::Wire { data, .. } => queue.push((From::Libotr, data)),
@@ -73,11 +73,11 @@ impl Mixed {
             match from {
                 From::Ours => {
                     let events = self.lib.receive("alice", &data);
-                    self.from_lib(events, &mut queue);
+                    self.absorb_lib(events, &mut queue);
                 }
                 From::Libotr => {
                     let events = self.ours.receive("bob", &data);
-                    self.from_ours(events, &mut queue);
+                    self.absorb_ours(events, &mut queue);
                 }
             }
         }
@@ -86,14 +86,14 @@ impl Mixed {
     fn ours_do(&mut self, f: impl FnOnce(&mut Engine) -> Vec<Event>) -> Vec<(From, String)> {
         let events = f(&mut self.ours);
         let mut queue = Vec::new();
-        self.from_ours(events, &mut queue);
+        self.absorb_ours(events, &mut queue);
         queue
     }
 
     fn lib_do(&mut self, f: impl FnOnce(&mut LibOtr) -> Vec<LEvent>) -> Vec<(From, String)> {
         let events = f(&mut self.lib);
         let mut queue = Vec::new();
-        self.from_lib(events, &mut queue);
+        self.absorb_lib(events, &mut queue);
         queue
     }
 
@@ -204,7 +204,7 @@ fn converse(m: &mut Mixed, rng: &mut impl RngCore, count: usize) -> (Vec<String>
     let mut n = 0;
     while n < count {
         let mut queue = Vec::new();
-        let ours_first = rng.next_u32() % 2 == 0;
+        let ours_first = rng.next_u32().is_multiple_of(2);
         for turn in 0..2 {
             let ours_turn = (turn == 0) == ours_first;
             // Alternating most of the time, bursts of up to 12 now and then, and sometimes
@@ -230,7 +230,7 @@ fn converse(m: &mut Mixed, rng: &mut impl RngCore, count: usize) -> (Vec<String>
                 }
                 n += 1;
             }
-            if rng.next_u32() % 2 == 0 {
+            if rng.next_u32().is_multiple_of(2) {
                 m.relay(core::mem::take(&mut queue));
             }
         }

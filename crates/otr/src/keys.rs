@@ -17,7 +17,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::ake::AKE_KEYID;
 use crate::crypto::sym::{aes128_ctr, ct_eq, hmac_sha1, sha1, sha256};
-use crate::crypto::{DhKeyPair, DhPublicKey};
+use crate::crypto::{DhKeyPair, DhPublicKey, SharedSecret};
 use crate::wire::encoded::{
     DataFlags, DataMessage, EncodedMessage, InstanceTag, MessageBody, ProtocolVersion,
 };
@@ -55,7 +55,23 @@ struct SessionKeys {
 
 impl SessionKeys {
     fn derive(ours: &DhKeyPair, theirs: &DhPublicKey) -> Self {
-        let secbytes = ours.shared_secret(theirs).secbytes();
+        Self::from_secret(ours, theirs, &ours.shared_secret(theirs))
+    }
+
+    /// The sets for our keys `a` and `b` with the same key of theirs, derived together
+    /// (one shared comb table for the two exponentiations; see
+    /// [`DhKeyPair::shared_secrets_pair`]).
+    fn derive_pair(a: &DhKeyPair, b: &DhKeyPair, theirs: &DhPublicKey) -> (Self, Self) {
+        let (sa, sb) = DhKeyPair::shared_secrets_pair(a, b, theirs);
+        (
+            Self::from_secret(a, theirs, &sa),
+            Self::from_secret(b, theirs, &sb),
+        )
+    }
+
+    /// The key set of (`ours`, `theirs`) from their shared secret.
+    fn from_secret(ours: &DhKeyPair, theirs: &DhPublicKey, secret: &SharedSecret) -> Self {
+        let secbytes = secret.secbytes();
         // The "high" end (numerically larger public value) sends with h1(0x01).
         let (send_byte, recv_byte) = if ours.public() > theirs {
             (0x01, 0x02)
@@ -190,6 +206,26 @@ impl DataKeys {
         } else {
             self.their_previous.as_ref()
         }?;
+        let other = if i == 0 {
+            &self.our_previous
+        } else {
+            &self.our_current
+        };
+        let sibling_missing = self.sessions.get(1 - i.min(1))?.get(j)?.is_none();
+        if self.sessions.get(i)?.get(j)?.is_none() && sibling_missing {
+            // The set for our other key with the same key of theirs is needed soon in the
+            // usual ping-pong (to send, or to read the reply after a rotation): derive both
+            // at once, sharing the work for the common base. A set never used is harmless:
+            // only MAC keys that verified a message are ever revealed.
+            let (keys, sibling) = SessionKeys::derive_pair(ours, other, theirs);
+            if let Some(row) = self.sessions.get_mut(1 - i.min(1)) {
+                if let Some(s) = row.get_mut(j) {
+                    *s = Some(Box::new(sibling));
+                }
+            }
+            let slot = self.sessions.get_mut(i)?.get_mut(j)?;
+            return Some(slot.insert(Box::new(keys)));
+        }
         let slot = self.sessions.get_mut(i)?.get_mut(j)?;
         Some(slot.get_or_insert_with(|| Box::new(SessionKeys::derive(ours, theirs))))
     }

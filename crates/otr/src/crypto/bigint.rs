@@ -618,6 +618,67 @@ impl<const N: usize> MontyParams<N> {
         acc
     }
 
+    /// Constant-time `(base^e1, base^e2)` for one base and two secret exponents of declared
+    /// length `exp_bits` (bits above it are ignored), Montgomery domain in and out.
+    ///
+    /// Lim-Lee comb with [`COMB_H`] rows: each exponent is cut into `COMB_H` rows of
+    /// `d = ceil(exp_bits / COMB_H)` bits; `base^(2^(r·d))` for every row and the
+    /// `2^COMB_H`-entry table of their products are computed once and shared, after which
+    /// each exponent costs `d - 1` squarings and `d` multiplications. Every table entry is
+    /// read for every lookup, so the time depends on `exp_bits` only.
+    pub(crate) fn pow_pair<const E: usize>(
+        &self,
+        base: &Uint<N>,
+        e1: &Uint<E>,
+        e2: &Uint<E>,
+        exp_bits: usize,
+    ) -> (Uint<N>, Uint<N>) {
+        let exp_bits = exp_bits.min(64 * E);
+        if exp_bits == 0 {
+            return (self.r, self.r);
+        }
+        let d = exp_bits.div_ceil(COMB_H);
+        // table[k] = prod over rows r with bit r of k set of base^(2^(r·d)).
+        let mut table = [self.r; 1 << COMB_H];
+        let mut row_base = *base;
+        for r in 0..COMB_H {
+            if r > 0 {
+                for _ in 0..d {
+                    row_base = self.square(&row_base);
+                }
+            }
+            let bit = 1usize << r;
+            table[bit] = row_base;
+            for k in 1..bit {
+                table[bit | k] = self.mul(&table[k], &row_base);
+            }
+        }
+        row_base.zeroize();
+        let mut out = [self.r; 2];
+        for (o, e) in out.iter_mut().zip([e1, e2]) {
+            let mut acc = self.r;
+            for c in (0..d).rev() {
+                let mut idx = 0u64;
+                for r in 0..COMB_H {
+                    let pos = r * d + c;
+                    if pos < exp_bits {
+                        idx |= e.bit(pos) << r;
+                    }
+                }
+                let sel = ct_lookup(&table, idx);
+                acc = if c + 1 == d {
+                    sel
+                } else {
+                    let sq = self.square(&acc);
+                    self.mul(&sq, &sel)
+                };
+            }
+            *o = acc;
+        }
+        table.zeroize();
+        (out[0], out[1])
+    }
+
     /// Variable-time exponentiation for public exponents (and public or secret bases: the
     /// timing depends on the exponent only). Montgomery domain in and out.
     pub(crate) fn pow_vartime<const E: usize>(&self, base: &Uint<N>, exp: &Uint<E>) -> Uint<N> {
@@ -716,6 +777,9 @@ struct AssertLimbs<const N: usize>;
 impl<const N: usize> AssertLimbs<N> {
     const OK: () = assert!(N >= 1 && N <= MAX_LIMBS, "limb count out of range");
 }
+
+/// Rows of the comb in [`MontyParams::pow_pair`] (table of `2^COMB_H` entries).
+const COMB_H: usize = 5;
 
 /// Window width of [`FixedBaseTable`].
 const FB_W: usize = 4;
@@ -863,6 +927,26 @@ mod tests {
             check_ops(m, a, b, e);
         }
         #[test]
+        fn pow_pair_matches(a in arb::<24>(), e1 in arb::<5>(), e2 in arb::<5>(), bits in 0usize..=320, which in 0usize..2) {
+            let m = moduli24()[which];
+            let p = MontyParams::new(m).unwrap();
+            let am = p.to_mont(&p.reduce(&a));
+            let (r1, r2) = p.pow_pair(&am, &e1, &e2, bits);
+            prop_assert_eq!(r1, p.pow(&am, &e1, bits));
+            prop_assert_eq!(r2, p.pow(&am, &e2, bits));
+            let (f1, _) = p.pow_pair(&am, &e1, &e2, 320);
+            let mb = to_big(&m);
+            prop_assert_eq!(to_big(&p.from_mont(&f1)), (to_big(&a) % &mb).modpow(&to_big(&e1), &mb));
+        }
+        #[test]
+        fn pow_pair_small_moduli(m in arb_modulus::<3>(), a in arb::<3>(), e1 in arb::<3>(), e2 in arb::<3>(), bits in 0usize..=200) {
+            let p = MontyParams::new(m).unwrap();
+            let am = p.to_mont(&p.reduce(&a));
+            let (r1, r2) = p.pow_pair(&am, &e1, &e2, bits);
+            prop_assert_eq!(r1, p.pow(&am, &e1, bits));
+            prop_assert_eq!(r2, p.pow(&am, &e2, bits));
+        }
+        #[test]
         fn fixed_base(e in arb::<5>()) {
             let m = moduli24()[0];
             let p = MontyParams::new(m).unwrap();
@@ -980,6 +1064,11 @@ mod timing {
         eprintln!(
             "pow24/320: {:?}",
             min_time(100, 1, || a = p.pow(&a, &e, 320))
+        );
+        let mut a2 = a;
+        eprintln!(
+            "pow_pair24/320: {:?}",
+            min_time(100, 1, || (a, a2) = p.pow_pair(&a2, &e, &e, 320))
         );
         let t = FixedBaseTable::new(p, &Uint::from_u64(2), 320);
         eprintln!("fixed24/320: {:?}", min_time(100, 1, || a = t.pow(&e)));

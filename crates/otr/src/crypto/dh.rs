@@ -199,12 +199,27 @@ impl DhKeyPair {
     pub fn shared_secret(&self, theirs: &DhPublicKey) -> SharedSecret {
         let params = &group().params;
         let base = params.to_mont(&theirs.to_uint());
-        let mut s_m = params.pow(&base, &self.secret, self.secret_bits);
-        let mut s = params.from_mont(&s_m);
-        let bytes = Zeroizing::new(s.to_be_bytes_minimal());
-        s_m.zeroize();
-        s.zeroize();
-        SharedSecret { bytes }
+        let s_m = params.pow(&base, &self.secret, self.secret_bits);
+        SharedSecret::from_mont(params, s_m)
+    }
+
+    /// The shared secrets `theirs^a mod p` and `theirs^b mod p` of two of our key pairs with
+    /// the same public value of the peer, computed together in constant time (one comb
+    /// table for the common base serves both exponents: about 0.65 times the cost of two
+    /// [`DhKeyPair::shared_secret`] calls). Equal to calling it for `a` and for `b`.
+    pub fn shared_secrets_pair(
+        a: &DhKeyPair,
+        b: &DhKeyPair,
+        theirs: &DhPublicKey,
+    ) -> (SharedSecret, SharedSecret) {
+        let params = &group().params;
+        let base = params.to_mont(&theirs.to_uint());
+        let bits = a.secret_bits.max(b.secret_bits);
+        let (sa, sb) = params.pow_pair(&base, &a.secret, &b.secret, bits);
+        (
+            SharedSecret::from_mont(params, sa),
+            SharedSecret::from_mont(params, sb),
+        )
     }
 }
 
@@ -229,6 +244,15 @@ pub struct SharedSecret {
 }
 
 impl SharedSecret {
+    /// Converts a secret out of the Montgomery domain, zeroizing the intermediates.
+    fn from_mont(params: &MontyParams<LIMBS>, mut s_m: Uint<LIMBS>) -> Self {
+        let mut s = params.from_mont(&s_m);
+        let bytes = Zeroizing::new(s.to_be_bytes_minimal());
+        s_m.zeroize();
+        s.zeroize();
+        SharedSecret { bytes }
+    }
+
     /// OTR's `secbytes`: the secret as a minimum-length MPI (4-byte big-endian length, then
     /// the value), the input of the h1/h2 key derivations.
     pub fn secbytes(&self) -> Zeroizing<Vec<u8>> {
@@ -281,6 +305,37 @@ mod tests {
         assert!(xa.bits() <= 320);
         assert_eq!(format!("{:?}", s1), "SharedSecret(<redacted>)");
         assert!(!format!("{a:?}").contains("secret"));
+    }
+
+    #[test]
+    fn shared_secrets_pair_matches() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        for round in 0..8 {
+            let a = DhKeyPair::generate(&mut rng);
+            let b = if round % 2 == 0 {
+                DhKeyPair::generate(&mut rng)
+            } else {
+                // A long secret on one side: the longer declared length applies to both.
+                DhKeyPair::from_secret_bytes(&[0x3cu8 + round as u8; 100]).unwrap()
+            };
+            let theirs = DhKeyPair::generate(&mut rng);
+            let (sa, sb) = DhKeyPair::shared_secrets_pair(&a, &b, theirs.public());
+            assert_eq!(
+                &*sa.secbytes(),
+                &*a.shared_secret(theirs.public()).secbytes()
+            );
+            assert_eq!(
+                &*sb.secbytes(),
+                &*b.shared_secret(theirs.public()).secbytes()
+            );
+            let (sb2, sa2) = DhKeyPair::shared_secrets_pair(&b, &a, theirs.public());
+            assert_eq!(&*sa.secbytes(), &*sa2.secbytes());
+            assert_eq!(&*sb.secbytes(), &*sb2.secbytes());
+            assert_eq!(
+                &*sa.secbytes(),
+                &*theirs.shared_secret(a.public()).secbytes()
+            );
+        }
     }
 
     #[test]

@@ -782,10 +782,10 @@ impl<const N: usize> AssertLimbs<N> {
 const COMB_H: usize = 5;
 
 /// Window width of [`FixedBaseTable`].
-const FB_W: usize = 4;
+const FB_W: usize = 5;
 
-/// Precomputed powers of a fixed base: `rows[i][j] = base^(j · 2^(4i))` (Montgomery domain),
-/// so `base^e` for an `e` of at most `4 · rows` bits costs one multiplication per row.
+/// Precomputed powers of a fixed base: `rows[i][j] = base^(j · 2^(FB_W·i))` (Montgomery domain),
+/// so `base^e` for an `e` of at most `FB_W · rows` bits costs one multiplication per row.
 pub(crate) struct FixedBaseTable<const N: usize> {
     params: MontyParams<N>,
     rows: Vec<[Uint<N>; 1 << FB_W]>,

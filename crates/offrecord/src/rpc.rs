@@ -7,12 +7,12 @@
 //!
 //! Choices the protocol leaves open:
 //! * An `error` event always has a `peer` field: `null` when no peer is concerned
-//!   (`bad_request` for a line without a valid peer, `save_failed`, a `tick`).
+//!   (`bad_request` for a line without a valid peer, `save_failed`).
 //! * A line holding only whitespace is not a command: it is skipped without any event.
 //! * Unknown fields in a command are ignored, so callers may send fields a later version reads.
 //! * `trust` / `distrust` when there is no session key for the peer gives an error with code
 //!   `no_session`; if saving the home directory fails, an error with code `save_failed`.
-//! * SMP, `tick` and fragmentation (`max_message_size` above 0) answer an error with code
+//! * SMP and fragmentation (`max_message_size` above 0) answer an error with code
 //!   `unsupported` for now; `max_message_size` 0 is accepted silently.
 
 use std::io::{self, BufRead, Write};
@@ -271,12 +271,7 @@ pub fn execute(engine: &mut Engine, command: Command) -> Vec<Output> {
                 "The socialist millionaires' protocol (SMP) is not supported yet.",
             )];
         }
-        Command::Tick { .. } => {
-            return vec![unsupported(
-                None,
-                "Timers (the tick command) are not supported yet.",
-            )];
-        }
+        Command::Tick { now } => engine.tick(now),
         Command::MaxMessageSize { peer, size } => {
             if size == 0 {
                 return Vec::new();

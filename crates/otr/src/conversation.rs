@@ -32,6 +32,17 @@ use crate::wire::tlv::{decode_plaintext, encode_plaintext, Tlv, TlvType};
 /// The text of the error message we send when we cannot read a data message.
 pub(crate) const UNREADABLE_ERROR_TEXT: &str = "You transmitted an unreadable encrypted message.";
 
+/// libotr's HEARTBEAT_INTERVAL: after a data message arrives, if we have sent nothing for
+/// this many seconds, we send an empty one (it rotates keys, so old MAC keys get revealed).
+pub(crate) const HEARTBEAT_INTERVAL: f64 = 60.0;
+
+/// libotr's RESEND_INTERVAL: a message is resent after a new key exchange only if it was
+/// sent this recently; a held message not sent within it is reported as not sent.
+pub(crate) const RESEND_INTERVAL: f64 = 60.0;
+
+/// The prefix of a resent message, libotr's default.
+pub(crate) const RESENT_PREFIX: &str = "[resent] ";
+
 /// The message state (msgstate), each variant holding only what is valid in it.
 #[derive(Default)]
 pub(crate) enum MessageState {
@@ -70,6 +81,8 @@ pub(crate) struct Context<'a> {
     pub line_based: bool,
     pub known: &'a mut KnownFingerprints,
     pub out: &'a mut Vec<Event>,
+    /// The time of the last `tick`, in seconds since the Unix epoch; `None` before the first.
+    pub now: Option<f64>,
 }
 
 impl Context<'_> {
@@ -105,7 +118,77 @@ pub(crate) struct Conversation {
     /// False once a plaintext arrived from the peer since we entered Plaintext.
     stop_whitespace_tag: bool,
     /// What the user typed while encryption is required and no session is up yet.
-    held: Vec<Zeroizing<String>>,
+    held: Vec<Held>,
+    /// When we last sent a data message (or the session started), for heartbeats.
+    last_sent: Option<f64>,
+    /// The last text we sent encrypted, for a resend after the peer lost its session.
+    last_message: Option<LastMessage>,
+    /// Set when the peer reported an error while we were encrypted: once a new session is
+    /// up, the last message is resent (libotr's may_retransmit).
+    may_retransmit: bool,
+    /// Limits our automatic `?OTR Error:` replies.
+    error_replies: ReplyLimiter,
+    /// Limits the query messages an incoming error makes us send.
+    error_queries: ReplyLimiter,
+}
+
+/// A message held until a private session is up.
+struct Held {
+    text: Zeroizing<String>,
+    /// When the user typed it (`None` if before the first tick: stamped at the next tick).
+    since: Option<f64>,
+}
+
+/// The last message sent encrypted, and to whom.
+struct LastMessage {
+    text: Zeroizing<String>,
+    /// The fingerprint of the session it was written for: it is resent only to that key
+    /// (irssi-otr #23 resent it to whoever answered a forged error).
+    fingerprint: Fingerprint,
+    sent_at: Option<f64>,
+}
+
+/// Limits automatic replies so two confused instances cannot ping-pong errors and queries
+/// forever (coyim #301): [`ReplyLimiter::BURST`] in a row, then one per
+/// [`ReplyLimiter::INTERVAL`] seconds once time is known; a verified data message or a
+/// completed key exchange resets it.
+#[derive(Default)]
+struct ReplyLimiter {
+    in_a_row: u32,
+    last: Option<f64>,
+}
+
+impl ReplyLimiter {
+    const BURST: u32 = 3;
+    const INTERVAL: f64 = 30.0;
+
+    fn allow(&mut self, now: Option<f64>) -> bool {
+        let rested = match (now, self.last) {
+            (Some(now), Some(last)) => now - last >= Self::INTERVAL,
+            // Time became known after a burst: one reply, and the interval starts.
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if self.in_a_row < Self::BURST || rested {
+            self.in_a_row = self.in_a_row.saturating_add(1);
+            self.last = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// True if `then` is within `window` seconds before `now` (or either time is unknown).
+fn within(now: Option<f64>, then: Option<f64>, window: f64) -> bool {
+    match (now, then) {
+        (Some(now), Some(then)) => now - then <= window,
+        _ => true,
+    }
 }
 
 impl Conversation {
@@ -174,8 +257,19 @@ impl Conversation {
                 let plaintext = encode_plaintext(text.as_bytes(), &[]);
                 let wire = seal(private, DataFlags::default(), &plaintext, ctx.our_instance);
                 match wire {
-                    Some(data) => ctx.emit_wire(data),
-                    None => ctx.emit_error(ErrorCode::NotSent, "The message could not be encrypted."),
+                    Some(data) => {
+                        ctx.emit_wire(data);
+                        self.last_sent = ctx.now;
+                        self.last_message = Some(LastMessage {
+                            text: Zeroizing::new(text.to_owned()),
+                            fingerprint: private.fingerprint,
+                            sent_at: ctx.now,
+                        });
+                    }
+                    None => ctx.emit_error(
+                        ErrorCode::NotSent,
+                        "The message could not be encrypted.",
+                    ),
                 }
             }
             MessageState::Finished => ctx.emit_error(
@@ -183,7 +277,10 @@ impl Conversation {
                 "Your message was not sent: the peer has ended the private conversation. End it too, or start a new one.",
             ),
             MessageState::Plaintext if ctx.policy.has(Policy::REQUIRE_ENCRYPTION) => {
-                self.held.push(Zeroizing::new(text.to_owned()));
+                self.held.push(Held {
+                    text: Zeroizing::new(text.to_owned()),
+                    since: ctx.now,
+                });
                 ctx.emit_error(
                     ErrorCode::EncryptionRequired,
                     "Your message will be sent once the private conversation is set up.",
@@ -260,7 +357,12 @@ impl Conversation {
                     ErrorCode::PeerError,
                     format!("OTR error from the peer: {text}"),
                 );
-                if ctx.policy.has(Policy::ERROR_START_AKE) {
+                if matches!(self.msg, MessageState::Encrypted(_)) {
+                    // The peer may have lost its session: resend our last message once a
+                    // new one is up.
+                    self.may_retransmit = true;
+                }
+                if ctx.policy.has(Policy::ERROR_START_AKE) && self.error_queries.allow(ctx.now) {
                     ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
                 }
             }
@@ -432,17 +534,33 @@ impl Conversation {
             retired,
             ssid: (ssid, we_initiated),
         });
+        self.last_sent = ctx.now;
+        self.error_replies.reset();
+        self.error_queries.reset();
         for held in core::mem::take(&mut self.held) {
-            let plaintext = encode_plaintext(held.as_bytes(), &[]);
+            let plaintext = encode_plaintext(held.text.as_bytes(), &[]);
             match seal(
                 &mut private,
                 DataFlags::default(),
                 &plaintext,
                 ctx.our_instance,
             ) {
-                Some(data) => ctx.emit_wire(data),
-                None => ctx.emit_error(ErrorCode::NotSent, format!("Not sent: {}", held.as_str())),
+                Some(data) => {
+                    ctx.emit_wire(data);
+                    self.last_message = Some(LastMessage {
+                        text: held.text,
+                        fingerprint,
+                        sent_at: ctx.now,
+                    });
+                }
+                None => ctx.emit_error(
+                    ErrorCode::NotSent,
+                    format!("Not sent: {}", held.text.as_str()),
+                ),
             }
+        }
+        if core::mem::take(&mut self.may_retransmit) {
+            self.resend_last(&mut private, ctx);
         }
         self.msg = MessageState::Encrypted(private);
         self.emit_state(ctx);
@@ -503,26 +621,110 @@ impl Conversation {
                 return;
             }
         };
-        if !plaintext.text.is_empty() {
-            ctx.emit_message(String::from_utf8_lossy(&plaintext.text).into_owned(), true);
-        }
-        if plaintext
+        self.error_replies.reset();
+        self.error_queries.reset();
+        let disconnected = plaintext
             .tlvs
             .iter()
-            .any(|t| t.kind == TlvType::DISCONNECTED)
-        {
+            .any(|t| t.kind == TlvType::DISCONNECTED);
+        if !plaintext.text.is_empty() {
+            ctx.emit_message(String::from_utf8_lossy(&plaintext.text).into_owned(), true);
+            if !disconnected {
+                self.maybe_heartbeat(ctx);
+            }
+        }
+        if disconnected {
             self.msg = MessageState::Finished;
             self.auth.reset();
             self.emit_state(ctx);
         }
     }
 
-    fn report_unreadable(&self, why: &str, ctx: &mut Context<'_>) {
+    fn report_unreadable(&mut self, why: &str, ctx: &mut Context<'_>) {
         ctx.emit_error(
             ErrorCode::Unreadable,
             format!("An encrypted message could not be read: {why}."),
         );
-        ctx.emit_wire(text::error_message(UNREADABLE_ERROR_TEXT));
+        if self.error_replies.allow(ctx.now) {
+            ctx.emit_wire(text::error_message(UNREADABLE_ERROR_TEXT));
+        }
+    }
+
+    /// After a data message with text arrived: if we have sent nothing for
+    /// [`HEARTBEAT_INTERVAL`] seconds, send an empty data message (libotr's heartbeat).
+    fn maybe_heartbeat(&mut self, ctx: &mut Context<'_>) {
+        let Some(now) = ctx.now else { return };
+        if self.last_sent.is_some_and(|t| now - t < HEARTBEAT_INTERVAL) {
+            return;
+        }
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            return;
+        };
+        let plaintext = encode_plaintext(b"", &[]);
+        let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
+        if let Some(data) = seal(private, flags, &plaintext, ctx.our_instance) {
+            ctx.emit_wire(data);
+            self.last_sent = Some(now);
+        }
+    }
+
+    /// Resends the last message in the new session `private`, with libotr's `[resent] `
+    /// prefix, if it is recent and was written for the same fingerprint.
+    fn resend_last(&mut self, private: &mut PrivateSession, ctx: &mut Context<'_>) {
+        let Some(last) = self.last_message.take() else {
+            return;
+        };
+        if !within(ctx.now, last.sent_at, RESEND_INTERVAL) {
+            return;
+        }
+        if last.fingerprint != private.fingerprint {
+            ctx.emit_error(
+                ErrorCode::NotSent,
+                format!(
+                    "Not resent, because the new private conversation is with a different key: {}",
+                    last.text.as_str()
+                ),
+            );
+            return;
+        }
+        let text = Zeroizing::new(format!("{RESENT_PREFIX}{}", last.text.as_str()));
+        let plaintext = encode_plaintext(text.as_bytes(), &[]);
+        if let Some(data) = seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
+            ctx.emit_wire(data);
+            self.last_sent = ctx.now;
+            ctx.emit_error(
+                ErrorCode::Resent,
+                format!("Your last message was sent again: {}", last.text.as_str()),
+            );
+            self.last_message = Some(LastMessage {
+                sent_at: ctx.now,
+                ..last
+            });
+        }
+    }
+
+    /// Time has passed: held messages that waited longer than [`RESEND_INTERVAL`] are
+    /// given up, and the user is told which.
+    pub(crate) fn tick(&mut self, ctx: &mut Context<'_>) {
+        let Some(now) = ctx.now else { return };
+        let mut kept = Vec::new();
+        for mut held in core::mem::take(&mut self.held) {
+            match held.since {
+                Some(since) if now - since > RESEND_INTERVAL => ctx.emit_error(
+                    ErrorCode::NotSent,
+                    format!(
+                        "Not sent, because no private conversation could be set up: {}",
+                        held.text.as_str()
+                    ),
+                ),
+                Some(_) => kept.push(held),
+                None => {
+                    held.since = Some(now);
+                    kept.push(held);
+                }
+            }
+        }
+        self.held = kept;
     }
 }
 

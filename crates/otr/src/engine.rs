@@ -78,6 +78,8 @@ pub struct Engine {
     rng: Box<dyn CryptoRngCore + Send>,
     conversations: BTreeMap<String, Conversation>,
     known: KnownFingerprints,
+    /// The time of the last [`Engine::tick`].
+    now: Option<f64>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -105,6 +107,7 @@ impl Engine {
             rng,
             conversations: BTreeMap::new(),
             known: KnownFingerprints::new(),
+            now: None,
         }
     }
 
@@ -164,6 +167,7 @@ impl Engine {
             line_based: self.config.line_based,
             known: &mut self.known,
             out: &mut out,
+            now: self.now,
         };
         f(conversation, &mut ctx);
         out
@@ -187,6 +191,21 @@ impl Engine {
     /// Ends the private conversation with `peer`.
     pub fn finish(&mut self, peer: &str) -> Vec<Event> {
         self.with_conversation(peer, |c, ctx| c.finish(ctx))
+    }
+
+    /// Time has passed: `now` is in seconds since the Unix epoch. Heartbeats, resend
+    /// windows and the expiry of held messages are driven by this; the engine reads no
+    /// clock, and before the first tick no timer fires.
+    pub fn tick(&mut self, now: f64) -> Vec<Event> {
+        if now.is_finite() && self.now.is_none_or(|t| now >= t) {
+            self.now = Some(now);
+        }
+        let peers: Vec<String> = self.conversations.keys().cloned().collect();
+        let mut out = Vec::new();
+        for peer in peers {
+            out.extend(self.with_conversation(&peer, |c, ctx| c.tick(ctx)));
+        }
+        out
     }
 
     /// Marks the current fingerprint of `peer` verified (`true`) or not.

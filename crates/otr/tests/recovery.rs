@@ -1,0 +1,175 @@
+//! Time-driven behaviour and recovery: heartbeats, held messages that expire, the resend
+//! of the last message after the peer lost its session (only to the same key), and the
+//! limits that stop two confused instances from ping-ponging errors forever.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{bob_key, decode_wire, engine, Pair, Side};
+use otr::crypto::DsaPrivateKey;
+use otr::wire::encoded::MessageBody;
+use otr::{ConversationState, ErrorCode, Event, Policy};
+use rand_chacha::rand_core::SeedableRng;
+
+fn errors(events: &[Event]) -> Vec<ErrorCode> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tick(pair: &mut Pair, now: f64) {
+    let a = pair.alice.tick(now);
+    let b = pair.bob.tick(now);
+    pair.alice_events.extend(a);
+    pair.bob_events.extend(b);
+}
+
+#[test]
+fn heartbeat_after_a_minute_of_silence() {
+    let mut pair = Pair::new(Policy::MANUAL);
+    tick(&mut pair, 1_000.0);
+    pair.connect(Side::Alice);
+    pair.wire.clear();
+    pair.act(Side::Alice, |e| e.send("bob", "first"));
+    // Bob sent nothing, but the session is new: no heartbeat yet.
+    assert_eq!(pair.wire.len(), 1);
+    tick(&mut pair, 1_061.0);
+    pair.act(Side::Alice, |e| e.send("bob", "a minute later"));
+    assert_eq!(pair.wire.len(), 3, "{:?}", pair.wire);
+    let (from, heartbeat) = &pair.wire[2];
+    assert_eq!(*from, Side::Bob);
+    let MessageBody::Data(d) = decode_wire(heartbeat).body else {
+        panic!()
+    };
+    assert!(d.flags.ignore_unreadable());
+    // The heartbeat shows nothing to Alice.
+    assert_eq!(pair.shown(Side::Alice), []);
+    // Within the minute, no second heartbeat.
+    pair.act(Side::Alice, |e| e.send("bob", "again"));
+    assert_eq!(pair.wire.len(), 4);
+}
+
+#[test]
+fn no_timer_fires_before_the_first_tick() {
+    let mut pair = Pair::new(Policy::MANUAL);
+    pair.connect(Side::Alice);
+    pair.wire.clear();
+    for _ in 0..3 {
+        pair.act(Side::Alice, |e| e.send("bob", "hi"));
+    }
+    assert_eq!(pair.wire.len(), 3);
+}
+
+#[test]
+fn held_messages_expire_and_are_reported() {
+    let mut alice = engine(common::alice_key(), 0x100, Policy::ALWAYS, 1);
+    alice.tick(100.0);
+    let out = alice.send("bob", "held for a while");
+    assert_eq!(errors(&out), [ErrorCode::EncryptionRequired]);
+    assert!(out
+        .iter()
+        .any(|e| matches!(e, Event::Wire { data, .. } if data.starts_with("?OTRv"))));
+    assert!(alice.tick(150.0).is_empty());
+    let out = alice.tick(161.0);
+    assert_eq!(errors(&out), [ErrorCode::NotSent]);
+    assert!(
+        matches!(&out[0], Event::Error { message, .. } if message.contains("held for a while"))
+    );
+    assert!(alice.tick(500.0).is_empty());
+}
+
+#[test]
+fn last_message_is_resent_after_the_peer_restarts() {
+    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    tick(&mut pair, 10.0);
+    pair.connect(Side::Alice);
+    pair.act(Side::Alice, |e| e.send("bob", "hello"));
+    // Bob restarts: same key, no session. Alice's next message is unreadable for him.
+    pair.bob = engine(bob_key(), 0x2000_0002, Policy::OPPORTUNISTIC, 77);
+    pair.bob.tick(20.0);
+    pair.alice.tick(20.0);
+    pair.clear_events();
+    pair.act(Side::Alice, |e| e.send("bob", "did you get this?"));
+    assert_eq!(errors(&pair.bob_events), [ErrorCode::Unreadable]);
+    assert_eq!(pair.bob.state("alice"), ConversationState::Encrypted);
+    assert_eq!(
+        pair.shown(Side::Bob),
+        [("[resent] did you get this?".to_owned(), true)]
+    );
+    assert!(errors(&pair.alice_events).contains(&ErrorCode::Resent));
+}
+
+#[test]
+fn nothing_is_resent_to_a_different_key() {
+    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    pair.connect(Side::Alice);
+    pair.act(Side::Alice, |e| e.send("bob", "for Bob's eyes only"));
+    // Mallory, with another key, claims Bob lost his session and answers with a new
+    // key exchange.
+    let mallory_key = DsaPrivateKey::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(66));
+    pair.bob = engine(mallory_key, 0x2000_0002, Policy::OPPORTUNISTIC, 5);
+    pair.clear_events();
+    let q = pair.hold(Side::Bob, |e| {
+        e.receive(
+            "alice",
+            "?OTR Error: You transmitted an unreadable encrypted message.",
+        )
+    });
+    pair.relay(q);
+    let q = pair.hold(Side::Alice, |e| {
+        e.receive(
+            "bob",
+            "?OTR Error: You transmitted an unreadable encrypted message.",
+        )
+    });
+    pair.relay(q);
+    assert_eq!(pair.alice.state("bob"), ConversationState::Encrypted);
+    assert_ne!(
+        pair.alice.peer_fingerprint("bob"),
+        Some(common::bob_key().public().fingerprint())
+    );
+    assert!(
+        pair.shown(Side::Bob).is_empty(),
+        "resent to another key: {:?}",
+        pair.shown(Side::Bob)
+    );
+    assert!(errors(&pair.alice_events).contains(&ErrorCode::NotSent));
+    assert!(pair.wire.iter().all(|(_, d)| !d.contains("Bob's eyes")));
+}
+
+#[test]
+fn error_replies_are_rate_limited() {
+    let mut bob = engine(bob_key(), 0x200, Policy::OPPORTUNISTIC, 3);
+    // A stream of unreadable data messages (no session): at most a few error replies.
+    let garbage = "?OTR:AAMDAAABAAAAAgAAAAAAAQAAAAEAAAABAgAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==.";
+    let mut replies = 0;
+    for _ in 0..50 {
+        let out = bob.receive("alice", garbage);
+        replies += out
+            .iter()
+            .filter(|e| matches!(e, Event::Wire { .. }))
+            .count();
+    }
+    assert!(replies <= 3, "{replies} error replies");
+    // Once time is known, one more after a pause.
+    bob.tick(1_000.0);
+    bob.tick(1_100.0);
+    let out = bob.receive("alice", garbage);
+    assert!(out.iter().any(|e| matches!(e, Event::Wire { .. })) || replies < 3);
+
+    // Two engines answering each other's errors with queries: bounded.
+    let mut alice = engine(common::alice_key(), 0x100, Policy::OPPORTUNISTIC, 4);
+    let mut queries = 0;
+    for _ in 0..20 {
+        let out = alice.receive("bob", "?OTR Error: boom");
+        queries += out
+            .iter()
+            .filter(|e| matches!(e, Event::Wire { .. }))
+            .count();
+    }
+    assert!(queries <= 3, "{queries} queries");
+}

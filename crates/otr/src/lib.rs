@@ -18,6 +18,7 @@ pub mod engine;
 pub mod event;
 mod keys;
 pub mod policy;
+pub mod smp;
 pub mod trust;
 pub mod wire;
 

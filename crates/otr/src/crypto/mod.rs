@@ -10,6 +10,7 @@
 pub(crate) mod bigint;
 pub mod dh;
 pub mod dsa;
+pub(crate) mod group;
 pub mod sym;
 
 pub use dh::{DhKeyPair, DhPublicKey, SharedSecret};

@@ -1,0 +1,1199 @@
+//! The Socialist Millionaires' Protocol (Protocol-v3.html, "Socialist Millionaires'
+//! Protocol (SMP)" and "The SMP state machine"), sans-IO, byte-compatible with libotr 4.1.1.
+//!
+//! [`Smp`] is one conversation's SMP state. The engine feeds it the user's actions
+//! ([`Smp::start`], [`Smp::respond`], [`Smp::abort`]) and every received SMP TLV
+//! ([`Smp::receive`], types 2 to 7); it gets back the TLVs to send (inside an encrypted
+//! data message) and at most one [`SmpEvent`] for the user. The secret compared is
+//! [`smp_secret`] of the user's input.
+//!
+//! # States and transitions
+//!
+//! Each state holds only what is valid in it; secrets are zeroized when a state is left.
+//!
+//! | state | holds | event | next state, sent TLV(s), user event |
+//! |---|---|---|---|
+//! | `Expect1` | a pending request or nothing | user `start` | `Expect2`; (type 6 if a request was pending), type 2 or 7 |
+//! | `Expect1` | | recv type 2/7, proofs valid | `Expect1` with request (`g2a`, `g3a`); nothing; `Request` |
+//! | `Expect1` + request | `g2a`, `g3a` | user `respond` | `Expect3`; type 3 |
+//! | `Expect2` | `x`, `a2`, `a3` | recv type 3, proofs valid | `Expect4`; type 4 |
+//! | `Expect3` | `g3a`, `g2`, `g3`, `b3`, `Pb`, `Qb` | recv type 4, proofs valid | `Expect1`; type 5; `Success` or `Failure` |
+//! | `Expect4` | `g3b`, `Pa/Pb`, `Qa/Qb`, `a3` | recv type 5, proof valid | `Expect1`; nothing; `Success` or `Failure` |
+//! | `Expect2..4` | | user `start` | `Expect2`; type 6 then type 2 or 7 (restart, as the spec allows) |
+//! | any | | user `abort` | `Expect1`; type 6 |
+//! | any | | recv type 6 | `Expect1`; nothing; `Aborted` |
+//! | any | | recv type 2..5/7 in another state, malformed, or a failed check | `Expect1`; type 6; `Aborted` |
+//!
+//! Checks on every received message (as libotr's `sm.c`): the MPI count equals the
+//! message's (6, 11, 8, 3) and no byte follows the last MPI; every MPI is at most 192
+//! bytes; group elements lie in `[2, p-2]`; the `D` values lie in `[1, q-1]`; every
+//! zero-knowledge proof hash is recomputed and compared in constant time.
+//!
+//! Unlike libotr, Bob picks `b2`, `b3` when the user answers rather than when SMP message
+//! 1 arrives (the messages are identical in distribution), and random exponents are 1536
+//! random bits reduced mod q.
+//!
+//! When [`Smp::start`] restarts an SMP in progress it returns an abort TLV before the SMP
+//! message 1. libotr handles the SMP TLVs of one data message in a fixed order (1Q, 1, 2,
+//! 3, 4, then abort), so the engine should send the abort in its own data message, before
+//! the one carrying SMP message 1.
+
+// The engine integration (conversation.rs) is still to come; until then parts of the API
+// are used only by tests and the fuzz hook.
+#![allow(dead_code)]
+
+use rand_core::CryptoRngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::crypto::group::{smp_group, Num, SmpGroup, EXP_BITS, MODULUS_BYTES};
+use crate::wire::codec::{put_mpi, put_u32, Reader};
+use crate::wire::tlv::{Tlv, TlvType, MAX_TLV_VALUE};
+
+/// Bits of the secret compared (a SHA-256 digest).
+const SECRET_BITS: usize = 256;
+
+/// The secret SMP compares: SHA-256 of the version byte 1, the initiator's and the
+/// responder's fingerprints, the secure session id and the user's input (libotr's
+/// `init_respond_smp`).
+pub(crate) fn smp_secret(
+    initiator_fp: &[u8; 20],
+    responder_fp: &[u8; 20],
+    ssid: &[u8; 8],
+    user_secret: &[u8],
+) -> Zeroizing<[u8; 32]> {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(initiator_fp);
+    h.update(responder_fp);
+    h.update(ssid);
+    h.update(user_secret);
+    Zeroizing::new(h.finalize().into())
+}
+
+/// What SMP tells the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmpEvent {
+    /// The peer started SMP: ask the user for the secret (and show the question, if any),
+    /// then call `respond`.
+    Request {
+        /// The peer's question (type 7), lossily decoded as UTF-8.
+        question: Option<String>,
+    },
+    /// The secrets matched.
+    Success,
+    /// The secrets differed.
+    Failure,
+    /// The SMP was aborted: by the peer (type 6), or because a message was unexpected,
+    /// malformed or failed a check (a cheating peer or a protocol error).
+    Aborted,
+}
+
+/// Why a user action was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmpError {
+    /// `respond` without a pending request from the peer.
+    NoRequest,
+}
+
+impl core::fmt::Display for SmpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::NoRequest => "no SMP request to answer",
+        })
+    }
+}
+
+impl std::error::Error for SmpError {}
+
+/// The outcome of a received SMP TLV.
+#[derive(Debug, Default)]
+pub(crate) struct SmpStep {
+    /// TLVs to send to the peer, in order.
+    pub(crate) send: Vec<Tlv>,
+    /// What to tell the user.
+    pub(crate) event: Option<SmpEvent>,
+}
+
+/// Bob's view of a verified SMP message 1, waiting for the user's secret.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+struct Request {
+    g2a: Num,
+    g3a: Num,
+    /// Whether it came with a question (type 7).
+    question: bool,
+}
+
+/// Alice after sending SMP message 1.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+struct Alice1 {
+    x: Num,
+    a2: Num,
+    a3: Num,
+}
+
+/// Bob after sending SMP message 2.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+struct Bob2 {
+    g3a: Num,
+    g2: Num,
+    g3: Num,
+    b3: Num,
+    pb: Num,
+    qb: Num,
+}
+
+/// Alice after sending SMP message 3.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+struct Alice3 {
+    g3b: Num,
+    pab: Num,
+    qab: Num,
+    a3: Num,
+}
+
+/// The SMP state (`smpstate`) with the values valid in it.
+#[derive(Clone)]
+enum State {
+    /// `SMPSTATE_EXPECT1`, possibly with a verified request waiting for the user.
+    Expect1(Option<Box<Request>>),
+    /// `SMPSTATE_EXPECT2` (we started).
+    Expect2(Box<Alice1>),
+    /// `SMPSTATE_EXPECT3` (we answered).
+    Expect3(Box<Bob2>),
+    /// `SMPSTATE_EXPECT4` (we started and sent message 3).
+    Expect4(Box<Alice3>),
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::Expect1(None)
+    }
+}
+
+/// One conversation's SMP state machine. `Default` is `SMPSTATE_EXPECT1` with nothing
+/// pending. `Debug` shows the state's name only.
+#[derive(Clone, Default)]
+pub(crate) struct Smp {
+    state: State,
+    /// Whether the last `respond` answered a question (type 7). libotr does not mark the
+    /// fingerprint trusted on the responder's side in that case.
+    answered_question: bool,
+}
+
+impl core::fmt::Debug for Smp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name = match &self.state {
+            State::Expect1(None) => "Expect1",
+            State::Expect1(Some(_)) => "Expect1(request pending)",
+            State::Expect2(_) => "Expect2",
+            State::Expect3(_) => "Expect3",
+            State::Expect4(_) => "Expect4",
+        };
+        f.debug_struct("Smp").field("state", &name).finish()
+    }
+}
+
+/// The abort TLV (type 6, empty).
+fn abort_tlv() -> Tlv {
+    Tlv::new(TlvType::SMP_ABORT, Vec::new())
+}
+
+/// A secret digest as a number.
+fn secret_num(secret: &[u8; 32]) -> Num {
+    Num::from_be_bytes(secret).unwrap_or_default()
+}
+
+/// The SMP hash: SHA-256 of the version byte, then one or two minimal MPIs.
+fn hash(version: u8, a: &Num, b: Option<&Num>) -> Num {
+    let mut buf = Zeroizing::new(Vec::with_capacity(1 + 2 * (4 + MODULUS_BYTES)));
+    buf.push(version);
+    put_mpi(&mut buf, &a.to_be_bytes());
+    if let Some(b) = b {
+        put_mpi(&mut buf, &b.to_be_bytes());
+    }
+    let digest: [u8; 32] = Sha256::digest(&buf[..]).into();
+    Num::from_be_bytes(&digest).unwrap_or_default()
+}
+
+/// Constant-time `hash == c` for a received `c`.
+fn hash_matches(expected: &Num, c: &Num) -> bool {
+    bool::from(expected.ct_eq(c))
+}
+
+/// Serializes an SMP TLV value: optional prefix (question + NUL), the MPI count, the MPIs.
+fn encode(kind: TlvType, prefix: &[u8], mpis: &[&Num]) -> Tlv {
+    let mut v = Vec::with_capacity(prefix.len() + 4 + mpis.len() * (4 + MODULUS_BYTES));
+    v.extend_from_slice(prefix);
+    put_u32(&mut v, u32::try_from(mpis.len()).unwrap_or(u32::MAX));
+    let mut tmp = Zeroizing::new(Vec::new());
+    for m in mpis {
+        *tmp = m.to_be_bytes();
+        put_mpi(&mut v, &tmp);
+    }
+    Tlv::new(kind, v)
+}
+
+/// Parses exactly `K` MPIs (count field `K`, each at most 192 bytes, nothing after).
+fn parse<const K: usize>(value: &[u8]) -> Option<[Num; K]> {
+    let mut r = Reader::new(value);
+    let count = r.u32("SMP MPI count").ok()?;
+    if usize::try_from(count).ok()? != K {
+        return None;
+    }
+    let mut out = [Num::ZERO; K];
+    for o in out.iter_mut() {
+        *o = Num::from_be_bytes(r.mpi(MODULUS_BYTES, "SMP MPI").ok()?)?;
+    }
+    r.finish().ok()?;
+    Some(out)
+}
+
+/// The question prefix for a type 7 TLV: the question cut at any NUL and shortened (at a
+/// character boundary) so that the TLV fits its 16-bit length, then a NUL.
+fn question_prefix(question: &str, payload_len: usize) -> Vec<u8> {
+    let q = question.split('\0').next().unwrap_or_default();
+    let room = MAX_TLV_VALUE.saturating_sub(payload_len + 1);
+    let mut end = q.len().min(room);
+    while !q.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut v = q.as_bytes().get(..end).unwrap_or_default().to_vec();
+    v.push(0);
+    v
+}
+
+/// Secret random exponents, zeroized on drop.
+fn rand_exp(g: &SmpGroup, rng: &mut dyn CryptoRngCore) -> Zeroizing<Num> {
+    Zeroizing::new(g.random_exponent(rng))
+}
+
+impl Smp {
+    /// Whether an SMP is under way: we are waiting for a message, or a request from the
+    /// peer waits for the user's answer.
+    pub(crate) fn in_progress(&self) -> bool {
+        !matches!(self.state, State::Expect1(None))
+    }
+
+    /// Whether a request from the peer waits for the user's answer ([`Smp::respond`]).
+    pub(crate) fn request_pending(&self) -> bool {
+        matches!(self.state, State::Expect1(Some(_)))
+    }
+
+    /// Whether the last [`Smp::respond`] answered a question (type 7 request). libotr marks
+    /// the fingerprint trusted after a successful SMP on the responding side only when no
+    /// question was asked.
+    pub(crate) fn answered_question(&self) -> bool {
+        self.answered_question
+    }
+
+    /// Forgets any SMP in progress (e.g. when the conversation leaves the encrypted state),
+    /// without sending anything.
+    pub(crate) fn reset(&mut self) {
+        self.state = State::default();
+    }
+
+    /// The user starts SMP with `secret` (from [`smp_secret`], with us as the initiator):
+    /// returns SMP message 1 (type 2, or type 7 with the question first). If an SMP was in
+    /// progress (including an unanswered request) it is restarted, and an abort TLV comes
+    /// first (see the module doc for how to send the two).
+    pub(crate) fn start(
+        &mut self,
+        secret: &[u8; 32],
+        question: Option<&str>,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Vec<Tlv> {
+        let mut out = Vec::with_capacity(2);
+        if self.in_progress() {
+            out.push(abort_tlv());
+        }
+        let g = smp_group();
+        let a2 = rand_exp(g, rng);
+        let a3 = rand_exp(g, rng);
+        let r2 = rand_exp(g, rng);
+        let r3 = rand_exp(g, rng);
+        let g2a = g.g1_pow(&a2);
+        let g3a = g.g1_pow(&a3);
+        let c2 = hash(1, &g.g1_pow(&r2), None);
+        let d2 = g.sub_mul_q(&r2, &a2, &c2);
+        let c3 = hash(2, &g.g1_pow(&r3), None);
+        let d3 = g.sub_mul_q(&r3, &a3, &c3);
+        let mut tlv = encode(TlvType::SMP1, &[], &[&g2a, &c2, &d2, &g3a, &c3, &d3]);
+        if let Some(q) = question {
+            let mut v = question_prefix(q, tlv.value.len());
+            v.extend_from_slice(&tlv.value);
+            tlv = Tlv::new(TlvType::SMP1Q, v);
+        }
+        self.state = State::Expect2(Box::new(Alice1 {
+            x: secret_num(secret),
+            a2: *a2,
+            a3: *a3,
+        }));
+        self.answered_question = false;
+        out.push(tlv);
+        out
+    }
+
+    /// The user answers the pending request with `secret` (from [`smp_secret`], with the
+    /// peer as the initiator): returns SMP message 2 (type 3).
+    pub(crate) fn respond(
+        &mut self,
+        secret: &[u8; 32],
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<Vec<Tlv>, SmpError> {
+        if !self.request_pending() {
+            return Err(SmpError::NoRequest);
+        }
+        let State::Expect1(Some(req)) = core::mem::take(&mut self.state) else {
+            return Err(SmpError::NoRequest);
+        };
+        let g = smp_group();
+        let y = Zeroizing::new(secret_num(secret));
+        let b2 = rand_exp(g, rng);
+        let b3 = rand_exp(g, rng);
+        let r2 = rand_exp(g, rng);
+        let r3 = rand_exp(g, rng);
+        let r4 = rand_exp(g, rng);
+        let r5 = rand_exp(g, rng);
+        let r6 = rand_exp(g, rng);
+        let g2b = g.g1_pow(&b2);
+        let g3b = g.g1_pow(&b3);
+        let c2 = hash(3, &g.g1_pow(&r2), None);
+        let d2 = g.sub_mul_q(&r2, &b2, &c2);
+        let c3 = hash(4, &g.g1_pow(&r3), None);
+        let d3 = g.sub_mul_q(&r3, &b3, &c3);
+        let g2 = g.pow(&req.g2a, &b2, EXP_BITS);
+        let g3 = g.pow(&req.g3a, &b3, EXP_BITS);
+        let (pb, g3r5) = g.pow_pair(&g3, &r4, &r5);
+        let qb = g.mul(&g.g1_pow(&r4), &g.pow(&g2, &y, SECRET_BITS));
+        let cp = hash(
+            5,
+            &g3r5,
+            Some(&g.mul(&g.g1_pow(&r5), &g.pow(&g2, &r6, EXP_BITS))),
+        );
+        let d5 = g.sub_mul_q(&r5, &r4, &cp);
+        let d6 = g.sub_mul_q(&r6, &y, &cp);
+        let tlv = encode(
+            TlvType::SMP2,
+            &[],
+            &[&g2b, &c2, &d2, &g3b, &c3, &d3, &pb, &qb, &cp, &d5, &d6],
+        );
+        self.answered_question = req.question;
+        self.state = State::Expect3(Box::new(Bob2 {
+            g3a: req.g3a,
+            g2,
+            g3,
+            b3: *b3,
+            pb,
+            qb,
+        }));
+        Ok(vec![tlv])
+    }
+
+    /// The user aborts: returns the abort TLV (type 6); the state returns to `Expect1`.
+    pub(crate) fn abort(&mut self) -> Vec<Tlv> {
+        self.state = State::default();
+        vec![abort_tlv()]
+    }
+
+    /// A received TLV. SMP types (2 to 7) advance the state machine; any other type is
+    /// ignored (empty step).
+    pub(crate) fn receive(&mut self, tlv: &Tlv, rng: &mut dyn CryptoRngCore) -> SmpStep {
+        let kind = tlv.kind;
+        if kind == TlvType::SMP_ABORT {
+            self.state = State::default();
+            return SmpStep {
+                send: Vec::new(),
+                event: Some(SmpEvent::Aborted),
+            };
+        }
+        if ![
+            TlvType::SMP1,
+            TlvType::SMP1Q,
+            TlvType::SMP2,
+            TlvType::SMP3,
+            TlvType::SMP4,
+        ]
+        .contains(&kind)
+        {
+            return SmpStep::default();
+        }
+        let state = core::mem::take(&mut self.state);
+        let step = match (kind, state) {
+            (TlvType::SMP1, State::Expect1(_)) => self.on_msg1(&tlv.value, None),
+            (TlvType::SMP1Q, State::Expect1(_)) => {
+                // The question runs to the first NUL, which must be there.
+                match tlv.value.iter().position(|&b| b == 0) {
+                    Some(nul) => {
+                        let (q, rest) = tlv.value.split_at(nul);
+                        let question = String::from_utf8_lossy(q).into_owned();
+                        self.on_msg1(rest.get(1..).unwrap_or_default(), Some(question))
+                    }
+                    None => None,
+                }
+            }
+            (TlvType::SMP2, State::Expect2(a)) => self.on_msg2(&a, &tlv.value, rng),
+            (TlvType::SMP3, State::Expect3(b)) => self.on_msg3(&b, &tlv.value, rng),
+            (TlvType::SMP4, State::Expect4(a)) => self.on_msg4(&a, &tlv.value),
+            _ => None,
+        };
+        step.unwrap_or_else(|| {
+            self.state = State::default();
+            SmpStep {
+                send: vec![abort_tlv()],
+                event: Some(SmpEvent::Aborted),
+            }
+        })
+    }
+
+    /// SMP message 1 (in `Expect1`): verify, remember, ask the user.
+    fn on_msg1(&mut self, value: &[u8], question: Option<String>) -> Option<SmpStep> {
+        let g = smp_group();
+        let [g2a, c2, d2, g3a, c3, d3] = parse::<6>(value)?;
+        if !(g.is_element(&g2a) && g.is_exponent(&d2) && g.is_element(&g3a) && g.is_exponent(&d3)) {
+            return None;
+        }
+        let ok2 = hash_matches(
+            &hash(1, &g.g1_multi_pow_vartime(&d2, &[(&g2a, &c2)]), None),
+            &c2,
+        );
+        let ok3 = hash_matches(
+            &hash(2, &g.g1_multi_pow_vartime(&d3, &[(&g3a, &c3)]), None),
+            &c3,
+        );
+        if !(ok2 && ok3) {
+            return None;
+        }
+        self.state = State::Expect1(Some(Box::new(Request {
+            g2a,
+            g3a,
+            question: question.is_some(),
+        })));
+        Some(SmpStep {
+            send: Vec::new(),
+            event: Some(SmpEvent::Request { question }),
+        })
+    }
+
+    /// SMP message 2 (in `Expect2`): verify, send message 3.
+    fn on_msg2(
+        &mut self,
+        a: &Alice1,
+        value: &[u8],
+        rng: &mut dyn CryptoRngCore,
+    ) -> Option<SmpStep> {
+        let g = smp_group();
+        let [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6] = parse::<11>(value)?;
+        if !([&g2b, &g3b, &pb, &qb].iter().all(|v| g.is_element(v))
+            && [&d2, &d3, &d5, &d6].iter().all(|v| g.is_exponent(v)))
+        {
+            return None;
+        }
+        let ok2 = hash_matches(
+            &hash(3, &g.g1_multi_pow_vartime(&d2, &[(&g2b, &c2)]), None),
+            &c2,
+        );
+        let ok3 = hash_matches(
+            &hash(4, &g.g1_multi_pow_vartime(&d3, &[(&g3b, &c3)]), None),
+            &c3,
+        );
+        if !(ok2 && ok3) {
+            return None;
+        }
+        let g2 = Zeroizing::new(g.pow(&g2b, &a.a2, EXP_BITS));
+        let g3 = Zeroizing::new(g.pow(&g3b, &a.a3, EXP_BITS));
+        let okp = hash_matches(
+            &hash(
+                5,
+                &g.multi_pow_vartime(&[(&g3, &d5), (&pb, &cp)]),
+                Some(&g.g1_multi_pow_vartime(&d5, &[(&g2, &d6), (&qb, &cp)])),
+            ),
+            &cp,
+        );
+        if !okp {
+            return None;
+        }
+        let r4 = rand_exp(g, rng);
+        let r5 = rand_exp(g, rng);
+        let r6 = rand_exp(g, rng);
+        let r7 = rand_exp(g, rng);
+        let (pa, g3r5) = g.pow_pair(&g3, &r4, &r5);
+        let qa = g.mul(&g.g1_pow(&r4), &g.pow(&g2, &a.x, SECRET_BITS));
+        let cpa = hash(
+            6,
+            &g3r5,
+            Some(&g.mul(&g.g1_pow(&r5), &g.pow(&g2, &r6, EXP_BITS))),
+        );
+        let d5a = g.sub_mul_q(&r5, &r4, &cpa);
+        let d6a = g.sub_mul_q(&r6, &a.x, &cpa);
+        // One inversion for both divisions: 1/Pb = Qb/(Pb·Qb), 1/Qb = Pb/(Pb·Qb).
+        let inv = g.inv_vartime(&g.mul(&pb, &qb));
+        let pab = g.mul(&pa, &g.mul(&qb, &inv));
+        let qab = g.mul(&qa, &g.mul(&pb, &inv));
+        let (ra, qab_r7) = g.pow_pair(&qab, &a.a3, &r7);
+        let cr = hash(7, &g.g1_pow(&r7), Some(&qab_r7));
+        let d7 = g.sub_mul_q(&r7, &a.a3, &cr);
+        let tlv = encode(
+            TlvType::SMP3,
+            &[],
+            &[&pa, &qa, &cpa, &d5a, &d6a, &ra, &cr, &d7],
+        );
+        self.state = State::Expect4(Box::new(Alice3 {
+            g3b,
+            pab,
+            qab,
+            a3: a.a3,
+        }));
+        Some(SmpStep {
+            send: vec![tlv],
+            event: None,
+        })
+    }
+
+    /// SMP message 3 (in `Expect3`): verify, send message 4, compare.
+    fn on_msg3(&mut self, b: &Bob2, value: &[u8], rng: &mut dyn CryptoRngCore) -> Option<SmpStep> {
+        let g = smp_group();
+        let [pa, qa, cp, d5, d6, ra, cr, d7] = parse::<8>(value)?;
+        if !([&pa, &qa, &ra].iter().all(|v| g.is_element(v))
+            && [&d5, &d6, &d7].iter().all(|v| g.is_exponent(v)))
+        {
+            return None;
+        }
+        let okp = hash_matches(
+            &hash(
+                6,
+                &g.multi_pow_vartime(&[(&b.g3, &d5), (&pa, &cp)]),
+                Some(&g.g1_multi_pow_vartime(&d5, &[(&b.g2, &d6), (&qa, &cp)])),
+            ),
+            &cp,
+        );
+        if !okp {
+            return None;
+        }
+        let inv = g.inv_vartime(&g.mul(&b.pb, &b.qb));
+        let pab = g.mul(&pa, &g.mul(&b.qb, &inv));
+        let qab = g.mul(&qa, &g.mul(&b.pb, &inv));
+        let okr = hash_matches(
+            &hash(
+                7,
+                &g.g1_multi_pow_vartime(&d7, &[(&b.g3a, &cr)]),
+                Some(&g.multi_pow_vartime(&[(&qab, &d7), (&ra, &cr)])),
+            ),
+            &cr,
+        );
+        if !okr {
+            return None;
+        }
+        let r7 = rand_exp(g, rng);
+        let (rb, qab_r7) = g.pow_pair(&qab, &b.b3, &r7);
+        let crb = hash(8, &g.g1_pow(&r7), Some(&qab_r7));
+        let d7b = g.sub_mul_q(&r7, &b.b3, &crb);
+        let rab = Zeroizing::new(g.pow(&ra, &b.b3, EXP_BITS));
+        let same = bool::from(rab.ct_eq(&pab));
+        // self.state is already Expect1 (taken by `receive`).
+        Some(SmpStep {
+            send: vec![encode(TlvType::SMP4, &[], &[&rb, &crb, &d7b])],
+            event: Some(if same {
+                SmpEvent::Success
+            } else {
+                SmpEvent::Failure
+            }),
+        })
+    }
+
+    /// SMP message 4 (in `Expect4`): verify, compare.
+    fn on_msg4(&mut self, a: &Alice3, value: &[u8]) -> Option<SmpStep> {
+        let g = smp_group();
+        let [rb, cr, d7] = parse::<3>(value)?;
+        if !(g.is_element(&rb) && g.is_exponent(&d7)) {
+            return None;
+        }
+        let okr = hash_matches(
+            &hash(
+                8,
+                &g.g1_multi_pow_vartime(&d7, &[(&a.g3b, &cr)]),
+                Some(&g.multi_pow_vartime(&[(&a.qab, &d7), (&rb, &cr)])),
+            ),
+            &cr,
+        );
+        if !okr {
+            return None;
+        }
+        let rab = Zeroizing::new(g.pow(&rb, &a.a3, EXP_BITS));
+        let same = bool::from(rab.ct_eq(&a.pab));
+        Some(SmpStep {
+            send: Vec::new(),
+            event: Some(if same {
+                SmpEvent::Success
+            } else {
+                SmpEvent::Failure
+            }),
+        })
+    }
+}
+
+/// A deterministic counter-mode SHA-256 generator for the fuzz hook (not for real use).
+struct FuzzRng(u64);
+
+impl rand_core::RngCore for FuzzRng {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(32) {
+            self.0 = self.0.wrapping_add(1);
+            let block: [u8; 32] = Sha256::digest(self.0.to_be_bytes()).into();
+            chunk.copy_from_slice(block.get(..chunk.len()).unwrap_or_default());
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for FuzzRng {}
+
+/// One honest run, frozen at every state, with the message each state expects next.
+struct FuzzFixture {
+    /// `[fresh Expect1, Expect1 + request, Alice Expect2, Bob Expect3, Alice Expect4]`.
+    states: [Smp; 5],
+    /// The honest next message for each state: SMP1, SMP1Q, SMP2, SMP3, SMP4.
+    next: [Tlv; 5],
+}
+
+fn fuzz_fixture() -> Option<&'static FuzzFixture> {
+    static FIXTURE: std::sync::OnceLock<Option<FuzzFixture>> = std::sync::OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let rng = &mut FuzzRng(0);
+            let secret = [7u8; 32];
+            let mut alice = Smp::default();
+            let smp1q = alice.start(&secret, Some("question?"), rng).pop()?;
+            let alice2 = alice.clone();
+            let mut alice_plain = Smp::default();
+            let smp1 = alice_plain.start(&secret, None, rng).pop()?;
+            let mut bob = Smp::default();
+            bob.receive(&smp1q, rng);
+            let bob1 = bob.clone();
+            let smp2 = bob.respond(&secret, rng).ok()?.pop()?;
+            let bob3 = bob.clone();
+            let smp3 = alice.receive(&smp2, rng).send.pop()?;
+            let alice4 = alice.clone();
+            let smp4 = bob.receive(&smp3, rng).send.pop()?;
+            Some(FuzzFixture {
+                states: [Smp::default(), bob1, alice2, bob3, alice4],
+                next: [smp1, smp1q, smp2, smp3, smp4],
+            })
+        })
+        .as_ref()
+}
+
+/// Fuzzing hook (not an API): delivers a TLV built from `data` to an SMP state machine in
+/// one of its states, and asserts the receive path's invariants (panics on a violation).
+///
+/// `data[0] % 5` picks the state (fresh `Expect1`, `Expect1` with a request, `Expect2`,
+/// `Expect3`, `Expect4`, each from one honest run). If `data[0] & 0x80` is clear, the TLV
+/// is type `2 + data[1] % 6` with value `data[2..]`; if set, it is the honest next message
+/// for that state with `data[1..]` XORed into its value. Invariants: nothing panics; an
+/// `Aborted` event (for a type other than 6) comes with exactly one abort TLV to send and
+/// leaves no SMP in progress; the unmodified honest message is accepted; a modified one is
+/// rejected.
+#[doc(hidden)]
+pub fn __fuzz_smp_receive(data: &[u8]) {
+    let Some(fx) = fuzz_fixture() else {
+        return;
+    };
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let idx = usize::from(sel % 5);
+    let (Some(state), Some(honest)) = (fx.states.get(idx), fx.next.get(idx)) else {
+        return;
+    };
+    let mut smp = state.clone();
+    let rng = &mut FuzzRng(u64::from(sel) << 32);
+    let (tlv, tampered) = if sel & 0x80 == 0 {
+        let Some((&k, value)) = rest.split_first() else {
+            return;
+        };
+        (
+            Tlv::new(TlvType(2 + u16::from(k % 6)), value.to_vec()),
+            None,
+        )
+    } else {
+        let mut value = honest.value.clone();
+        for (v, d) in value.iter_mut().zip(rest) {
+            *v ^= d;
+        }
+        let tampered = value != honest.value;
+        (Tlv::new(honest.kind, value), Some(tampered))
+    };
+    let step = smp.receive(&tlv, rng);
+    if tlv.kind == TlvType::SMP_ABORT {
+        assert!(step.send.is_empty() && step.event == Some(SmpEvent::Aborted));
+    }
+    if step.event == Some(SmpEvent::Aborted) {
+        assert!(!smp.in_progress(), "aborted but still in progress");
+        assert!(
+            tlv.kind == TlvType::SMP_ABORT
+                || (step.send.len() == 1
+                    && step
+                        .send
+                        .iter()
+                        .all(|t| t.kind == TlvType::SMP_ABORT && t.value.is_empty())),
+            "abort without exactly one abort TLV"
+        );
+    }
+    match tampered {
+        Some(true) => assert_eq!(
+            step.event,
+            Some(SmpEvent::Aborted),
+            "tampered message accepted"
+        ),
+        Some(false) => assert_ne!(
+            step.event,
+            Some(SmpEvent::Aborted),
+            "honest message rejected"
+        ),
+        None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use num_bigint::BigUint;
+    use proptest::prelude::*;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn rng(seed: u64) -> ChaCha20Rng {
+        ChaCha20Rng::seed_from_u64(seed)
+    }
+
+    const S1: [u8; 32] = [1; 32];
+    const S2: [u8; 32] = [2; 32];
+
+    /// A full run; returns (initiator's event, responder's event, the four messages).
+    fn run(
+        x: &[u8; 32],
+        y: &[u8; 32],
+        question: Option<&str>,
+        seed: u64,
+    ) -> (Option<SmpEvent>, Option<SmpEvent>, Vec<Tlv>) {
+        let r = &mut rng(seed);
+        let (mut a, mut b) = (Smp::default(), Smp::default());
+        let m1 = a.start(x, question, r);
+        assert_eq!(m1.len(), 1);
+        assert!(a.in_progress());
+        let s = b.receive(&m1[0], r);
+        assert!(s.send.is_empty());
+        assert_eq!(
+            s.event,
+            Some(SmpEvent::Request {
+                question: question.map(str::to_owned)
+            })
+        );
+        assert!(b.request_pending() && b.in_progress());
+        let m2 = b.respond(y, r).unwrap();
+        assert_eq!(b.answered_question(), question.is_some());
+        let s = a.receive(&m2[0], r);
+        assert_eq!(s.event, None);
+        let m3 = s.send;
+        let s = b.receive(&m3[0], r);
+        let eb = s.event;
+        let m4 = s.send;
+        assert!(!b.in_progress());
+        let s = a.receive(&m4[0], r);
+        assert!(s.send.is_empty());
+        assert!(!a.in_progress());
+        let msgs = vec![m1[0].clone(), m2[0].clone(), m3[0].clone(), m4[0].clone()];
+        (s.event, eb, msgs)
+    }
+
+    #[test]
+    fn success_and_failure() {
+        for (seed, q) in [(1, None), (2, Some("What is the answer?")), (3, Some(""))] {
+            let (ea, eb, _) = run(&S1, &S1, q, seed);
+            assert_eq!((ea, eb), (Some(SmpEvent::Success), Some(SmpEvent::Success)));
+            let (ea, eb, _) = run(&S1, &S2, q, seed + 10);
+            assert_eq!((ea, eb), (Some(SmpEvent::Failure), Some(SmpEvent::Failure)));
+        }
+    }
+
+    #[test]
+    fn either_side_starts_on_the_same_machines() {
+        let r = &mut rng(5);
+        let (mut a, mut b) = (Smp::default(), Smp::default());
+        for round in 0..2 {
+            let (init, resp) = if round == 0 {
+                (&mut a, &mut b)
+            } else {
+                (&mut b, &mut a)
+            };
+            let m1 = init.start(&S1, None, r);
+            resp.receive(&m1[0], r);
+            let m2 = resp.respond(&S1, r).unwrap();
+            let m3 = init.receive(&m2[0], r).send;
+            let s = resp.receive(&m3[0], r);
+            assert_eq!(s.event, Some(SmpEvent::Success));
+            assert_eq!(init.receive(&s.send[0], r).event, Some(SmpEvent::Success));
+        }
+    }
+
+    #[test]
+    fn smp_secret_layout() {
+        let got = smp_secret(&[0xaa; 20], &[0xbb; 20], &[0xcc; 8], b"secret");
+        let mut input = vec![1u8];
+        input.extend_from_slice(&[0xaa; 20]);
+        input.extend_from_slice(&[0xbb; 20]);
+        input.extend_from_slice(&[0xcc; 8]);
+        input.extend_from_slice(b"secret");
+        let want: [u8; 32] = Sha256::digest(&input).into();
+        assert_eq!(*got, want);
+    }
+
+    /// Splits a value into its MPI bodies' (offset, len), checking the count and layout.
+    fn layout(value: &[u8]) -> Vec<(usize, usize)> {
+        let count = u32::from_be_bytes(value[..4].try_into().unwrap()) as usize;
+        let mut pos = 4;
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let len = u32::from_be_bytes(value[pos..pos + 4].try_into().unwrap()) as usize;
+            out.push((pos + 4, len));
+            // minimal encoding, as libotr writes
+            assert_ne!(value[pos + 4], 0);
+            pos += 4 + len;
+        }
+        assert_eq!(pos, value.len());
+        out
+    }
+
+    fn big(b: &[u8]) -> BigUint {
+        BigUint::from_bytes_be(b)
+    }
+
+    fn sha_mpis(version: u8, vals: &[&BigUint]) -> BigUint {
+        let mut input = vec![version];
+        for v in vals {
+            let b = v.to_bytes_be();
+            input.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            input.extend_from_slice(&b);
+        }
+        big(&Sha256::digest(&input))
+    }
+
+    /// The wire format, and the proofs checked with an independent BigUint computation
+    /// written from the spec.
+    #[test]
+    fn wire_format_and_independent_proof_check() {
+        let (_, _, msgs) = run(&S1, &S1, Some("Q?"), 7);
+        assert_eq!(msgs[0].kind, TlvType::SMP1Q);
+        assert!(msgs[0].value.starts_with(b"Q?\0"));
+        let m1 = &msgs[0].value[3..];
+        let kinds = [TlvType::SMP2, TlvType::SMP3, TlvType::SMP4];
+        for (m, k) in msgs[1..].iter().zip(kinds) {
+            assert_eq!(m.kind, k);
+        }
+        let counts = [6, 11, 8, 3];
+        let values: Vec<&[u8]> = vec![m1, &msgs[1].value, &msgs[2].value, &msgs[3].value];
+        let mut mpis: Vec<Vec<BigUint>> = Vec::new();
+        for (v, n) in values.iter().zip(counts) {
+            let l = layout(v);
+            assert_eq!(l.len(), n);
+            mpis.push(l.iter().map(|&(o, len)| big(&v[o..o + len])).collect());
+        }
+        let p = big(&crate::crypto::dh::P.to_be_bytes());
+        let g1 = BigUint::from(2u8);
+        let pw = |b: &BigUint, e: &BigUint| b.modpow(e, &p);
+        let m = &mpis[0];
+        // c2 = H(1, g1^D2 g2a^c2), c3 = H(2, g1^D3 g3a^c3)
+        assert_eq!(
+            m[1],
+            sha_mpis(1, &[&(pw(&g1, &m[2]) * pw(&m[0], &m[1]) % &p)])
+        );
+        assert_eq!(
+            m[4],
+            sha_mpis(2, &[&(pw(&g1, &m[5]) * pw(&m[3], &m[4]) % &p)])
+        );
+        let m = &mpis[1];
+        assert_eq!(
+            m[1],
+            sha_mpis(3, &[&(pw(&g1, &m[2]) * pw(&m[0], &m[1]) % &p)])
+        );
+        assert_eq!(
+            m[4],
+            sha_mpis(4, &[&(pw(&g1, &m[5]) * pw(&m[3], &m[4]) % &p)])
+        );
+    }
+
+    fn abort_step() -> (Vec<TlvType>, Option<SmpEvent>) {
+        (vec![TlvType::SMP_ABORT], Some(SmpEvent::Aborted))
+    }
+
+    fn summary(s: SmpStep) -> (Vec<TlvType>, Option<SmpEvent>) {
+        for t in &s.send {
+            if t.kind == TlvType::SMP_ABORT {
+                assert!(t.value.is_empty());
+            }
+        }
+        (s.send.iter().map(|t| t.kind).collect(), s.event)
+    }
+
+    /// Machines in every state of one honest run, with the messages.
+    struct Snapshot {
+        /// fresh, Bob with request, Alice Expect2, Bob Expect3, Alice Expect4
+        states: Vec<Smp>,
+        msgs: Vec<Tlv>,
+    }
+
+    fn snapshot(seed: u64) -> Snapshot {
+        let r = &mut rng(seed);
+        let mut a = Smp::default();
+        let mut b = Smp::default();
+        let m1 = a.start(&S1, None, r).pop().unwrap();
+        let a2 = a.clone();
+        b.receive(&m1, r);
+        let b1 = b.clone();
+        let m2 = b.respond(&S1, r).unwrap().pop().unwrap();
+        let b3 = b.clone();
+        let m3 = a.receive(&m2, r).send.pop().unwrap();
+        let a4 = a.clone();
+        let m4 = b.receive(&m3, r).send.pop().unwrap();
+        Snapshot {
+            states: vec![Smp::default(), b1, a2, b3, a4],
+            msgs: vec![m1, m2, m3, m4],
+        }
+    }
+
+    #[test]
+    fn abort_in_every_state() {
+        let snap = snapshot(11);
+        let r = &mut rng(12);
+        for st in &snap.states {
+            let mut s = st.clone();
+            let out = s.abort();
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0].kind, TlvType::SMP_ABORT);
+            assert!(out[0].value.is_empty());
+            assert!(!s.in_progress());
+            // and receiving an abort in every state
+            let mut s = st.clone();
+            let step = s.receive(&abort_tlv(), r);
+            assert_eq!(summary(step), (vec![], Some(SmpEvent::Aborted)));
+            assert!(!s.in_progress());
+            assert_eq!(s.respond(&S1, r).unwrap_err(), SmpError::NoRequest);
+        }
+    }
+
+    #[test]
+    fn wrong_state_messages_abort() {
+        let snap = snapshot(13);
+        let r = &mut rng(14);
+        // expected message index per state: 0 (SMP1) for the first two
+        let expected = [0usize, 0, 1, 2, 3];
+        for (si, st) in snap.states.iter().enumerate() {
+            for (mi, m) in snap.msgs.iter().enumerate() {
+                if mi == expected[si] {
+                    continue;
+                }
+                let mut s = st.clone();
+                assert_eq!(
+                    summary(s.receive(m, r)),
+                    abort_step(),
+                    "state {si} msg {mi}"
+                );
+                assert!(!s.in_progress());
+            }
+        }
+    }
+
+    #[test]
+    fn respond_without_request_and_restart() {
+        let r = &mut rng(15);
+        let mut s = Smp::default();
+        assert_eq!(s.respond(&S1, r).unwrap_err(), SmpError::NoRequest);
+        let out = s.start(&S1, None, r);
+        assert_eq!(out.len(), 1);
+        assert_eq!(s.respond(&S1, r).unwrap_err(), SmpError::NoRequest);
+        // restart while in progress: abort first, then SMP1Q
+        let out = s.start(&S1, Some("q"), r);
+        let kinds: Vec<_> = out.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, vec![TlvType::SMP_ABORT, TlvType::SMP1Q]);
+        // a pending request also counts as in progress
+        let snap = snapshot(16);
+        let mut b = snap.states[1].clone();
+        let out = b.start(&S1, None, r);
+        assert_eq!(out[0].kind, TlvType::SMP_ABORT);
+        assert!(format!("{b:?}").contains("Expect2"));
+        assert!(!format!("{b:?}").contains("Uint"));
+    }
+
+    /// Offsets of each MPI body in each honest message.
+    #[test]
+    fn tampered_mpis_abort() {
+        let snap = snapshot(17);
+        let r = &mut rng(18);
+        let expected_state = [0usize, 2, 3, 4];
+        for (mi, m) in snap.msgs.iter().enumerate() {
+            let st = &snap.states[expected_state[mi]];
+            // the honest message is accepted
+            let mut s = st.clone();
+            assert_ne!(s.receive(m, r).event, Some(SmpEvent::Aborted));
+            for (k, (off, len)) in layout(&m.value).into_iter().enumerate() {
+                for pos in [off, off + len - 1] {
+                    let mut t = m.clone();
+                    t.value[pos] ^= 0x01;
+                    let mut s = st.clone();
+                    assert_eq!(summary(s.receive(&t, r)), abort_step(), "msg {mi} mpi {k}");
+                }
+            }
+        }
+    }
+
+    /// Rewrites MPI `k` of a value.
+    fn replace_mpi(value: &[u8], k: usize, new: &[u8]) -> Vec<u8> {
+        let l = layout(value);
+        let (off, len) = l[k];
+        let mut v = value[..off - 4].to_vec();
+        put_mpi(&mut v, new);
+        v.extend_from_slice(&value[off + len..]);
+        v
+    }
+
+    #[test]
+    fn out_of_range_values_abort() {
+        let snap = snapshot(19);
+        let r = &mut rng(20);
+        let g = smp_group();
+        let p = *g.modulus();
+        let q = *g.order();
+        let elems: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![1],
+            p.wrapping_sub_u64(1).to_be_bytes(),
+            p.to_be_bytes(),
+            p.wrapping_add_u64(2).to_be_bytes(),
+        ];
+        let exps: Vec<Vec<u8>> = vec![vec![], q.to_be_bytes(), q.wrapping_add_u64(1).to_be_bytes()];
+        // (message, state, group element positions, D positions)
+        let cases: [(usize, usize, &[usize], &[usize]); 4] = [
+            (0, 0, &[0, 3], &[2, 5]),
+            (1, 2, &[0, 3, 6, 7], &[2, 5, 9, 10]),
+            (2, 3, &[0, 1, 5], &[3, 4, 7]),
+            (3, 4, &[0], &[2]),
+        ];
+        for (mi, si, el, ds) in cases {
+            let m = &snap.msgs[mi];
+            for (&k, vals) in el
+                .iter()
+                .map(|k| (k, &elems))
+                .chain(ds.iter().map(|k| (k, &exps)))
+            {
+                for v in vals {
+                    let t = Tlv::new(m.kind, replace_mpi(&m.value, k, v));
+                    let mut s = snap.states[si].clone();
+                    assert_eq!(summary(s.receive(&t, r)), abort_step(), "msg {mi} mpi {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_framing_aborts() {
+        let snap = snapshot(21);
+        let r = &mut rng(22);
+        let expected_state = [0usize, 2, 3, 4];
+        for (mi, m) in snap.msgs.iter().enumerate() {
+            let st = &snap.states[expected_state[mi]];
+            let check = |value: Vec<u8>, what: &str| {
+                let mut s = st.clone();
+                let t = Tlv::new(m.kind, value);
+                assert_eq!(
+                    summary(s.receive(&t, &mut rng(23))),
+                    abort_step(),
+                    "msg {mi}: {what}"
+                );
+            };
+            // every truncation
+            for n in 0..m.value.len() {
+                check(m.value[..n].to_vec(), "truncated");
+            }
+            // trailing byte
+            let mut v = m.value.clone();
+            v.push(0);
+            check(v, "trailing");
+            // wrong counts
+            let n = u32::from_be_bytes(m.value[..4].try_into().unwrap());
+            for c in [0, n - 1, n + 1, u32::MAX] {
+                let mut v = m.value.clone();
+                v[..4].copy_from_slice(&c.to_be_bytes());
+                check(v, "count");
+            }
+            // an oversized MPI (193 bytes)
+            let v = replace_mpi(&m.value, 0, &[1u8; 193]);
+            check(v, "oversized");
+        }
+        // SMP1Q without a NUL, or with nothing after it
+        let s0 = &snap.states[0];
+        for v in [b"question".to_vec(), b"q\0".to_vec(), vec![]] {
+            let mut s = s0.clone();
+            let t = Tlv::new(TlvType::SMP1Q, v);
+            assert_eq!(summary(s.receive(&t, r)), abort_step());
+        }
+        // non-SMP TLVs are ignored
+        let mut s = snap.states[2].clone();
+        let step = s.receive(&Tlv::new(TlvType::PADDING, vec![1, 2]), r);
+        assert!(step.send.is_empty() && step.event.is_none() && s.in_progress());
+    }
+
+    #[test]
+    fn fuzz_hook_honest_and_tampered() {
+        for sel in 0x80u8..0x85 {
+            __fuzz_smp_receive(&[sel]);
+            __fuzz_smp_receive(&[sel, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+            __fuzz_smp_receive(&[sel, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        }
+        __fuzz_smp_receive(&[0, 4]);
+        __fuzz_smp_receive(&[3, 2, 0, 0, 0, 3]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_tlvs_never_panic(state in 0usize..5, kind in 0u16..10, value in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let snap = fixture();
+            let mut s = snap.states[state].clone();
+            let step = s.receive(&Tlv::new(TlvType(kind), value), &mut rng(1));
+            if step.event == Some(SmpEvent::Aborted) {
+                prop_assert!(!s.in_progress());
+            }
+        }
+
+        #[test]
+        fn arbitrary_mpi_lists_never_panic(state in 0usize..5, kind in 2u16..8, mpis in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..12)) {
+            let snap = fixture();
+            let mut v = Vec::new();
+            put_u32(&mut v, mpis.len() as u32);
+            for m in &mpis {
+                put_mpi(&mut v, m);
+            }
+            let mut s = snap.states[state].clone();
+            let step = s.receive(&Tlv::new(TlvType(kind), v), &mut rng(2));
+            prop_assert_eq!(step.event, Some(SmpEvent::Aborted));
+        }
+    }
+
+    fn fixture() -> &'static Snapshot {
+        static F: std::sync::OnceLock<Snapshot> = std::sync::OnceLock::new();
+        F.get_or_init(|| snapshot(99))
+    }
+}

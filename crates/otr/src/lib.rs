@@ -16,6 +16,7 @@ mod conversation;
 pub mod crypto;
 pub mod engine;
 pub mod event;
+pub mod fragment;
 mod keys;
 pub mod policy;
 pub mod smp;

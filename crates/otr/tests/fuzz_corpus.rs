@@ -52,3 +52,8 @@ fn corpus_pubkey() {
 fn corpus_engine_receive() {
     replay("engine_receive", checks::engine_receive);
 }
+
+#[test]
+fn corpus_fragment_reassembly() {
+    replay("fragment_reassembly", checks::fragment_reassembly);
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use offrecord::rpc::{self, Output};
+use offrecord::rpc;
 use offrecord::store::Store;
 use otr::wire::encoded::InstanceTag;
 use otr::{Engine, EngineConfig, Policy};
@@ -111,15 +111,8 @@ fn run_rpc(args: RpcArgs) -> anyhow::Result<()> {
 
     let stdout = io::stdout();
     let mut output = BufWriter::new(stdout.lock());
-    if args.max_message_size > 0 {
-        let warning = Output::error(
-            None,
-            "unsupported",
-            "Fragmentation (--max-message-size above 0) is not supported yet; messages are sent unfragmented.",
-        );
-        rpc::write_event(&mut output, &warning)?;
-        output.flush()?;
-    }
+    engine
+        .set_default_max_message_size(usize::try_from(args.max_message_size).unwrap_or(usize::MAX));
     rpc::serve(&mut engine, &mut store, io::stdin().lock(), &mut output)?;
     output.flush()?;
     Ok(())

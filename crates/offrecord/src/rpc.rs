@@ -12,8 +12,8 @@
 //! * Unknown fields in a command are ignored, so callers may send fields a later version reads.
 //! * `trust` / `distrust` when there is no session key for the peer gives an error with code
 //!   `no_session`; if saving the home directory fails, an error with code `save_failed`.
-//! * SMP and fragmentation (`max_message_size` above 0) answer an error with code
-//!   `unsupported` for now; `max_message_size` 0 is accepted silently.
+//! * A `max_message_size` too small to hold even one fragment header makes each OTR message
+//!   fail with a `not_sent` error when it is sent.
 
 use std::io::{self, BufRead, Write};
 
@@ -141,7 +141,7 @@ pub enum Command {
         /// Seconds since the Unix epoch.
         now: f64,
     },
-    /// Fragment what is sent to `peer` to at most `size` bytes (only 0 supported yet).
+    /// Fragment what is sent to `peer` to at most `size` bytes (0: do not fragment).
     MaxMessageSize {
         /// The peer.
         peer: String,
@@ -183,6 +183,16 @@ pub enum Output {
         /// Whether that fingerprint is verified; present exactly when `fingerprint` is.
         #[serde(skip_serializing_if = "Option::is_none")]
         trusted: Option<bool>,
+    },
+    /// The socialist millionaires' protocol progressed.
+    Smp {
+        /// The peer.
+        peer: String,
+        /// `request`, `question`, `success`, `failure` or `aborted`.
+        result: &'static str,
+        /// The peer's question, with `question`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        question: Option<String>,
     },
     /// Something the user must know.
     Error {
@@ -244,6 +254,15 @@ impl Output {
                 code,
                 message,
             } => Self::error(Some(&peer), code.as_str(), message),
+            Event::Smp {
+                peer,
+                result,
+                question,
+            } => Self::Smp {
+                peer,
+                result: result.as_str(),
+                question,
+            },
             _ => return None,
         })
     }
@@ -263,31 +282,22 @@ pub fn execute(engine: &mut Engine, command: Command) -> Vec<Output> {
                 fingerprint: engine.fingerprint().to_string(),
             }];
         }
-        Command::Smp { peer, .. }
-        | Command::SmpRespond { peer, .. }
-        | Command::SmpAbort { peer } => {
-            return vec![unsupported(
-                Some(&peer),
-                "The socialist millionaires' protocol (SMP) is not supported yet.",
-            )];
+        Command::Smp {
+            peer,
+            secret,
+            question,
+        } => engine.smp_start(&peer, secret.expose().as_bytes(), question.as_deref()),
+        Command::SmpRespond { peer, secret } => {
+            engine.smp_respond(&peer, secret.expose().as_bytes())
         }
+        Command::SmpAbort { peer } => engine.smp_abort(&peer),
         Command::Tick { now } => engine.tick(now),
         Command::MaxMessageSize { peer, size } => {
-            if size == 0 {
-                return Vec::new();
-            }
-            return vec![unsupported(
-                Some(&peer),
-                "Fragmentation (max_message_size above 0) is not supported yet.",
-            )];
+            engine.set_max_message_size(&peer, usize::try_from(size).unwrap_or(usize::MAX));
+            Vec::new()
         }
     };
     events.into_iter().filter_map(Output::from_event).collect()
-}
-
-/// An `unsupported` error.
-fn unsupported(peer: Option<&str>, message: &str) -> Output {
-    Output::error(peer, "unsupported", message)
 }
 
 /// `trust` / `distrust`.

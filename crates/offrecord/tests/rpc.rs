@@ -153,8 +153,12 @@ struct Shown {
 
 impl Pair {
     fn spawn(alice_home: &Path, bob_home: &Path) -> Self {
+        Self::spawn_with(alice_home, bob_home, &[])
+    }
+
+    fn spawn_with(alice_home: &Path, bob_home: &Path, alice_args: &[&str]) -> Self {
         Self {
-            alice: Rpc::spawn("alice", alice_home, &[]),
+            alice: Rpc::spawn("alice", alice_home, alice_args),
             bob: Rpc::spawn("bob", bob_home, &[]),
         }
     }
@@ -349,58 +353,101 @@ fn malformed_lines_are_bad_requests_and_the_engine_keeps_running() {
 }
 
 #[test]
-fn smp_and_fragmentation_are_unsupported_for_now() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut rpc = Rpc::spawn("alice", dir.path(), &[]);
-    for (command, peer) in [
-        (
-            json!({"cmd":"smp","peer":"bob","secret":"s","id":1}),
-            json!("bob"),
-        ),
-        (
-            json!({"cmd":"smp","peer":"bob","secret":"s","question":"q?","id":2}),
-            json!("bob"),
-        ),
-        (
-            json!({"cmd":"smp_respond","peer":"bob","secret":"s","id":3}),
-            json!("bob"),
-        ),
-        (json!({"cmd":"smp_abort","peer":"bob","id":4}), json!("bob")),
-        (
-            json!({"cmd":"max_message_size","peer":"bob","size":400,"id":6}),
-            json!("bob"),
-        ),
-    ] {
-        let events = rpc.command(command.clone());
-        assert_eq!(events.len(), 1, "{command}: {events:?}");
-        assert_eq!(events[0]["event"], "error");
-        assert_eq!(events[0]["code"], "unsupported", "{command}");
-        assert_eq!(events[0]["peer"], peer, "{command}");
-        assert!(
-            events[0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("not supported yet"),
-            "{command}"
-        );
-    }
-    // tick drives timers: nothing is due, so it gives only `done`.
-    assert!(rpc
-        .command(json!({"cmd":"tick","now":1700000000.5,"id":5}))
-        .is_empty());
-    // Size 0 is accepted silently.
-    assert!(rpc
-        .command(json!({"cmd":"max_message_size","peer":"bob","size":0,"id":7}))
-        .is_empty());
-    assert!(rpc.close().success());
+fn smp_verifies_the_peer_and_marks_it_trusted() {
+    let (alice_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut pair = Pair::spawn(alice_home.path(), bob_home.path());
+    // Before a session: an error, not a crash.
+    let shown = pair.run(true, json!({"cmd":"smp","peer":"bob","secret":"x"}));
+    assert_eq!(shown.alice[0]["code"], "no_session");
+    pair.run(true, json!({"cmd":"start","peer":"bob"}));
+    // Nothing to answer yet.
+    let shown = pair.run(
+        false,
+        json!({"cmd":"smp_respond","peer":"alice","secret":"x"}),
+    );
+    assert_eq!(shown.bob[0]["code"], "no_smp_request");
 
-    // --max-message-size above 0 is reported once at startup; the engine still works.
-    let mut rpc = Rpc::spawn("alice", dir.path(), &["--max-message-size", "300"]);
-    let warning = rpc.next_event();
-    assert_eq!(warning["event"], "error");
-    assert_eq!(warning["code"], "unsupported");
-    rpc.fingerprint();
-    assert!(rpc.close().success());
+    // With a question, answered right.
+    let shown = pair.run(
+        true,
+        json!({"cmd":"smp","peer":"bob","secret":"blue","question":"Colour of the door?"}),
+    );
+    let asked = shown.bob.iter().find(|e| e["event"] == "smp").unwrap();
+    assert_eq!(asked["result"], "question");
+    assert_eq!(asked["question"], "Colour of the door?");
+    let shown = pair.run(
+        false,
+        json!({"cmd":"smp_respond","peer":"alice","secret":"blue"}),
+    );
+    let results = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["event"] == "smp")
+            .map(|e| e["result"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(results(&shown.alice), ["success"]);
+    assert_eq!(results(&shown.bob), ["success"]);
+    // The asker now trusts the answerer's fingerprint; the answerer learned nothing about
+    // the asker from a question, so (as libotr) it does not.
+    assert_eq!(last_state(&shown.alice, "bob")["trusted"], true);
+    assert!(shown.bob.iter().all(|e| e["event"] != "state"));
+
+    // Without a question, wrong secret: failure on both sides.
+    let shown = pair.run(false, json!({"cmd":"smp","peer":"alice","secret":"one"}));
+    assert_eq!(results(&shown.alice), ["request"]);
+    let shown = pair.run(
+        true,
+        json!({"cmd":"smp_respond","peer":"bob","secret":"two"}),
+    );
+    assert_eq!(results(&shown.alice), ["failure"]);
+    assert_eq!(results(&shown.bob), ["failure"]);
+
+    // Abort: both sides report it.
+    let shown = pair.run(true, json!({"cmd":"smp","peer":"bob","secret":"s"}));
+    assert_eq!(results(&shown.bob), ["request"]);
+    let shown = pair.run(false, json!({"cmd":"smp_abort","peer":"alice"}));
+    assert_eq!(results(&shown.bob), ["aborted"]);
+    assert_eq!(results(&shown.alice), ["aborted"]);
+}
+
+#[test]
+fn fragmentation_keeps_every_line_under_the_limit() {
+    let (alice_home, bob_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Alice fragments everything to 300 bytes (--max-message-size); Bob, to 250 for Alice
+    // (the max_message_size command).
+    let mut pair = Pair::spawn_with(
+        alice_home.path(),
+        bob_home.path(),
+        &["--max-message-size", "300"],
+    );
+    pair.run(
+        false,
+        json!({"cmd":"max_message_size","peer":"alice","size":250}),
+    );
+    let shown = pair.run(true, json!({"cmd":"start","peer":"bob"}));
+    assert_eq!(last_state(&shown.alice, "bob")["state"], "encrypted");
+    let long: String = "Fragments must reassemble exactly. ".repeat(60);
+    let shown = pair.run(true, json!({"cmd":"send","peer":"bob","text":long}));
+    assert_eq!(messages(&shown.bob)[0]["text"], long.as_str());
+    let shown = pair.run(false, json!({"cmd":"send","peer":"alice","text":long}));
+    assert_eq!(messages(&shown.alice)[0]["text"], long.as_str());
+    // Every OTR line each side wrote fits its limit.
+    for (side, limit) in [(&mut pair.alice, 300), (&mut pair.bob, 250)] {
+        let events = side.command(
+            json!({"cmd":"send","peer":if limit == 300 {"bob"} else {"alice"},"text":long}),
+        );
+        let wires: Vec<&str> = events
+            .iter()
+            .filter(|e| e["event"] == "wire")
+            .map(|e| e["data"].as_str().unwrap())
+            .collect();
+        assert!(wires.len() > 5, "{wires:?}");
+        for w in wires {
+            assert!(w.len() <= limit, "{} > {limit}: {w}", w.len());
+            assert!(w.starts_with("?OTR|"), "{w}");
+        }
+    }
 }
 
 #[test]

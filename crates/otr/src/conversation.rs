@@ -18,7 +18,9 @@ use zeroize::Zeroizing;
 
 use crate::ake::{AkeContext, AkeStep, AkeSuccess, AuthState};
 use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
-use crate::event::{ConversationState, ErrorCode, Event};
+use crate::event::{ConversationState, ErrorCode, Event, SmpResult};
+use crate::smp::{smp_secret, Smp, SmpEvent};
+use crate::fragment::{fragment, FragmentOutcome, Reassembler};
 use crate::keys::{Addressing, DataKeys};
 use crate::policy::Policy;
 use crate::trust::KnownFingerprints;
@@ -67,8 +69,9 @@ pub(crate) struct PrivateSession {
     /// until the first message under the new keys arrives.
     retired: Option<DataKeys>,
     /// The secure session id and whether we read its first half.
-    #[allow(dead_code)]
     ssid: ([u8; 8], bool),
+    /// The socialist millionaires' protocol within this session.
+    smp: Smp,
 }
 
 /// Everything a conversation needs from the engine for one step.
@@ -83,6 +86,8 @@ pub(crate) struct Context<'a> {
     pub out: &'a mut Vec<Event>,
     /// The time of the last `tick`, in seconds since the Unix epoch; `None` before the first.
     pub now: Option<f64>,
+    /// The largest wire message the transport carries to this peer (0: no limit).
+    pub max_message_size: usize,
 }
 
 impl Context<'_> {
@@ -93,12 +98,31 @@ impl Context<'_> {
             message: message.into(),
         });
     }
+    /// Emits an OTR-encoded message, fragmented to the peer's maximum message size.
+    fn emit_encoded(&mut self, data: String, version: ProtocolVersion, theirs: InstanceTag) {
+        match fragment(&data, self.max_message_size, version, self.our_instance, theirs) {
+            Ok(pieces) => {
+                for piece in pieces {
+                    self.emit_wire(piece);
+                }
+            }
+            Err(e) => self.emit_error(
+                ErrorCode::NotSent,
+                format!("An OTR message could not be split to fit the network ({e})."),
+            ),
+        }
+    }
+
     fn emit_wire(&mut self, data: String) {
         self.out.push(Event::Wire {
             peer: self.peer.to_owned(),
             data,
         });
     }
+    fn emit_smp(&mut self, result: SmpResult, question: Option<String>) {
+        self.out.push(Event::Smp { peer: self.peer.to_owned(), result, question });
+    }
+
     fn emit_message(&mut self, text: String, encrypted: bool) {
         self.out.push(Event::Message {
             peer: self.peer.to_owned(),
@@ -130,6 +154,10 @@ pub(crate) struct Conversation {
     error_replies: ReplyLimiter,
     /// Limits the query messages an incoming error makes us send.
     error_queries: ReplyLimiter,
+    /// Fragments of messages in transit from the peer (bounded).
+    reassembler: Reassembler,
+    /// This peer's maximum message size, if it differs from the engine's default.
+    pub(crate) max_message_size: Option<usize>,
 }
 
 /// A message held until a private session is up.
@@ -258,7 +286,7 @@ impl Conversation {
                 let wire = seal(private, DataFlags::default(), &plaintext, ctx.our_instance);
                 match wire {
                     Some(data) => {
-                        ctx.emit_wire(data);
+                        ctx.emit_encoded(data, private.version, private.their_instance);
                         self.last_sent = ctx.now;
                         self.last_message = Some(LastMessage {
                             text: Zeroizing::new(text.to_owned()),
@@ -311,7 +339,7 @@ impl Conversation {
                 );
                 let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
                 if let Some(data) = seal(&mut private, flags, &plaintext, ctx.our_instance) {
-                    ctx.emit_wire(data);
+                    ctx.emit_encoded(data, private.version, private.their_instance);
                 }
                 self.enter_plaintext();
                 self.emit_state(ctx);
@@ -336,15 +364,42 @@ impl Conversation {
             ctx.emit_message(data.to_owned(), false);
             return;
         }
-        match text::classify(data) {
+        self.receive_classified(text::classify(data), true, ctx);
+    }
+
+    /// Handles a classified incoming string. A message reassembled from fragments comes
+    /// back here with `fragments_allowed` false: a fragment of a fragment is malformed.
+    fn receive_classified(
+        &mut self,
+        classified: Result<IncomingText, crate::wire::InvalidMessage>,
+        fragments_allowed: bool,
+        ctx: &mut Context<'_>,
+    ) {
+        if fragments_allowed && !matches!(classified, Ok(IncomingText::Fragment(_))) {
+            // Protocol-v3.html, "Receiving Fragments": an unfragmented message makes us
+            // forget any stored fragment.
+            self.reassembler.clear();
+        }
+        match classified {
             Err(e) => ctx.emit_error(
                 ErrorCode::Malformed,
                 format!("A malformed OTR message was received ({e:?})."),
             ),
-            Ok(IncomingText::Fragment(_)) => ctx.emit_error(
-                ErrorCode::Unsupported,
-                "A fragmented OTR message was received; fragments are not supported yet.",
-            ),
+            Ok(IncomingText::Fragment(piece)) => {
+                if !fragments_allowed {
+                    ctx.emit_error(
+                        ErrorCode::Malformed,
+                        "A reassembled OTR message was itself a fragment.",
+                    );
+                    return;
+                }
+                // Incomplete and discarded fragments are silent, as libotr's are.
+                if let FragmentOutcome::Complete(whole) =
+                    self.reassembler.accept(piece, ctx.our_instance)
+                {
+                    self.receive_classified(text::classify(&whole), false, ctx);
+                }
+            }
             Ok(IncomingText::Encoded(bytes)) => match EncodedMessage::decode(&bytes) {
                 Ok(message) => self.receive_encoded(message, ctx),
                 Err(e) => ctx.emit_error(
@@ -419,7 +474,7 @@ impl Conversation {
             receiver_instance,
             body,
         };
-        ctx.emit_wire(text::armour(&message.to_bytes()));
+        ctx.emit_encoded(text::armour(&message.to_bytes()), version, receiver_instance);
     }
 
     fn receive_encoded(&mut self, message: EncodedMessage, ctx: &mut Context<'_>) {
@@ -533,6 +588,7 @@ impl Conversation {
             keys,
             retired,
             ssid: (ssid, we_initiated),
+            smp: Smp::default(),
         });
         self.last_sent = ctx.now;
         self.error_replies.reset();
@@ -546,7 +602,7 @@ impl Conversation {
                 ctx.our_instance,
             ) {
                 Some(data) => {
-                    ctx.emit_wire(data);
+                    ctx.emit_encoded(data, private.version, private.their_instance);
                     self.last_message = Some(LastMessage {
                         text: held.text,
                         fingerprint,
@@ -633,11 +689,87 @@ impl Conversation {
                 self.maybe_heartbeat(ctx);
             }
         }
+        let smp_tlvs: Vec<&Tlv> = plaintext
+            .tlvs
+            .iter()
+            .filter(|t| (TlvType::SMP1.0..=TlvType::SMP1Q.0).contains(&t.kind.0))
+            .collect();
+        for tlv in smp_tlvs {
+            self.receive_smp(tlv, ctx);
+        }
         if disconnected {
             self.msg = MessageState::Finished;
             self.auth.reset();
             self.emit_state(ctx);
         }
+    }
+
+    /// A received SMP TLV: advance the state machine, send its reply, tell the user.
+    fn receive_smp(&mut self, tlv: &Tlv, ctx: &mut Context<'_>) {
+        let MessageState::Encrypted(private) = &mut self.msg else { return };
+        let step = private.smp.receive(tlv, &mut *ctx.rng);
+        send_tlvs(private, step.send, ctx);
+        let answered_question = private.smp.answered_question();
+        let fingerprint = private.fingerprint;
+        match step.event {
+            None => {}
+            Some(SmpEvent::Request { question: None }) => ctx.emit_smp(SmpResult::Request, None),
+            Some(SmpEvent::Request { question: Some(q) }) => {
+                ctx.emit_smp(SmpResult::Question, Some(q))
+            }
+            Some(SmpEvent::Success) => {
+                ctx.emit_smp(SmpResult::Success, None);
+                // As libotr: the side that answered a question has only shown that it knows
+                // the answer; it learned nothing about the asker, so it does not trust.
+                if !answered_question {
+                    ctx.known.set_trusted(ctx.peer, fingerprint, true);
+                    self.emit_state(ctx);
+                }
+            }
+            Some(SmpEvent::Failure) => ctx.emit_smp(SmpResult::Failure, None),
+            Some(SmpEvent::Aborted) => ctx.emit_smp(SmpResult::Aborted, None),
+        }
+    }
+
+    /// The user starts SMP with `secret`, optionally asking `question`.
+    pub(crate) fn smp_start(&mut self, secret: &[u8], question: Option<&str>, ctx: &mut Context<'_>) {
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation to verify.");
+            return;
+        };
+        let ours = ctx.identity.public().fingerprint();
+        let x = smp_secret(&ours.0, &private.fingerprint.0, &private.ssid.0, secret);
+        let tlvs = private.smp.start(&x, question, &mut *ctx.rng);
+        // An abort of a run in progress goes in its own message, before the new start
+        // (libotr handles the TLVs of one message in a fixed order, abort last).
+        for tlv in tlvs {
+            send_tlvs(private, vec![tlv], ctx);
+        }
+    }
+
+    /// The user answers the peer's SMP request with `secret`.
+    pub(crate) fn smp_respond(&mut self, secret: &[u8], ctx: &mut Context<'_>) {
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation to verify.");
+            return;
+        };
+        let ours = ctx.identity.public().fingerprint();
+        let y = smp_secret(&private.fingerprint.0, &ours.0, &private.ssid.0, secret);
+        match private.smp.respond(&y, &mut *ctx.rng) {
+            Ok(tlvs) => send_tlvs(private, tlvs, ctx),
+            Err(e) => ctx.emit_error(ErrorCode::NoSmpRequest, format!("Cannot answer: {e}.")),
+        }
+    }
+
+    /// The user aborts the SMP run in progress; the peer is told.
+    pub(crate) fn smp_abort(&mut self, ctx: &mut Context<'_>) {
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation.");
+            return;
+        };
+        let tlvs = private.smp.abort();
+        send_tlvs(private, tlvs, ctx);
+        ctx.emit_smp(SmpResult::Aborted, None);
     }
 
     fn report_unreadable(&mut self, why: &str, ctx: &mut Context<'_>) {
@@ -663,7 +795,7 @@ impl Conversation {
         let plaintext = encode_plaintext(b"", &[]);
         let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
         if let Some(data) = seal(private, flags, &plaintext, ctx.our_instance) {
-            ctx.emit_wire(data);
+            ctx.emit_encoded(data, private.version, private.their_instance);
             self.last_sent = Some(now);
         }
     }
@@ -690,7 +822,7 @@ impl Conversation {
         let text = Zeroizing::new(format!("{RESENT_PREFIX}{}", last.text.as_str()));
         let plaintext = encode_plaintext(text.as_bytes(), &[]);
         if let Some(data) = seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
-            ctx.emit_wire(data);
+            ctx.emit_encoded(data, private.version, private.their_instance);
             self.last_sent = ctx.now;
             ctx.emit_error(
                 ErrorCode::Resent,
@@ -725,6 +857,20 @@ impl Conversation {
             }
         }
         self.held = kept;
+    }
+}
+
+/// Sends `tlvs` (SMP) in one data message with an empty text, flagged IGNORE_UNREADABLE as
+/// libotr flags its SMP messages.
+fn send_tlvs(private: &mut PrivateSession, tlvs: Vec<Tlv>, ctx: &mut Context<'_>) {
+    if tlvs.is_empty() {
+        return;
+    }
+    let plaintext = encode_plaintext(b"", &tlvs);
+    let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
+    match seal(private, flags, &plaintext, ctx.our_instance) {
+        Some(data) => ctx.emit_encoded(data, private.version, private.their_instance),
+        None => ctx.emit_error(ErrorCode::NotSent, "An SMP message could not be encrypted."),
     }
 }
 

@@ -80,6 +80,8 @@ pub struct Engine {
     known: KnownFingerprints,
     /// The time of the last [`Engine::tick`].
     now: Option<f64>,
+    /// The largest wire message for peers without their own limit (0: no limit).
+    default_max_message_size: usize,
 }
 
 impl core::fmt::Debug for Engine {
@@ -108,6 +110,7 @@ impl Engine {
             conversations: BTreeMap::new(),
             known: KnownFingerprints::new(),
             now: None,
+            default_max_message_size: 0,
         }
     }
 
@@ -158,6 +161,9 @@ impl Engine {
     ) -> Vec<Event> {
         let mut out = Vec::new();
         let conversation = self.conversations.entry(peer.to_owned()).or_default();
+        let max_message_size = conversation
+            .max_message_size
+            .unwrap_or(self.default_max_message_size);
         let mut ctx = Context {
             peer,
             identity: &self.identity,
@@ -168,6 +174,7 @@ impl Engine {
             known: &mut self.known,
             out: &mut out,
             now: self.now,
+            max_message_size,
         };
         f(conversation, &mut ctx);
         out
@@ -191,6 +198,36 @@ impl Engine {
     /// Ends the private conversation with `peer`.
     pub fn finish(&mut self, peer: &str) -> Vec<Event> {
         self.with_conversation(peer, |c, ctx| c.finish(ctx))
+    }
+
+    /// Fragments every OTR-encoded message (key exchange, data, heartbeats) so that each
+    /// wire message is at most `size` bytes, for peers without a limit of their own
+    /// (0: do not fragment). Plain texts, queries and error messages are never fragmented.
+    pub fn set_default_max_message_size(&mut self, size: usize) {
+        self.default_max_message_size = size;
+    }
+
+    /// Sets the maximum wire message size for `peer` (0: do not fragment), e.g. when an IRC
+    /// client knows how long the server's prefix for that nick will be.
+    pub fn set_max_message_size(&mut self, peer: &str, size: usize) {
+        self.conversations.entry(peer.to_owned()).or_default().max_message_size = Some(size);
+    }
+
+    /// Starts the socialist millionaires' protocol with `peer`: both users type the same
+    /// `secret` (optionally answering `question`), and each learns whether the other did,
+    /// and nothing more. Success marks the peer's fingerprint verified.
+    pub fn smp_start(&mut self, peer: &str, secret: &[u8], question: Option<&str>) -> Vec<Event> {
+        self.with_conversation(peer, |c, ctx| c.smp_start(secret, question, ctx))
+    }
+
+    /// Answers `peer`'s pending SMP request (an [`Event::Smp`] with `Request` or `Question`).
+    pub fn smp_respond(&mut self, peer: &str, secret: &[u8]) -> Vec<Event> {
+        self.with_conversation(peer, |c, ctx| c.smp_respond(secret, ctx))
+    }
+
+    /// Aborts the SMP run with `peer`; both sides report it aborted.
+    pub fn smp_abort(&mut self, peer: &str) -> Vec<Event> {
+        self.with_conversation(peer, |c, ctx| c.smp_abort(ctx))
     }
 
     /// Time has passed: `now` is in seconds since the Unix epoch. Heartbeats, resend

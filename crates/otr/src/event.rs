@@ -49,6 +49,10 @@ pub enum ErrorCode {
     AuthFailed,
     /// Asked for something the engine does not do (yet).
     Unsupported,
+    /// The action needs a private session with the peer, and there is none.
+    NoSession,
+    /// `smp_respond` without a pending SMP request from the peer.
+    NoSmpRequest,
 }
 
 impl ErrorCode {
@@ -65,6 +69,37 @@ impl ErrorCode {
             Self::Resent => "resent",
             Self::AuthFailed => "auth_failed",
             Self::Unsupported => "unsupported",
+            Self::NoSession => "no_session",
+            Self::NoSmpRequest => "no_smp_request",
+        }
+    }
+}
+
+/// How a run of the socialist millionaires' protocol (SMP) went, or that one began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SmpResult {
+    /// The peer started SMP without a question: ask the user for the shared secret.
+    Request,
+    /// The peer started SMP with a question: show it and ask the user for the answer.
+    Question,
+    /// The secrets matched: the peer is who the user thinks.
+    Success,
+    /// The secrets differed.
+    Failure,
+    /// Aborted: by either user, or because the peer cheated or broke the protocol.
+    Aborted,
+}
+
+impl SmpResult {
+    /// The engine protocol's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Question => "question",
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Aborted => "aborted",
         }
     }
 }
@@ -100,6 +135,15 @@ pub enum Event {
         fingerprint: Option<Fingerprint>,
         /// Whether the user has verified that fingerprint.
         trusted: bool,
+    },
+    /// The socialist millionaires' protocol progressed.
+    Smp {
+        /// The peer.
+        peer: String,
+        /// What happened.
+        result: SmpResult,
+        /// The peer's question, with [`SmpResult::Question`].
+        question: Option<String>,
     },
     /// Something the user must know.
     Error {

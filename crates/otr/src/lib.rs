@@ -25,7 +25,7 @@ pub mod wire;
 
 pub use ake::AkeError;
 pub use engine::{Engine, EngineConfig};
-pub use event::{ConversationState, ErrorCode, Event};
+pub use event::{ConversationState, ErrorCode, Event, SmpResult};
 pub use keys::{DataError, RevealedMacKey};
 pub use policy::Policy;
 pub use trust::KnownFingerprints;

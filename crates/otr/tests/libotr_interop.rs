@@ -538,3 +538,188 @@ fn libotr_restart_mid_conversation_recovers() {
     let sent = converse(&mut m, &mut rng, 30);
     assert_delivered(&m, &sent);
 }
+
+#[test]
+fn fragments_both_ways_at_400_bytes() {
+    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    m.ours.set_default_max_message_size(400);
+    m.lib.set_max_message_size(400);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    m.assert_private();
+    m.clear();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(400);
+    let sent = converse(&mut m, &mut rng, 150);
+    // Fragments are not plaintext but do not start with "?OTR:": check them here.
+    let lib_got: Vec<String> = m.lib_shown().into_iter().map(|(t, _)| t).collect();
+    let ours_got: Vec<String> = m.ours_shown().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(lib_got, sent.0);
+    assert_eq!(ours_got, sent.1);
+    let mut fragments = (0, 0);
+    for (from, data) in &m.wire {
+        assert!(data.len() <= 400, "{from:?} sent {} bytes", data.len());
+        if data.starts_with("?OTR|") {
+            match from {
+                From::Ours => fragments.0 += 1,
+                From::Libotr => fragments.1 += 1,
+            }
+        }
+    }
+    assert!(fragments.0 > 100 && fragments.1 > 100, "{fragments:?}");
+}
+
+fn our_smp_results(m: &Mixed) -> Vec<(otr::SmpResult, Option<String>)> {
+    m.ours_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Smp {
+                result, question, ..
+            } => Some((*result, question.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// libotr's SMP events of interest (not the progress-only ones), as (code, question).
+fn lib_smp_events(m: &Mixed) -> Vec<(i32, Option<String>)> {
+    m.lib_events
+        .iter()
+        .filter_map(|e| match e {
+            LEvent::Smp {
+                event, question, ..
+            } if [
+                libotr_harness::SMPEVENT_ASK_FOR_SECRET,
+                libotr_harness::SMPEVENT_ASK_FOR_ANSWER,
+                libotr_harness::SMPEVENT_SUCCESS,
+                libotr_harness::SMPEVENT_FAILURE,
+                libotr_harness::SMPEVENT_ABORT,
+            ]
+            .contains(event) =>
+            {
+                Some((*event, question.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn private_pair() -> Mixed {
+    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.ours_do(|e| e.start("bob"));
+    m.relay(q);
+    m.assert_private();
+    m.clear();
+    m
+}
+
+#[test]
+fn smp_started_by_us_against_libotr() {
+    use libotr_harness::{
+        SMPEVENT_ASK_FOR_ANSWER, SMPEVENT_ASK_FOR_SECRET, SMPEVENT_FAILURE, SMPEVENT_SUCCESS,
+    };
+    use otr::SmpResult;
+    for (question, ours, theirs, ok) in [
+        (None, "a secret", "a secret", true),
+        (Some("Where did we meet?"), "Lisbon", "Lisbon", true),
+        (None, "a secret", "another", false),
+        (Some("Where did we meet?"), "Lisbon", "Porto", false),
+    ] {
+        let mut m = private_pair();
+        let q = m.ours_do(|e| e.smp_start("bob", ours.as_bytes(), question));
+        m.relay(q);
+        let asked = if question.is_some() {
+            SMPEVENT_ASK_FOR_ANSWER
+        } else {
+            SMPEVENT_ASK_FOR_SECRET
+        };
+        assert_eq!(lib_smp_events(&m), [(asked, question.map(str::to_owned))]);
+        let q = m.lib_do(|l| l.smp_respond("alice", theirs.as_bytes()));
+        m.relay(q);
+        let (ours_result, lib_result) = if ok {
+            (SmpResult::Success, SMPEVENT_SUCCESS)
+        } else {
+            (SmpResult::Failure, SMPEVENT_FAILURE)
+        };
+        assert_eq!(
+            our_smp_results(&m),
+            [(ours_result, None)],
+            "{question:?} {ours} {theirs}"
+        );
+        assert_eq!(lib_smp_events(&m)[1].0, lib_result);
+        // Success makes us trust libotr's fingerprint (we asked).
+        let trusted = m
+            .ours_events
+            .iter()
+            .any(|e| matches!(e, Event::State { trusted: true, .. }));
+        assert_eq!(trusted, ok);
+    }
+}
+
+#[test]
+fn smp_started_by_libotr_against_us() {
+    use libotr_harness::{SMPEVENT_FAILURE, SMPEVENT_SUCCESS};
+    use otr::SmpResult;
+    for (question, theirs, ours, ok) in [
+        (None, "a secret", "a secret", true),
+        (Some("Name of the cat?"), "Felix", "Felix", true),
+        (None, "a secret", "wrong", false),
+        (Some("Name of the cat?"), "Felix", "Tom", false),
+    ] {
+        let mut m = private_pair();
+        let q = m.lib_do(|l| l.smp_start("alice", question, theirs.as_bytes()));
+        m.relay(q);
+        let asked = if question.is_some() {
+            SmpResult::Question
+        } else {
+            SmpResult::Request
+        };
+        assert_eq!(our_smp_results(&m), [(asked, question.map(str::to_owned))]);
+        let q = m.ours_do(|e| e.smp_respond("bob", ours.as_bytes()));
+        m.relay(q);
+        let (ours_result, lib_result) = if ok {
+            (SmpResult::Success, SMPEVENT_SUCCESS)
+        } else {
+            (SmpResult::Failure, SMPEVENT_FAILURE)
+        };
+        assert_eq!(
+            our_smp_results(&m)[1],
+            (ours_result, None),
+            "{question:?} {theirs} {ours}"
+        );
+        assert_eq!(lib_smp_events(&m).last().unwrap().0, lib_result);
+        // We trust only after answering a secret without a question (libotr's rule).
+        let trusted = m
+            .ours_events
+            .iter()
+            .any(|e| matches!(e, Event::State { trusted: true, .. }));
+        assert_eq!(trusted, ok && question.is_none());
+    }
+}
+
+#[test]
+fn smp_abort_against_libotr() {
+    use libotr_harness::SMPEVENT_ABORT;
+    use otr::SmpResult;
+    // We abort after libotr asked.
+    let mut m = private_pair();
+    let q = m.lib_do(|l| l.smp_start("alice", None, b"s"));
+    m.relay(q);
+    let q = m.ours_do(|e| e.smp_abort("bob"));
+    m.relay(q);
+    assert_eq!(our_smp_results(&m).last().unwrap().0, SmpResult::Aborted);
+    assert_eq!(lib_smp_events(&m).last().unwrap().0, SMPEVENT_ABORT);
+    // libotr aborts while we wait for its answer.
+    let mut m = private_pair();
+    let q = m.ours_do(|e| e.smp_start("bob", b"s", None));
+    m.relay(q);
+    let q = m.lib_do(|l| l.smp_abort("alice"));
+    m.relay(q);
+    assert_eq!(our_smp_results(&m), [(SmpResult::Aborted, None)]);
+    // And a new run after the abort still succeeds.
+    m.clear();
+    let q = m.ours_do(|e| e.smp_start("bob", b"again", None));
+    m.relay(q);
+    let q = m.lib_do(|l| l.smp_respond("alice", b"again"));
+    m.relay(q);
+    assert_eq!(our_smp_results(&m), [(SmpResult::Success, None)]);
+}

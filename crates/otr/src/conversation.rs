@@ -21,7 +21,7 @@ use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
 use crate::event::{ConversationState, ErrorCode, Event, SmpResult};
 use crate::smp::{smp_secret, Smp, SmpEvent};
 use crate::fragment::{fragment, FragmentOutcome, Reassembler};
-use crate::keys::{Addressing, DataKeys};
+use crate::keys::{Addressing, DataKeys, SymmetricKey};
 use crate::policy::Policy;
 use crate::trust::KnownFingerprints;
 use crate::wire::codec::Codec;
@@ -689,6 +689,17 @@ impl Conversation {
                 self.maybe_heartbeat(ctx);
             }
         }
+        for tlv in plaintext.tlvs.iter().filter(|t| t.kind == TlvType::EXTRA_SYMMETRIC_KEY) {
+            // Four bytes of usage, then use-specific data; a shorter TLV is ignored.
+            if let Some((usage, usedata)) = tlv.value.split_first_chunk::<4>() {
+                ctx.out.push(Event::ExtraSymmetricKey {
+                    peer: ctx.peer.to_owned(),
+                    usage: u32::from_be_bytes(*usage),
+                    usedata: usedata.to_vec(),
+                    key: verified.extra_key.clone(),
+                });
+            }
+        }
         let smp_tlvs: Vec<&Tlv> = plaintext
             .tlvs
             .iter()
@@ -759,6 +770,25 @@ impl Conversation {
             Ok(tlvs) => send_tlvs(private, tlvs, ctx),
             Err(e) => ctx.emit_error(ErrorCode::NoSmpRequest, format!("Cannot answer: {e}.")),
         }
+    }
+
+    /// Tells the peer (TLV 8) that we use the extra symmetric key for `usage` with
+    /// `usedata`, and returns the key: the one of the message that carries the TLV.
+    pub(crate) fn extra_symmetric_key(
+        &mut self,
+        usage: u32,
+        usedata: &[u8],
+        ctx: &mut Context<'_>,
+    ) -> Option<SymmetricKey> {
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation.");
+            return None;
+        };
+        let key = private.keys.sending_extra_key()?;
+        let value = [&usage.to_be_bytes()[..], usedata].concat();
+        let tlv = Tlv { kind: TlvType::EXTRA_SYMMETRIC_KEY, value };
+        send_tlvs(private, vec![tlv], ctx);
+        Some(key)
     }
 
     /// The user aborts the SMP run in progress; the peer is told.

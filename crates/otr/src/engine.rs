@@ -11,6 +11,7 @@ use rand_core::CryptoRngCore;
 use crate::conversation::{Context, Conversation};
 use crate::crypto::{DsaPrivateKey, Fingerprint};
 use crate::event::{ConversationState, Event};
+use crate::keys::SymmetricKey;
 use crate::policy::Policy;
 use crate::trust::KnownFingerprints;
 use crate::wire::encoded::InstanceTag;
@@ -223,6 +224,22 @@ impl Engine {
     /// Answers `peer`'s pending SMP request (an [`Event::Smp`] with `Request` or `Question`).
     pub fn smp_respond(&mut self, peer: &str, secret: &[u8]) -> Vec<Event> {
         self.with_conversation(peer, |c, ctx| c.smp_respond(secret, ctx))
+    }
+
+    /// Derives OTR v3's extra symmetric key with `peer` for an application's own use, and
+    /// tells the peer (TLV 8, with `usage` and `usedata`), who gets the same key in an
+    /// [`Event::ExtraSymmetricKey`]. `None` without a private session.
+    pub fn extra_symmetric_key(
+        &mut self,
+        peer: &str,
+        usage: u32,
+        usedata: &[u8],
+    ) -> (Option<SymmetricKey>, Vec<Event>) {
+        let mut key = None;
+        let events = self.with_conversation(peer, |c, ctx| {
+            key = c.extra_symmetric_key(usage, usedata, ctx);
+        });
+        (key, events)
     }
 
     /// Aborts the SMP run with `peer`; both sides report it aborted.

@@ -1,6 +1,7 @@
 //! What the engine asks its caller to do or show.
 
 use crate::crypto::Fingerprint;
+use crate::keys::SymmetricKey;
 
 /// The message state of a conversation as the user sees it (msgstate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,6 +145,18 @@ pub enum Event {
         result: SmpResult,
         /// The peer's question, with [`SmpResult::Question`].
         question: Option<String>,
+    },
+    /// The peer sent a TLV 8: it will use the extra symmetric key of the message for
+    /// `usage` (application-defined), with `usedata`. `key` is the same key the peer holds.
+    ExtraSymmetricKey {
+        /// The peer.
+        peer: String,
+        /// What the key is for (the TLV's first four bytes, big-endian).
+        usage: u32,
+        /// Use-specific data (the rest of the TLV).
+        usedata: Vec<u8>,
+        /// The key.
+        key: SymmetricKey,
     },
     /// Something the user must know.
     Error {

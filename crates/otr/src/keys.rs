@@ -37,6 +37,33 @@ impl core::fmt::Debug for RevealedMacKey {
     }
 }
 
+/// OTR v3's extra symmetric key (Protocol-v3.html, "Extra symmetric key"): 256 bits from
+/// the same shared secret as the data keys, for the application's own use (file transfer,
+/// voice). Zeroized on drop, redacted in `Debug`, compared in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SymmetricKey([u8; 32]);
+
+impl SymmetricKey {
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl PartialEq for SymmetricKey {
+    fn eq(&self, other: &Self) -> bool {
+        ct_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SymmetricKey {}
+
+impl core::fmt::Debug for SymmetricKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SymmetricKey(<redacted>)")
+    }
+}
+
 /// The keys derived from one pair (our key, their key).
 #[derive(Zeroize, ZeroizeOnDrop)]
 struct SessionKeys {
@@ -143,8 +170,7 @@ pub(crate) struct VerifiedPlaintext {
     /// The decrypted plaintext (text, NUL, TLVs).
     pub bytes: Zeroizing<Vec<u8>>,
     /// The extra symmetric key of the keys that protected the message.
-    #[allow(dead_code)]
-    pub extra_key: Zeroizing<[u8; 32]>,
+    pub extra_key: SymmetricKey,
 }
 
 /// Addressing for the messages we build.
@@ -278,6 +304,11 @@ impl DataKeys {
         Some(message)
     }
 
+    /// The extra symmetric key of the key set the next message we send will use.
+    pub(crate) fn sending_extra_key(&mut self) -> Option<SymmetricKey> {
+        self.session(1, 0).map(|keys| SymmetricKey(keys.extra))
+    }
+
     /// Verifies and decrypts a data message, then rotates keys as the spec says.
     pub(crate) fn open(
         &mut self,
@@ -311,7 +342,7 @@ impl DataKeys {
         keys.recv_ctr = ctr;
         let mut bytes = Zeroizing::new(data.encrypted.clone());
         aes128_ctr(&keys.recv_aes, &data.ctr, &mut bytes);
-        let extra_key = Zeroizing::new(keys.extra);
+        let extra_key = SymmetricKey(keys.extra);
 
         if data.recipient_keyid == self.our_keyid {
             self.rotate_ours(rng);

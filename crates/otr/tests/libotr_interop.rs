@@ -723,3 +723,42 @@ fn smp_abort_against_libotr() {
     m.relay(q);
     assert_eq!(our_smp_results(&m), [(SmpResult::Success, None)]);
 }
+
+#[test]
+fn extra_symmetric_key_agrees_with_libotr() {
+    let mut m = private_pair();
+    // We use it: libotr derives the same key and sees our usage data.
+    let (key, events) = m.ours.extra_symmetric_key("bob", 0x0001_0002, b"file.tar");
+    let key = key.unwrap();
+    let mut q = Vec::new();
+    m.absorb_ours(events, &mut q);
+    m.relay(q);
+    let got = m.lib_events.iter().find_map(|e| match e {
+        LEvent::ReceivedSymkey {
+            usage,
+            usedata,
+            key,
+            ..
+        } => Some((*usage, usedata.clone(), key.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        got,
+        Some((0x0001_0002, b"file.tar".to_vec(), key.as_bytes().to_vec()))
+    );
+    // libotr uses it: we derive the same key.
+    let (lib_key, events) = m.lib.symkey("alice", 7, b"voice").unwrap();
+    let mut q = Vec::new();
+    m.absorb_lib(events, &mut q);
+    m.relay(q);
+    let got = m.ours_events.iter().find_map(|e| match e {
+        Event::ExtraSymmetricKey {
+            usage,
+            usedata,
+            key,
+            ..
+        } => Some((*usage, usedata.clone(), *key.as_bytes())),
+        _ => None,
+    });
+    assert_eq!(got, Some((7, b"voice".to_vec(), lib_key)));
+}

@@ -5,7 +5,8 @@
 //! ([`Smp::start`], [`Smp::respond`], [`Smp::abort`]) and every received SMP TLV
 //! ([`Smp::receive`], types 2 to 7); it gets back the TLVs to send (inside an encrypted
 //! data message) and at most one [`SmpEvent`] for the user. The secret compared is
-//! [`smp_secret`] of the user's input.
+//! [`smp_secret`] of the user's input. The machine is public so that it can be driven
+//! directly (tests, benchmarks); applications normally let the engine drive it.
 //!
 //! # States and transitions
 //!
@@ -38,16 +39,12 @@
 //! 3, 4, then abort), so the engine should send the abort in its own data message, before
 //! the one carrying SMP message 1.
 
-// The engine integration (conversation.rs) is still to come; until then parts of the API
-// are used only by tests and the fuzz hook.
-#![allow(dead_code)]
-
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::crypto::group::{smp_group, Num, SmpGroup, EXP_BITS, MODULUS_BYTES};
+use crate::crypto::group::{smp_group, BaseTable, Num, SmpGroup, EXP_BITS, MODULUS_BYTES};
 use crate::wire::codec::{put_mpi, put_u32, Reader};
 use crate::wire::tlv::{Tlv, TlvType, MAX_TLV_VALUE};
 
@@ -57,7 +54,7 @@ const SECRET_BITS: usize = 256;
 /// The secret SMP compares: SHA-256 of the version byte 1, the initiator's and the
 /// responder's fingerprints, the secure session id and the user's input (libotr's
 /// `init_respond_smp`).
-pub(crate) fn smp_secret(
+pub fn smp_secret(
     initiator_fp: &[u8; 20],
     responder_fp: &[u8; 20],
     ssid: &[u8; 8],
@@ -111,11 +108,11 @@ impl std::error::Error for SmpError {}
 
 /// The outcome of a received SMP TLV.
 #[derive(Debug, Default)]
-pub(crate) struct SmpStep {
+pub struct SmpStep {
     /// TLVs to send to the peer, in order.
-    pub(crate) send: Vec<Tlv>,
+    pub send: Vec<Tlv>,
     /// What to tell the user.
-    pub(crate) event: Option<SmpEvent>,
+    pub event: Option<SmpEvent>,
 }
 
 /// Bob's view of a verified SMP message 1, waiting for the user's secret.
@@ -135,23 +132,23 @@ struct Alice1 {
     a3: Num,
 }
 
-/// Bob after sending SMP message 2.
+/// Bob after sending SMP message 2 (`g2`, `g3` as their comb tables).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 struct Bob2 {
     g3a: Num,
-    g2: Num,
-    g3: Num,
+    g2: BaseTable,
+    g3: BaseTable,
     b3: Num,
     pb: Num,
     qb: Num,
 }
 
-/// Alice after sending SMP message 3.
+/// Alice after sending SMP message 3 (`Qa/Qb` as its comb table).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 struct Alice3 {
     g3b: Num,
     pab: Num,
-    qab: Num,
+    qab: BaseTable,
     a3: Num,
 }
 
@@ -177,7 +174,7 @@ impl Default for State {
 /// One conversation's SMP state machine. `Default` is `SMPSTATE_EXPECT1` with nothing
 /// pending. `Debug` shows the state's name only.
 #[derive(Clone, Default)]
-pub(crate) struct Smp {
+pub struct Smp {
     state: State,
     /// Whether the last `respond` answered a question (type 7). libotr does not mark the
     /// fingerprint trusted on the responder's side in that case.
@@ -266,6 +263,47 @@ fn question_prefix(question: &str, payload_len: usize) -> Vec<u8> {
     v
 }
 
+/// Checks a proof of knowledge of `log_g1(x)`: `c = H(v, g1^d · x^c)`.
+fn know_log(g: &SmpGroup, v: u8, x: &Num, c: &Num, d: &Num) -> Option<()> {
+    let t = g.comb_multi_vartime(Some(d), &[], &[(x, c)])?;
+    hash_matches(&hash(v, &t, None), c).then_some(())
+}
+
+/// Checks that `P = g3^r`, `Q = g1^r · g2^s` for some `r`, `s`:
+/// `c = H(v, g3^d5 · P^c, g1^d5 · g2^d6 · Q^c)` (libotr's `check_equal_coords`).
+#[allow(clippy::too_many_arguments)]
+fn equal_coords(
+    g: &SmpGroup,
+    v: u8,
+    g2: &BaseTable,
+    g3: &BaseTable,
+    p: &Num,
+    q: &Num,
+    c: &Num,
+    d5: &Num,
+    d6: &Num,
+) -> Option<()> {
+    let t1 = g.comb_multi_vartime(None, &[(g3, d5)], &[(p, c)])?;
+    let t2 = g.comb_multi_vartime(Some(d5), &[(g2, d6)], &[(q, c)])?;
+    hash_matches(&hash(v, &t1, Some(&t2)), c).then_some(())
+}
+
+/// Checks that `R = (Qa/Qb)^x` where `g3o = g1^x`: `c = H(v, g1^d · g3o^c, qab^d · R^c)`
+/// (libotr's `check_equal_logs`).
+fn equal_logs(
+    g: &SmpGroup,
+    v: u8,
+    g3o: &Num,
+    qab: &BaseTable,
+    r: &Num,
+    c: &Num,
+    d: &Num,
+) -> Option<()> {
+    let t1 = g.comb_multi_vartime(Some(d), &[], &[(g3o, c)])?;
+    let t2 = g.comb_multi_vartime(None, &[(qab, d)], &[(r, c)])?;
+    hash_matches(&hash(v, &t1, Some(&t2)), c).then_some(())
+}
+
 /// Secret random exponents, zeroized on drop.
 fn rand_exp(g: &SmpGroup, rng: &mut dyn CryptoRngCore) -> Zeroizing<Num> {
     Zeroizing::new(g.random_exponent(rng))
@@ -274,25 +312,25 @@ fn rand_exp(g: &SmpGroup, rng: &mut dyn CryptoRngCore) -> Zeroizing<Num> {
 impl Smp {
     /// Whether an SMP is under way: we are waiting for a message, or a request from the
     /// peer waits for the user's answer.
-    pub(crate) fn in_progress(&self) -> bool {
+    pub fn in_progress(&self) -> bool {
         !matches!(self.state, State::Expect1(None))
     }
 
     /// Whether a request from the peer waits for the user's answer ([`Smp::respond`]).
-    pub(crate) fn request_pending(&self) -> bool {
+    pub fn request_pending(&self) -> bool {
         matches!(self.state, State::Expect1(Some(_)))
     }
 
     /// Whether the last [`Smp::respond`] answered a question (type 7 request). libotr marks
     /// the fingerprint trusted after a successful SMP on the responding side only when no
     /// question was asked.
-    pub(crate) fn answered_question(&self) -> bool {
+    pub fn answered_question(&self) -> bool {
         self.answered_question
     }
 
     /// Forgets any SMP in progress (e.g. when the conversation leaves the encrypted state),
     /// without sending anything.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.state = State::default();
     }
 
@@ -300,7 +338,7 @@ impl Smp {
     /// returns SMP message 1 (type 2, or type 7 with the question first). If an SMP was in
     /// progress (including an unanswered request) it is restarted, and an abort TLV comes
     /// first (see the module doc for how to send the two).
-    pub(crate) fn start(
+    pub fn start(
         &mut self,
         secret: &[u8; 32],
         question: Option<&str>,
@@ -339,7 +377,7 @@ impl Smp {
 
     /// The user answers the pending request with `secret` (from [`smp_secret`], with the
     /// peer as the initiator): returns SMP message 2 (type 3).
-    pub(crate) fn respond(
+    pub fn respond(
         &mut self,
         secret: &[u8; 32],
         rng: &mut dyn CryptoRngCore,
@@ -365,14 +403,16 @@ impl Smp {
         let d2 = g.sub_mul_q(&r2, &b2, &c2);
         let c3 = hash(4, &g.g1_pow(&r3), None);
         let d3 = g.sub_mul_q(&r3, &b3, &c3);
-        let g2 = g.pow(&req.g2a, &b2, EXP_BITS);
-        let g3 = g.pow(&req.g3a, &b3, EXP_BITS);
-        let (pb, g3r5) = g.pow_pair(&g3, &r4, &r5);
+        let g2 = Zeroizing::new(g.pow(&req.g2a, &b2, EXP_BITS));
+        let g3 = Zeroizing::new(g.pow(&req.g3a, &b3, EXP_BITS));
+        let t3 = g.base_table(&g3);
+        let t2 = g.base_table(&g2);
+        let pb = g.comb_pow(&t3, &r4);
         let qb = g.mul(&g.g1_pow(&r4), &g.pow(&g2, &y, SECRET_BITS));
         let cp = hash(
             5,
-            &g3r5,
-            Some(&g.mul(&g.g1_pow(&r5), &g.pow(&g2, &r6, EXP_BITS))),
+            &g.comb_pow(&t3, &r5),
+            Some(&g.mul(&g.g1_pow(&r5), &g.comb_pow(&t2, &r6))),
         );
         let d5 = g.sub_mul_q(&r5, &r4, &cp);
         let d6 = g.sub_mul_q(&r6, &y, &cp);
@@ -384,8 +424,8 @@ impl Smp {
         self.answered_question = req.question;
         self.state = State::Expect3(Box::new(Bob2 {
             g3a: req.g3a,
-            g2,
-            g3,
+            g2: t2,
+            g3: t3,
             b3: *b3,
             pb,
             qb,
@@ -394,14 +434,14 @@ impl Smp {
     }
 
     /// The user aborts: returns the abort TLV (type 6); the state returns to `Expect1`.
-    pub(crate) fn abort(&mut self) -> Vec<Tlv> {
+    pub fn abort(&mut self) -> Vec<Tlv> {
         self.state = State::default();
         vec![abort_tlv()]
     }
 
     /// A received TLV. SMP types (2 to 7) advance the state machine; any other type is
     /// ignored (empty step).
-    pub(crate) fn receive(&mut self, tlv: &Tlv, rng: &mut dyn CryptoRngCore) -> SmpStep {
+    pub fn receive(&mut self, tlv: &Tlv, rng: &mut dyn CryptoRngCore) -> SmpStep {
         let kind = tlv.kind;
         if kind == TlvType::SMP_ABORT {
             self.state = State::default();
@@ -456,17 +496,8 @@ impl Smp {
         if !(g.is_element(&g2a) && g.is_exponent(&d2) && g.is_element(&g3a) && g.is_exponent(&d3)) {
             return None;
         }
-        let ok2 = hash_matches(
-            &hash(1, &g.g1_multi_pow_vartime(&d2, &[(&g2a, &c2)]), None),
-            &c2,
-        );
-        let ok3 = hash_matches(
-            &hash(2, &g.g1_multi_pow_vartime(&d3, &[(&g3a, &c3)]), None),
-            &c3,
-        );
-        if !(ok2 && ok3) {
-            return None;
-        }
+        know_log(g, 1, &g2a, &c2, &d2)?;
+        know_log(g, 2, &g3a, &c3, &d3)?;
         self.state = State::Expect1(Some(Box::new(Request {
             g2a,
             g3a,
@@ -492,40 +523,23 @@ impl Smp {
         {
             return None;
         }
-        let ok2 = hash_matches(
-            &hash(3, &g.g1_multi_pow_vartime(&d2, &[(&g2b, &c2)]), None),
-            &c2,
-        );
-        let ok3 = hash_matches(
-            &hash(4, &g.g1_multi_pow_vartime(&d3, &[(&g3b, &c3)]), None),
-            &c3,
-        );
-        if !(ok2 && ok3) {
-            return None;
-        }
+        know_log(g, 3, &g2b, &c2, &d2)?;
+        know_log(g, 4, &g3b, &c3, &d3)?;
         let g2 = Zeroizing::new(g.pow(&g2b, &a.a2, EXP_BITS));
         let g3 = Zeroizing::new(g.pow(&g3b, &a.a3, EXP_BITS));
-        let okp = hash_matches(
-            &hash(
-                5,
-                &g.multi_pow_vartime(&[(&g3, &d5), (&pb, &cp)]),
-                Some(&g.g1_multi_pow_vartime(&d5, &[(&g2, &d6), (&qb, &cp)])),
-            ),
-            &cp,
-        );
-        if !okp {
-            return None;
-        }
+        let t2 = g.base_table(&g2);
+        let t3 = g.base_table(&g3);
+        equal_coords(g, 5, &t2, &t3, &pb, &qb, &cp, &d5, &d6)?;
         let r4 = rand_exp(g, rng);
         let r5 = rand_exp(g, rng);
         let r6 = rand_exp(g, rng);
         let r7 = rand_exp(g, rng);
-        let (pa, g3r5) = g.pow_pair(&g3, &r4, &r5);
+        let pa = g.comb_pow(&t3, &r4);
         let qa = g.mul(&g.g1_pow(&r4), &g.pow(&g2, &a.x, SECRET_BITS));
         let cpa = hash(
             6,
-            &g3r5,
-            Some(&g.mul(&g.g1_pow(&r5), &g.pow(&g2, &r6, EXP_BITS))),
+            &g.comb_pow(&t3, &r5),
+            Some(&g.mul(&g.g1_pow(&r5), &g.comb_pow(&t2, &r6))),
         );
         let d5a = g.sub_mul_q(&r5, &r4, &cpa);
         let d6a = g.sub_mul_q(&r6, &a.x, &cpa);
@@ -533,8 +547,9 @@ impl Smp {
         let inv = g.inv_vartime(&g.mul(&pb, &qb));
         let pab = g.mul(&pa, &g.mul(&qb, &inv));
         let qab = g.mul(&qa, &g.mul(&pb, &inv));
-        let (ra, qab_r7) = g.pow_pair(&qab, &a.a3, &r7);
-        let cr = hash(7, &g.g1_pow(&r7), Some(&qab_r7));
+        let tq = g.base_table(&qab);
+        let ra = g.comb_pow(&tq, &a.a3);
+        let cr = hash(7, &g.g1_pow(&r7), Some(&g.comb_pow(&tq, &r7)));
         let d7 = g.sub_mul_q(&r7, &a.a3, &cr);
         let tlv = encode(
             TlvType::SMP3,
@@ -544,7 +559,7 @@ impl Smp {
         self.state = State::Expect4(Box::new(Alice3 {
             g3b,
             pab,
-            qab,
+            qab: tq,
             a3: a.a3,
         }));
         Some(SmpStep {
@@ -562,34 +577,15 @@ impl Smp {
         {
             return None;
         }
-        let okp = hash_matches(
-            &hash(
-                6,
-                &g.multi_pow_vartime(&[(&b.g3, &d5), (&pa, &cp)]),
-                Some(&g.g1_multi_pow_vartime(&d5, &[(&b.g2, &d6), (&qa, &cp)])),
-            ),
-            &cp,
-        );
-        if !okp {
-            return None;
-        }
+        equal_coords(g, 6, &b.g2, &b.g3, &pa, &qa, &cp, &d5, &d6)?;
         let inv = g.inv_vartime(&g.mul(&b.pb, &b.qb));
         let pab = g.mul(&pa, &g.mul(&b.qb, &inv));
         let qab = g.mul(&qa, &g.mul(&b.pb, &inv));
-        let okr = hash_matches(
-            &hash(
-                7,
-                &g.g1_multi_pow_vartime(&d7, &[(&b.g3a, &cr)]),
-                Some(&g.multi_pow_vartime(&[(&qab, &d7), (&ra, &cr)])),
-            ),
-            &cr,
-        );
-        if !okr {
-            return None;
-        }
+        let tq = g.base_table(&qab);
+        equal_logs(g, 7, &b.g3a, &tq, &ra, &cr, &d7)?;
         let r7 = rand_exp(g, rng);
-        let (rb, qab_r7) = g.pow_pair(&qab, &b.b3, &r7);
-        let crb = hash(8, &g.g1_pow(&r7), Some(&qab_r7));
+        let rb = g.comb_pow(&tq, &b.b3);
+        let crb = hash(8, &g.g1_pow(&r7), Some(&g.comb_pow(&tq, &r7)));
         let d7b = g.sub_mul_q(&r7, &b.b3, &crb);
         let rab = Zeroizing::new(g.pow(&ra, &b.b3, EXP_BITS));
         let same = bool::from(rab.ct_eq(&pab));
@@ -611,17 +607,7 @@ impl Smp {
         if !(g.is_element(&rb) && g.is_exponent(&d7)) {
             return None;
         }
-        let okr = hash_matches(
-            &hash(
-                8,
-                &g.g1_multi_pow_vartime(&d7, &[(&a.g3b, &cr)]),
-                Some(&g.multi_pow_vartime(&[(&a.qab, &d7), (&rb, &cr)])),
-            ),
-            &cr,
-        );
-        if !okr {
-            return None;
-        }
+        equal_logs(g, 8, &a.g3b, &a.qab, &rb, &cr, &d7)?;
         let rab = Zeroizing::new(g.pow(&rb, &a.a3, EXP_BITS));
         let same = bool::from(rab.ct_eq(&a.pab));
         Some(SmpStep {

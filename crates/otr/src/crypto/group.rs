@@ -6,20 +6,24 @@
 //! Montgomery conversions happen inside, at the cost of one multiplication each.
 //!
 //! * Secret exponents: [`SmpGroup::g1_pow`] (a fixed-base table for `g1` with 1536-bit
-//!   exponents, built once), [`SmpGroup::pow`] and [`SmpGroup::pow_pair`] (windowed and
-//!   comb exponentiation of a variable base). All constant time in the exponent.
-//! * Public exponents (proof verification): [`SmpGroup::multi_pow_vartime`], an interleaved
-//!   sliding-window multi-exponentiation (Shamir's trick), and
-//!   [`SmpGroup::inv_vartime`].
+//!   exponents, 4-bit windows, built once), [`SmpGroup::pow`] (windowed, variable base),
+//!   and [`BaseTable`] + [`SmpGroup::comb_pow`] (a Lim-Lee comb for a variable base that
+//!   is raised to several exponents: its table is built once and each power then costs
+//!   256 squarings instead of 1536). All constant time in the exponent.
+//! * Public exponents (proof verification): [`SmpGroup::comb_multi_vartime`]: a product of
+//!   comb-table powers and short (<= 256-bit) powers of plain bases sharing one chain of
+//!   256 squarings, times a `g1` power from the fixed-base table; and
+//!   [`SmpGroup::inv_vartime`] (binary extended Euclid).
 //! * Mod-q arithmetic: [`SmpGroup::sub_mul_q`] (`r - x·c mod q`, constant time), and
 //!   [`SmpGroup::random_exponent`].
 
 use std::sync::OnceLock;
 
 use rand_core::CryptoRngCore;
-use zeroize::Zeroizing;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::bigint::{FixedBaseTable, MontyParams, Uint};
+use super::bigint::{MontyParams, Uint};
 use super::dh::P;
 
 /// Limbs of the group's numbers.
@@ -37,12 +41,66 @@ pub(crate) const MODULUS_BYTES: usize = 192;
 /// Window width of the variable-time multi-exponentiation.
 const VT_W: usize = 5;
 
+/// Window width of the `g1` table (384 rows of 16 entries, 1.2 MB).
+const G1_W: usize = 4;
+
+/// Rows of a [`BaseTable`] comb.
+const COMB_H: usize = 6;
+
+/// Columns of a [`BaseTable`] comb: exponents of 1536 bits in `COMB_H` rows of this many.
+/// Public exponents of at most this many bits ride along its chain of squarings.
+pub(crate) const COMB_D: usize = EXP_BITS / COMB_H;
+
+/// Bits of the short public exponents (the proofs' hash values `c`).
+pub(crate) const SHORT_BITS: usize = 256;
+
+const _: () = assert!(COMB_D * COMB_H == EXP_BITS && SHORT_BITS <= COMB_D);
+
+/// A Lim-Lee comb for one variable base `b`: `t[k] = Π_{bit r of k set} b^(2^(r·COMB_D))`
+/// (Montgomery domain), so `b^e` costs `COMB_D` squarings and multiplications, and the
+/// table (`(COMB_H - 1)·COMB_D` squarings to build) is shared by every power of `b`.
+/// Bases such as SMP's `g2`, `g3` are secret, so the table is zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct BaseTable {
+    t: Box<[Num; 1 << COMB_H]>,
+}
+
+impl core::fmt::Debug for BaseTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("BaseTable(..)")
+    }
+}
+
+/// The comb index of column `col` of `e`.
+#[inline(always)]
+fn comb_index(e: &Num, col: usize) -> u64 {
+    let mut idx = 0u64;
+    for r in 0..COMB_H {
+        idx |= e.bit(r * COMB_D + col) << r;
+    }
+    idx
+}
+
+/// Reads `table[idx]` touching every entry (constant time in `idx`).
+#[inline(always)]
+fn ct_select(table: &[Num], idx: u64) -> Num {
+    let mut out = [0u64; LIMBS];
+    for (j, entry) in table.iter().enumerate() {
+        let m = 0u64.wrapping_sub(u64::from((j as u64).ct_eq(&idx).unwrap_u8()));
+        for (o, v) in out.iter_mut().zip(entry.0.iter()) {
+            *o |= v & m;
+        }
+    }
+    Uint(out)
+}
+
 /// The group, its subgroup order, and the fixed-base table for `g1 = 2`.
 pub(crate) struct SmpGroup {
     p: MontyParams<LIMBS>,
     q: MontyParams<LIMBS>,
     p_minus_2: Num,
-    g1: FixedBaseTable<LIMBS>,
+    /// `g1[i][j] = g1^(j · 2^(G1_W·i))`, Montgomery domain.
+    g1: Vec<[Num; 1 << G1_W]>,
 }
 
 /// The lazily built group (the `g1` table, about 2 MB, takes a few milliseconds to build).
@@ -51,7 +109,16 @@ pub(crate) fn smp_group() -> &'static SmpGroup {
     GROUP.get_or_init(|| {
         let p = MontyParams::new_unchecked(P);
         let q = MontyParams::new_unchecked(P.shr(1));
-        let g1 = FixedBaseTable::new(p, &Uint::from_u64(2), EXP_BITS);
+        let mut g1 = Vec::with_capacity(EXP_BITS / G1_W);
+        let mut b = p.to_mont(&Uint::from_u64(2));
+        for _ in 0..EXP_BITS / G1_W {
+            let mut row = [p.one(); 1 << G1_W];
+            for j in 1..(1 << G1_W) {
+                row[j] = p.mul(&row[j - 1], &b);
+            }
+            b = p.mul(&row[(1 << G1_W) - 1], &b);
+            g1.push(row);
+        }
         SmpGroup {
             p,
             q,
@@ -94,73 +161,132 @@ impl SmpGroup {
 
     /// `g1^e mod p` for a secret `e < 2^1536`, constant time (fixed-base table).
     pub(crate) fn g1_pow(&self, e: &Num) -> Num {
-        self.p.from_mont(&self.g1.pow(e))
+        self.p.from_mont(&self.g1_pow_mont(e))
     }
 
-    /// `base^e mod p` for a secret `e` of declared length `bits`, constant time.
-    pub(crate) fn pow(&self, base: &Num, e: &Num, bits: usize) -> Num {
-        let b = self.p.to_mont(base);
-        self.p.from_mont(&self.p.pow(&b, e, bits))
-    }
-
-    /// `(base^e1, base^e2) mod p` for secret exponents of at most 1536 bits, constant time
-    /// (one comb table shared by both).
-    pub(crate) fn pow_pair(&self, base: &Num, e1: &Num, e2: &Num) -> (Num, Num) {
-        let b = self.p.to_mont(base);
-        let (x, y) = self.p.pow_pair(&b, e1, e2, EXP_BITS);
-        (self.p.from_mont(&x), self.p.from_mont(&y))
-    }
-
-    /// `a·b mod p` (constant time).
-    pub(crate) fn mul(&self, a: &Num, b: &Num) -> Num {
-        // mul(a·R, b)·R^-1 = a·b.
-        self.p.mul(&self.p.to_mont(a), b)
-    }
-
-    /// `a^-1 mod p` for a public `a` in `[1, p-1]` (Fermat, variable time in nothing secret:
-    /// the exponent `p-2` is public).
-    pub(crate) fn inv_vartime(&self, a: &Num) -> Num {
-        let am = self.p.to_mont(a);
-        self.p.from_mont(&self.p.pow_vartime(&am, &self.p_minus_2))
-    }
-
-    /// `r - x·c mod q` for secret `r, x < q` and public `c < 2^256` (constant time).
-    pub(crate) fn sub_mul_q(&self, r: &Num, x: &Num, c: &Num) -> Num {
-        let xm = Zeroizing::new(self.q.to_mont(x));
-        // mul(x·R, c)·R^-1 = x·c mod q (needs x·R·c < q·R: c < q holds for c < 2^256).
-        let xc = Zeroizing::new(self.q.mul(&xm, c));
-        self.q.sub(r, &xc)
-    }
-
-    /// `g1^e0 · Π bases[i]^exps[i] mod p` for PUBLIC exponents (variable time in the
-    /// exponents only). `g1^e0` uses the fixed-base table; the other terms share one
-    /// chain of squarings (interleaved sliding windows).
-    pub(crate) fn g1_multi_pow_vartime(&self, e0: &Num, terms: &[(&Num, &Num)]) -> Num {
-        let rest = self.multi_pow_mont_vartime(terms);
-        let g = self.g1.pow(e0);
-        self.p.from_mont(&self.p.mul(&g, &rest))
-    }
-
-    /// `Π bases[i]^exps[i] mod p` for PUBLIC exponents (variable time in the exponents).
-    pub(crate) fn multi_pow_vartime(&self, terms: &[(&Num, &Num)]) -> Num {
-        self.p.from_mont(&self.multi_pow_mont_vartime(terms))
-    }
-
-    /// Interleaved right-to-left sliding windows: every exponent is recoded into odd digits
-    /// `< 2^VT_W` at the positions where its windows end, then one left-to-right pass of
-    /// squarings multiplies in each base's digit. Result in the Montgomery domain.
-    fn multi_pow_mont_vartime(&self, terms: &[(&Num, &Num)]) -> Uint<LIMBS> {
-        let p = &self.p;
-        let max_bits = terms
-            .iter()
-            .map(|(_, e)| e.bits_vartime())
-            .max()
-            .unwrap_or(0);
-        let mut acc = p.one();
-        if max_bits == 0 {
-            return acc;
+    fn g1_pow_mont(&self, e: &Num) -> Num {
+        let mut acc = self.p.one();
+        for (i, row) in self.g1.iter().enumerate() {
+            let mut idx = 0u64;
+            for k in 0..G1_W {
+                idx |= e.bit(i * G1_W + k) << k;
+            }
+            let sel = ct_select(row, idx);
+            acc = if i == 0 { sel } else { self.p.mul(&acc, &sel) };
         }
-        // Odd powers base^1, base^3, ..., base^(2^VT_W - 1) and digit strings.
+        acc
+    }
+
+    /// `g1^e` for a PUBLIC `e < 2^1536` (Montgomery domain; variable time).
+    fn g1_pow_mont_vartime(&self, e: &Num) -> Num {
+        let mut acc: Option<Num> = None;
+        for (i, row) in self.g1.iter().enumerate() {
+            let mut idx = 0usize;
+            for k in 0..G1_W {
+                idx |= (e.bit(i * G1_W + k) as usize) << k;
+            }
+            if idx != 0 {
+                if let Some(t) = row.get(idx) {
+                    acc = Some(match acc {
+                        Some(a) => self.p.mul(&a, t),
+                        None => *t,
+                    });
+                }
+            }
+        }
+        acc.unwrap_or(self.p.one())
+    }
+
+    /// The comb table of `base` (see [`BaseTable`]); constant time.
+    pub(crate) fn base_table(&self, base: &Num) -> BaseTable {
+        let p = &self.p;
+        let mut t = Box::new([p.one(); 1 << COMB_H]);
+        let mut row_base = Zeroizing::new(p.to_mont(base));
+        for r in 0..COMB_H {
+            if r > 0 {
+                for _ in 0..COMB_D {
+                    *row_base = p.square(&row_base);
+                }
+            }
+            let bit = 1usize << r;
+            t[bit] = *row_base;
+            for k in 1..bit {
+                t[bit | k] = p.mul(&t[k], &row_base);
+            }
+        }
+        BaseTable { t }
+    }
+
+    /// `base^e mod p` from the base's comb table, for a secret `e < 2^1536`; constant time.
+    pub(crate) fn comb_pow(&self, table: &BaseTable, e: &Num) -> Num {
+        let p = &self.p;
+        let mut acc = p.one();
+        for col in (0..COMB_D).rev() {
+            let sel = ct_select(&table.t[..], comb_index(e, col));
+            acc = if col + 1 == COMB_D {
+                sel
+            } else {
+                p.mul(&p.square(&acc), &sel)
+            };
+        }
+        p.from_mont(&acc)
+    }
+
+    /// For PUBLIC exponents (variable time in them): `[g1^e0 ·] Π tᵢ^eᵢ · Π sⱼ^fⱼ mod p`
+    /// with comb tables `tᵢ` (`eᵢ < 2^1536`) and plain bases `sⱼ` whose exponents `fⱼ` have
+    /// at most [`COMB_D`] bits (`None` otherwise): all share one chain of `COMB_D`
+    /// squarings; `g1^e0` comes from the fixed-base table.
+    pub(crate) fn comb_multi_vartime(
+        &self,
+        g1_exp: Option<&Num>,
+        combs: &[(&BaseTable, &Num)],
+        shorts: &[(&Num, &Num)],
+    ) -> Option<Num> {
+        let p = &self.p;
+        if shorts.iter().any(|(_, f)| f.bits_vartime() > COMB_D) {
+            return None;
+        }
+        let (tables, digits) = self.recode_vartime(shorts);
+        let mut acc: Option<Num> = None;
+        let mul = |acc: Option<Num>, x: &Num| -> Option<Num> {
+            Some(match acc {
+                Some(a) => p.mul(&a, x),
+                None => *x,
+            })
+        };
+        for col in (0..COMB_D).rev() {
+            acc = acc.map(|a| p.square(&a));
+            for (t, e) in combs {
+                let idx = comb_index(e, col) as usize;
+                if idx != 0 {
+                    if let Some(x) = t.t.get(idx) {
+                        acc = mul(acc, x);
+                    }
+                }
+            }
+            for (odd, d) in tables.iter().zip(digits.iter()) {
+                let v = d.get(col).copied().unwrap_or(0);
+                if v != 0 {
+                    if let Some(x) = odd.get(usize::from(v >> 1)) {
+                        acc = mul(acc, x);
+                    }
+                }
+            }
+        }
+        if let Some(e0) = g1_exp {
+            acc = mul(acc, &self.g1_pow_mont_vartime(e0));
+        }
+        Some(p.from_mont(&acc.unwrap_or(p.one())))
+    }
+
+    /// Odd-power tables and right-to-left sliding-window digits (odd, `< 2^VT_W`, at the
+    /// position where each window ends) for public exponents.
+    #[allow(clippy::type_complexity)]
+    fn recode_vartime(
+        &self,
+        terms: &[(&Num, &Num)],
+    ) -> (Vec<[Num; 1 << (VT_W - 1)]>, Vec<Vec<u8>>) {
+        let p = &self.p;
         let mut tables = Vec::with_capacity(terms.len());
         let mut digits = Vec::with_capacity(terms.len());
         for (base, e) in terms {
@@ -190,22 +316,74 @@ impl SmpGroup {
             }
             digits.push(d);
         }
-        let mut started = false;
-        for i in (0..max_bits).rev() {
-            if started {
-                acc = p.square(&acc);
-            }
-            for (odd, d) in tables.iter().zip(digits.iter()) {
-                let v = d.get(i).copied().unwrap_or(0);
-                if v != 0 {
-                    if let Some(t) = odd.get(usize::from(v >> 1)) {
-                        acc = if started { p.mul(&acc, t) } else { *t };
-                        started = true;
-                    }
+        (tables, digits)
+    }
+
+    /// `base^e mod p` for a secret `e` of declared length `bits`, constant time.
+    pub(crate) fn pow(&self, base: &Num, e: &Num, bits: usize) -> Num {
+        let b = self.p.to_mont(base);
+        self.p.from_mont(&self.p.pow(&b, e, bits))
+    }
+
+    /// `a·b mod p` (constant time).
+    pub(crate) fn mul(&self, a: &Num, b: &Num) -> Num {
+        // mul(a·R, b)·R^-1 = a·b.
+        self.p.mul(&self.p.to_mont(a), b)
+    }
+
+    /// `r - x·c mod q` for secret `r, x < q` and public `c < 2^256` (constant time).
+    pub(crate) fn sub_mul_q(&self, r: &Num, x: &Num, c: &Num) -> Num {
+        let xm = Zeroizing::new(self.q.to_mont(x));
+        // mul(x·R, c)·R^-1 = x·c mod q (needs x·R·c < q·R: c < q holds for c < 2^256).
+        let xc = Zeroizing::new(self.q.mul(&xm, c));
+        self.q.sub(r, &xc)
+    }
+
+    /// `a^-1 mod p` for a PUBLIC `a` in `[1, p-1]` by the binary extended Euclidean
+    /// algorithm (variable time); 0 for `a = 0`.
+    pub(crate) fn inv_vartime(&self, a: &Num) -> Num {
+        let p = self.modulus();
+        let half = |x: &Num| -> Num {
+            // x/2 mod p for x < p: x even -> x >> 1, else (x + p) >> 1 (p odd).
+            if x.bit(0) == 0 {
+                x.shr(1)
+            } else {
+                let (s, c) = x.adc(p);
+                let mut h = s.shr(1);
+                if let Some(top) = h.0.last_mut() {
+                    *top |= c << 63;
                 }
+                h
+            }
+        };
+        let mut u = self.p.reduce(a);
+        if u.ct_is_zero().into() {
+            return Uint::ZERO;
+        }
+        let mut v = *p;
+        let (mut x1, mut x2) = (Uint::ONE, Uint::ZERO);
+        while u != Uint::ONE && v != Uint::ONE {
+            while u.bit(0) == 0 {
+                u = u.shr(1);
+                x1 = half(&x1);
+            }
+            while v.bit(0) == 0 {
+                v = v.shr(1);
+                x2 = half(&x2);
+            }
+            if u.cmp_vartime(&v).is_ge() {
+                u = u.sbb(&v).0;
+                x1 = self.p.sub(&x1, &x2);
+            } else {
+                v = v.sbb(&u).0;
+                x2 = self.p.sub(&x2, &x1);
             }
         }
-        acc
+        if u == Uint::ONE {
+            x1
+        } else {
+            x2
+        }
     }
 }
 
@@ -239,17 +417,21 @@ mod tests {
             let two = BigUint::from(2u8);
             prop_assert_eq!(big(&g.g1_pow(&e)), two.modpow(&big(&e), &pb));
             prop_assert_eq!(big(&g.pow(&a, &e, 1536)), big(&a).modpow(&big(&e), &pb));
-            let (x, y) = g.pow_pair(&a, &e, &f);
-            prop_assert_eq!(big(&x), big(&a).modpow(&big(&e), &pb));
-            prop_assert_eq!(big(&y), big(&a).modpow(&big(&f), &pb));
             prop_assert_eq!(big(&g.mul(&a, &b)), big(&a) * big(&b) % &pb);
             if big(&a) != BigUint::from(0u8) {
                 prop_assert_eq!(big(&g.inv_vartime(&a)) * big(&a) % &pb, BigUint::from(1u8));
             }
-            let m = g.g1_multi_pow_vartime(&e, &[(&a, &f), (&b, &e)]);
-            let expect = two.modpow(&big(&e), &pb) * big(&a).modpow(&big(&f), &pb) % &pb
-                * big(&b).modpow(&big(&e), &pb) % &pb;
-            prop_assert_eq!(big(&m), expect);
+            let ta = g.base_table(&a);
+            prop_assert_eq!(big(&g.comb_pow(&ta, &e)), big(&a).modpow(&big(&e), &pb));
+            let mut c256 = Num::ZERO;
+            c256.0[..4].copy_from_slice(&small);
+            let tb = g.base_table(&b);
+            let got = g.comb_multi_vartime(Some(&f), &[(&ta, &e), (&tb, &f)], &[(&a, &c256), (&b, &c256)]).unwrap();
+            let expect = two.modpow(&big(&f), &pb) * big(&a).modpow(&big(&e), &pb) % &pb
+                * big(&b).modpow(&big(&f), &pb) % &pb * big(&a).modpow(&big(&c256), &pb) % &pb
+                * big(&b).modpow(&big(&c256), &pb) % &pb;
+            prop_assert_eq!(big(&got), expect);
+            prop_assert!(g.comb_multi_vartime(None, &[], &[(&a, &e)]).is_none() || e.bits_vartime() <= COMB_D);
             let mut c = Num::ZERO;
             c.0[..4].copy_from_slice(&small);
             let r = g.q.reduce(&e);
@@ -276,10 +458,77 @@ mod tests {
         assert!(g.is_exponent(&Uint::ONE));
         assert!(g.is_exponent(&g.order().wrapping_sub_u64(1)));
         assert!(!g.is_exponent(g.order()));
-        assert_eq!(g.multi_pow_vartime(&[]), Uint::ONE);
+        assert_eq!(g.inv_vartime(&Uint::ZERO), Uint::ZERO);
+        assert_eq!(g.inv_vartime(&Uint::ONE), Uint::ONE);
+        let pm1 = p.wrapping_sub_u64(1);
+        assert_eq!(g.inv_vartime(&pm1), pm1);
         assert_eq!(
-            g.multi_pow_vartime(&[(&Uint::from_u64(3), &Uint::ZERO)]),
+            g.mul(&g.inv_vartime(&Uint::from_u64(2)), &Uint::from_u64(2)),
             Uint::ONE
         );
+        let t = g.base_table(&Uint::from_u64(3));
+        assert_eq!(g.comb_pow(&t, &Uint::ZERO), Uint::ONE);
+        assert_eq!(
+            g.comb_multi_vartime(None, &[(&t, &Uint::ZERO)], &[]),
+            Some(Uint::ONE)
+        );
+        assert_eq!(g.comb_multi_vartime(None, &[], &[(&t.t[1], &p)]), None);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    fn time(n: u32, mut f: impl FnMut()) -> std::time::Duration {
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            best = best.min(t.elapsed() / n);
+        }
+        best
+    }
+
+    /// `cargo test -p otr --lib group::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn op_timings() {
+        let g = smp_group();
+        let mut rng = rand_core::OsRng;
+        let e = g.random_exponent(&mut rng);
+        let f = g.random_exponent(&mut rng);
+        let mut a = g.g1_pow(&e);
+        let b = g.g1_pow(&f);
+        let am = g.p.to_mont(&a);
+        let mut x = am;
+        eprintln!("mul: {:?}", time(2000, || x = g.p.mul(&x, &am)));
+        eprintln!("sqr: {:?}", time(2000, || x = g.p.square(&x)));
+        eprintln!("g1_pow: {:?}", time(20, || a = g.g1_pow(&e)));
+        eprintln!("pow1536: {:?}", time(10, || a = g.pow(&b, &e, EXP_BITS)));
+        eprintln!("pow256: {:?}", time(10, || a = g.pow(&b, &e, 256)));
+        let t = g.base_table(&b);
+        eprintln!(
+            "base_table: {:?}",
+            time(10, || {
+                std::hint::black_box(g.base_table(&b));
+            })
+        );
+        eprintln!("comb_pow: {:?}", time(10, || a = g.comb_pow(&t, &e)));
+        let c = Uint::<LIMBS>::from_u64(u64::MAX).shl(190);
+        eprintln!(
+            "comb_multi(1536; 256): {:?}",
+            time(10, || a = g
+                .comb_multi_vartime(None, &[(&t, &e)], &[(&b, &c)])
+                .unwrap_or_default())
+        );
+        eprintln!(
+            "g1_vartime: {:?}",
+            time(10, || a = g.g1_pow_mont_vartime(&e))
+        );
+        eprintln!("inv_vartime: {:?}", time(10, || a = g.inv_vartime(&b)));
+        std::hint::black_box((a, x));
     }
 }

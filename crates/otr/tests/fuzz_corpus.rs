@@ -57,3 +57,8 @@ fn corpus_engine_receive() {
 fn corpus_fragment_reassembly() {
     replay("fragment_reassembly", checks::fragment_reassembly);
 }
+
+#[test]
+fn corpus_smp_receive() {
+    replay("smp_receive", checks::smp_receive);
+}

@@ -51,10 +51,22 @@ const COMB_H: usize = 6;
 /// Public exponents of at most this many bits ride along its chain of squarings.
 pub(crate) const COMB_D: usize = EXP_BITS / COMB_H;
 
+/// Rows of the variable-time `g1` comb (4096 entries, 768 KB): a public `g1^e` costs
+/// `EXP_BITS / G1_VT_H` = 128 multiplications riding the last columns of a
+/// [`SmpGroup::comb_multi_vartime`] chain.
+const G1_VT_H: usize = 12;
+/// Columns of the variable-time `g1` comb.
+const G1_VT_D: usize = EXP_BITS / G1_VT_H;
+
 /// Bits of the short public exponents (the proofs' hash values `c`).
 pub(crate) const SHORT_BITS: usize = 256;
 
-const _: () = assert!(COMB_D * COMB_H == EXP_BITS && SHORT_BITS <= COMB_D);
+const _: () = assert!(
+    COMB_D * COMB_H == EXP_BITS
+        && SHORT_BITS <= COMB_D
+        && G1_VT_D * G1_VT_H == EXP_BITS
+        && G1_VT_D <= COMB_D
+);
 
 /// A Lim-Lee comb for one variable base `b`: `t[k] = Π_{bit r of k set} b^(2^(r·COMB_D))`
 /// (Montgomery domain), so `b^e` costs `COMB_D` squarings and multiplications, and the
@@ -71,14 +83,20 @@ impl core::fmt::Debug for BaseTable {
     }
 }
 
-/// The comb index of column `col` of `e`.
+/// The comb index of column `col` of `e` for a comb of `h` rows of `d` bits.
 #[inline(always)]
-fn comb_index(e: &Num, col: usize) -> u64 {
+fn comb_index_hd(e: &Num, col: usize, h: usize, d: usize) -> u64 {
     let mut idx = 0u64;
-    for r in 0..COMB_H {
-        idx |= e.bit(r * COMB_D + col) << r;
+    for r in 0..h {
+        idx |= e.bit(r * d + col) << r;
     }
     idx
+}
+
+/// The comb index of column `col` of `e` in a [`BaseTable`].
+#[inline(always)]
+fn comb_index(e: &Num, col: usize) -> u64 {
+    comb_index_hd(e, col, COMB_H, COMB_D)
 }
 
 /// Reads `table[idx]` touching every entry (constant time in `idx`).
@@ -101,6 +119,8 @@ pub(crate) struct SmpGroup {
     p_minus_2: Num,
     /// `g1[i][j] = g1^(j · 2^(G1_W·i))`, Montgomery domain.
     g1: Vec<[Num; 1 << G1_W]>,
+    /// The variable-time comb of `g1` (`G1_VT_H` rows of `G1_VT_D` bits), Montgomery domain.
+    g1_vt: Vec<Num>,
 }
 
 /// The lazily built group (the `g1` table, about 2 MB, takes a few milliseconds to build).
@@ -119,7 +139,27 @@ pub(crate) fn smp_group() -> &'static SmpGroup {
             b = p.mul(&row[(1 << G1_W) - 1], &b);
             g1.push(row);
         }
+        let mut g1_vt = vec![p.one(); 1 << G1_VT_H];
+        let mut row_base = p.to_mont(&Uint::from_u64(2));
+        for r in 0..G1_VT_H {
+            if r > 0 {
+                for _ in 0..G1_VT_D {
+                    row_base = p.square(&row_base);
+                }
+            }
+            let bit = 1usize << r;
+            if let Some(slot) = g1_vt.get_mut(bit) {
+                *slot = row_base;
+            }
+            for k in 1..bit {
+                let v = g1_vt.get(k).map(|t| p.mul(t, &row_base));
+                if let (Some(v), Some(slot)) = (v, g1_vt.get_mut(bit | k)) {
+                    *slot = v;
+                }
+            }
+        }
         SmpGroup {
+            g1_vt,
             p,
             q,
             p_minus_2: P.wrapping_sub_u64(2),
@@ -175,26 +215,6 @@ impl SmpGroup {
             acc = if i == 0 { sel } else { self.p.mul(&acc, &sel) };
         }
         acc
-    }
-
-    /// `g1^e` for a PUBLIC `e < 2^1536` (Montgomery domain; variable time).
-    fn g1_pow_mont_vartime(&self, e: &Num) -> Num {
-        let mut acc: Option<Num> = None;
-        for (i, row) in self.g1.iter().enumerate() {
-            let mut idx = 0usize;
-            for k in 0..G1_W {
-                idx |= (e.bit(i * G1_W + k) as usize) << k;
-            }
-            if idx != 0 {
-                if let Some(t) = row.get(idx) {
-                    acc = Some(match acc {
-                        Some(a) => self.p.mul(&a, t),
-                        None => *t,
-                    });
-                }
-            }
-        }
-        acc.unwrap_or(self.p.one())
     }
 
     /// The comb table of `base` (see [`BaseTable`]); constant time.
@@ -272,9 +292,14 @@ impl SmpGroup {
                     }
                 }
             }
-        }
-        if let Some(e0) = g1_exp {
-            acc = mul(acc, &self.g1_pow_mont_vartime(e0));
+            if let (Some(e0), true) = (g1_exp, col < G1_VT_D) {
+                let idx = comb_index_hd(e0, col, G1_VT_H, G1_VT_D) as usize;
+                if idx != 0 {
+                    if let Some(x) = self.g1_vt.get(idx) {
+                        acc = mul(acc, x);
+                    }
+                }
+            }
         }
         Some(p.from_mont(&acc.unwrap_or(p.one())))
     }
@@ -523,10 +548,6 @@ mod timing {
             time(10, || a = g
                 .comb_multi_vartime(None, &[(&t, &e)], &[(&b, &c)])
                 .unwrap_or_default())
-        );
-        eprintln!(
-            "g1_vartime: {:?}",
-            time(10, || a = g.g1_pow_mont_vartime(&e))
         );
         eprintln!("inv_vartime: {:?}", time(10, || a = g.inv_vartime(&b)));
         std::hint::black_box((a, x));

@@ -191,6 +191,35 @@ impl Engine {
         self.with_conversation(peer, |c, ctx| c.receive(data, ctx))
     }
 
+    /// `data` from `sender` arrived in a group channel, not in a private conversation.
+    /// Channel text never starts or carries OTR (irssi-otr #12: a query message pasted in a
+    /// channel started key exchanges with everyone who saw it): whitespace tags are
+    /// removed, OTR messages are reported as misplaced, and nothing is sent.
+    pub fn receive_from_channel(&mut self, sender: &str, data: &str) -> Vec<Event> {
+        use crate::event::ErrorCode;
+        use crate::wire::text::{classify, IncomingText};
+        let peer = sender.to_owned();
+        match classify(data) {
+            Ok(IncomingText::Plain { text, .. }) if !text.is_empty() => {
+                vec![Event::Message { peer, text, encrypted: false }]
+            }
+            Ok(IncomingText::Plain { .. }) => Vec::new(),
+            Ok(IncomingText::Query(_)) => vec![
+                Event::Message { peer: peer.clone(), text: data.to_owned(), encrypted: false },
+                Event::Error {
+                    peer,
+                    code: ErrorCode::Unencrypted,
+                    message: "An OTR query in a channel was ignored: private conversations start in private.".into(),
+                },
+            ],
+            Ok(_) | Err(_) => vec![Event::Error {
+                peer,
+                code: ErrorCode::Malformed,
+                message: "An OTR message arrived in a channel, where OTR is not used; it was ignored.".into(),
+            }],
+        }
+    }
+
     /// Starts (or refreshes) a private conversation with `peer`.
     pub fn start(&mut self, peer: &str) -> Vec<Event> {
         self.with_conversation(peer, |c, ctx| c.start(ctx))
@@ -211,7 +240,10 @@ impl Engine {
     /// Sets the maximum wire message size for `peer` (0: do not fragment), e.g. when an IRC
     /// client knows how long the server's prefix for that nick will be.
     pub fn set_max_message_size(&mut self, peer: &str, size: usize) {
-        self.conversations.entry(peer.to_owned()).or_default().max_message_size = Some(size);
+        self.conversations
+            .entry(peer.to_owned())
+            .or_default()
+            .max_message_size = Some(size);
     }
 
     /// Starts the socialist millionaires' protocol with `peer`: both users type the same

@@ -309,3 +309,37 @@ fn plaintext_lines_are_split_and_clean() {
         .iter()
         .all(|(_, d)| !d.contains(['\r', '\n', '\0'])));
 }
+
+#[test]
+fn a_query_in_a_channel_never_starts_a_key_exchange() {
+    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    for text in [
+        "?OTRv23?",
+        "?OTRv3? let's talk",
+        "hi \t  \t\t\t\t \t \t \t    \t\t  \t\t",
+    ] {
+        let events = pair.bob.receive_from_channel("alice", text);
+        assert!(
+            events.iter().all(|e| !matches!(e, Event::Wire { .. })),
+            "{text:?}: {events:?}"
+        );
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::Message {
+                encrypted: false,
+                ..
+            }
+        )));
+    }
+    assert_eq!(pair.bob.state("alice"), ConversationState::Plaintext);
+    // An OTR message in a channel is reported, never processed.
+    let commit = pair.hold(Side::Alice, |e| e.receive("bob", "?OTRv3?"));
+    let events = pair.bob.receive_from_channel("alice", &commit[0].1);
+    assert!(matches!(
+        events.as_slice(),
+        [Event::Error {
+            code: ErrorCode::Malformed,
+            ..
+        }]
+    ));
+}

@@ -12,7 +12,7 @@
 //!   256 squarings instead of 1536). All constant time in the exponent.
 //! * Public exponents (proof verification): [`SmpGroup::comb_multi_vartime`]: a product of
 //!   comb-table powers and short (<= 256-bit) powers of plain bases sharing one chain of
-//!   256 squarings, times a `g1` power from the fixed-base table; and
+//!   256 squarings, with a `g1` power from a 12-row comb riding its last 128 columns; and
 //!   [`SmpGroup::inv_vartime`] (binary extended Euclid).
 //! * Mod-q arithmetic: [`SmpGroup::sub_mul_q`] (`r - x·c mod q`, constant time), and
 //!   [`SmpGroup::random_exponent`].
@@ -112,7 +112,8 @@ fn ct_select(table: &[Num], idx: u64) -> Num {
     Uint(out)
 }
 
-/// The group, its subgroup order, and the fixed-base table for `g1 = 2`.
+/// The group, its subgroup order, and the fixed-base tables for `g1 = 2` (constant-time
+/// windows; variable-time comb).
 pub(crate) struct SmpGroup {
     p: MontyParams<LIMBS>,
     q: MontyParams<LIMBS>,
@@ -255,7 +256,8 @@ impl SmpGroup {
     /// For PUBLIC exponents (variable time in them): `[g1^e0 ·] Π tᵢ^eᵢ · Π sⱼ^fⱼ mod p`
     /// with comb tables `tᵢ` (`eᵢ < 2^1536`) and plain bases `sⱼ` whose exponents `fⱼ` have
     /// at most [`COMB_D`] bits (`None` otherwise): all share one chain of `COMB_D`
-    /// squarings; `g1^e0` comes from the fixed-base table.
+    /// squarings; `g1^e0` comes from the variable-time `g1` comb on the chain's last
+    /// 128 columns.
     pub(crate) fn comb_multi_vartime(
         &self,
         g1_exp: Option<&Num>,

@@ -63,7 +63,9 @@ impl core::fmt::Debug for AuthState {
     }
 }
 
-/// Initiator, after sending the D-H Commit.
+/// Initiator, after sending the D-H Commit. Cloned when several instances of the peer
+/// answer one commit sent to no instance in particular.
+#[derive(Clone)]
 pub(crate) struct AwaitingDhKey {
     version: ProtocolVersion,
     r: Zeroizing<[u8; 16]>,
@@ -253,6 +255,14 @@ impl AuthState {
             commit: commit.clone(),
         }));
         MessageBody::DhCommit(commit)
+    }
+
+    /// A copy of the state after our D-H Commit, if that is the state.
+    pub(crate) fn awaiting_dh_key(&self) -> Option<Box<AwaitingDhKey>> {
+        match self {
+            Self::AwaitingDhKey(state) => Some(state.clone()),
+            Self::None | Self::AwaitingRevealSig(_) | Self::AwaitingSig(_) => None,
+        }
     }
 
     /// Forgets any exchange in progress.

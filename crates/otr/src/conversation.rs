@@ -16,13 +16,13 @@
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::ake::{AkeContext, AkeStep, AkeSuccess, AuthState};
+use crate::ake::{AkeContext, AkeStep, AkeSuccess, AuthState, AwaitingDhKey};
 use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
 use crate::event::{ConversationState, ErrorCode, Event, SmpResult};
-use crate::smp::{smp_secret, Smp, SmpEvent};
 use crate::fragment::{fragment, FragmentOutcome, Reassembler};
 use crate::keys::{Addressing, DataKeys, SymmetricKey};
 use crate::policy::Policy;
+use crate::smp::{smp_secret, Smp, SmpEvent};
 use crate::trust::KnownFingerprints;
 use crate::wire::codec::Codec;
 use crate::wire::encoded::{
@@ -100,7 +100,13 @@ impl Context<'_> {
     }
     /// Emits an OTR-encoded message, fragmented to the peer's maximum message size.
     fn emit_encoded(&mut self, data: String, version: ProtocolVersion, theirs: InstanceTag) {
-        match fragment(&data, self.max_message_size, version, self.our_instance, theirs) {
+        match fragment(
+            &data,
+            self.max_message_size,
+            version,
+            self.our_instance,
+            theirs,
+        ) {
             Ok(pieces) => {
                 for piece in pieces {
                     self.emit_wire(piece);
@@ -120,7 +126,11 @@ impl Context<'_> {
         });
     }
     fn emit_smp(&mut self, result: SmpResult, question: Option<String>) {
-        self.out.push(Event::Smp { peer: self.peer.to_owned(), result, question });
+        self.out.push(Event::Smp {
+            peer: self.peer.to_owned(),
+            result,
+            question,
+        });
     }
 
     fn emit_message(&mut self, text: String, encrypted: bool) {
@@ -158,6 +168,36 @@ pub(crate) struct Conversation {
     reassembler: Reassembler,
     /// This peer's maximum message size, if it differs from the engine's default.
     pub(crate) max_message_size: Option<usize>,
+    /// Sessions with the peer's other instances (the peer is logged in more than once),
+    /// parked while another instance is current. `msg`, `auth` and `their_instance` above
+    /// are the current instance's.
+    others: Vec<Parked>,
+    /// When the current instance was last active (a verified message, a completed key
+    /// exchange), on the conversation's own counter `clock`.
+    active: u64,
+    clock: u64,
+    /// Our D-H Commit of the last exchange we started for no instance in particular (an
+    /// answer to a query or tag): every instance of the peer that answers it gets its own
+    /// copy of the exchange, as with libotr's master context.
+    master: Option<Master>,
+}
+
+/// Our commit to no instance in particular, and the instances that answered it: each may
+/// answer it once.
+struct Master {
+    state: Box<AwaitingDhKey>,
+    answered: Vec<InstanceTag>,
+}
+
+/// The most instances of one peer we keep sessions with; the least recently active goes.
+const MAX_OTHER_INSTANCES: usize = 8;
+
+/// A session with an instance of the peer that is not the current one.
+struct Parked {
+    msg: MessageState,
+    auth: AuthState,
+    their_instance: InstanceTag,
+    active: u64,
 }
 
 /// A message held until a private session is up.
@@ -328,6 +368,23 @@ impl Conversation {
 
     /// The user ended the private conversation.
     pub(crate) fn finish(&mut self, ctx: &mut Context<'_>) {
+        // Every instance of the peer we are private with is told (libotr's
+        // otrl_message_disconnect_all_instances).
+        let others: Vec<InstanceTag> = self
+            .others
+            .iter()
+            .filter(|p| !matches!(p.msg, MessageState::Plaintext))
+            .map(|p| p.their_instance)
+            .collect();
+        self.finish_current(ctx);
+        for tag in others {
+            self.switch_to(tag);
+            self.finish_current(ctx);
+        }
+        self.master = None;
+    }
+
+    fn finish_current(&mut self, ctx: &mut Context<'_>) {
         match core::mem::take(&mut self.msg) {
             MessageState::Encrypted(mut private) => {
                 let plaintext = encode_plaintext(
@@ -365,6 +422,71 @@ impl Conversation {
             return;
         }
         self.receive_classified(text::classify(data), true, ctx);
+        self.select_best();
+    }
+
+    /// Makes `tag` the current instance: parks the current session and brings back (or
+    /// creates) the one with `tag`. An exchange we started for no instance in particular,
+    /// not yet answered, is adopted by the first instance that answers.
+    fn switch_to(&mut self, tag: InstanceTag) {
+        if self.their_instance == tag {
+            return;
+        }
+        let parked = self.others.iter().position(|p| p.their_instance == tag);
+        let adoptable = parked.is_none()
+            && self.their_instance == InstanceTag::UNKNOWN
+            && matches!(self.msg, MessageState::Plaintext);
+        if adoptable {
+            self.their_instance = tag;
+            return;
+        }
+        let incoming = match parked {
+            Some(i) => self.others.swap_remove(i),
+            None => Parked {
+                msg: MessageState::Plaintext,
+                auth: AuthState::None,
+                their_instance: tag,
+                active: 0,
+            },
+        };
+        self.others.push(Parked {
+            msg: core::mem::replace(&mut self.msg, incoming.msg),
+            auth: core::mem::replace(&mut self.auth, incoming.auth),
+            their_instance: core::mem::replace(&mut self.their_instance, incoming.their_instance),
+            active: core::mem::replace(&mut self.active, incoming.active),
+        });
+        if self.others.len() > MAX_OTHER_INSTANCES {
+            // Forget the least recently active instance, private sessions last.
+            if let Some(i) = (0..self.others.len()).min_by_key(|&i| {
+                let p = &self.others[i];
+                (matches!(p.msg, MessageState::Encrypted(_)), p.active)
+            }) {
+                self.others.swap_remove(i);
+            }
+        }
+    }
+
+    /// Makes the most recently active private instance current, so that what the user
+    /// types goes to the instance the peer is using (libotr's OTRL_INSTAG_BEST).
+    fn select_best(&mut self) {
+        let current_private = matches!(self.msg, MessageState::Encrypted(_));
+        let best = self
+            .others
+            .iter()
+            .filter(|p| matches!(p.msg, MessageState::Encrypted(_)))
+            .max_by_key(|p| p.active)
+            .map(|p| (p.active, p.their_instance));
+        if let Some((active, tag)) = best {
+            if !current_private || active > self.active {
+                self.switch_to(tag);
+            }
+        }
+    }
+
+    /// Marks the current instance as just active.
+    fn touch(&mut self) {
+        self.clock += 1;
+        self.active = self.clock;
     }
 
     /// Handles a classified incoming string. A message reassembled from fragments comes
@@ -459,14 +581,26 @@ impl Conversation {
                 rng: &mut *ctx.rng,
             },
         );
-        self.send_ake(version, body, ctx);
+        // A query or tag does not say which instance of the peer sent it: the commit goes
+        // to no instance in particular, and every instance that answers gets the exchange.
+        self.master = self.auth.awaiting_dh_key().map(|state| Master {
+            state,
+            answered: Vec::new(),
+        });
+        self.send_ake(version, body, InstanceTag::UNKNOWN, ctx);
     }
 
-    fn send_ake(&self, version: ProtocolVersion, body: MessageBody, ctx: &mut Context<'_>) {
+    fn send_ake(
+        &self,
+        version: ProtocolVersion,
+        body: MessageBody,
+        to: InstanceTag,
+        ctx: &mut Context<'_>,
+    ) {
         let (sender_instance, receiver_instance) = if version == ProtocolVersion::V2 {
             (InstanceTag::UNKNOWN, InstanceTag::UNKNOWN)
         } else {
-            (ctx.our_instance, self.their_instance)
+            (ctx.our_instance, to)
         };
         let message = EncodedMessage {
             version,
@@ -474,7 +608,11 @@ impl Conversation {
             receiver_instance,
             body,
         };
-        ctx.emit_encoded(text::armour(&message.to_bytes()), version, receiver_instance);
+        ctx.emit_encoded(
+            text::armour(&message.to_bytes()),
+            version,
+            receiver_instance,
+        );
     }
 
     fn receive_encoded(&mut self, message: EncodedMessage, ctx: &mut Context<'_>) {
@@ -495,20 +633,26 @@ impl Conversation {
             if to != ctx.our_instance && !(is_commit && to == InstanceTag::UNKNOWN) {
                 return;
             }
-            // The instance of the exchange in progress follows D-H Commits; data messages are
-            // checked against their own session's instance (receive_data), so an
-            // unauthenticated commit from elsewhere cannot cut off an established session.
-            let is_data = message.message_type() == MessageType::DATA;
-            if is_commit {
-                self.their_instance = message.sender_instance;
-            } else if !is_data
-                && self.their_instance != InstanceTag::UNKNOWN
-                && message.sender_instance != self.their_instance
-            {
-                return;
+        }
+        // One session per instance of the peer (version 2 has none: instance 0).
+        let from = if version == ProtocolVersion::V3 {
+            message.sender_instance
+        } else {
+            InstanceTag::UNKNOWN
+        };
+        self.switch_to(from);
+        if message.message_type() == MessageType::DH_KEY {
+            // The first answer of each instance to a commit we sent to no instance in
+            // particular: an instance that does not hold the exchange gets a copy.
+            if let Some(master) = &mut self.master {
+                if !master.answered.contains(&from) {
+                    master.answered.push(from);
+                    if matches!(self.auth, AuthState::None) {
+                        self.auth = AuthState::AwaitingDhKey(master.state.clone());
+                    }
+                }
             }
         }
-        let sender_instance = message.sender_instance;
         let mut ake = AkeContext {
             identity: ctx.identity,
             rng: &mut *ctx.rng,
@@ -519,7 +663,6 @@ impl Conversation {
                 if self.auth.version() != Some(version) {
                     return;
                 }
-                self.their_instance = sender_instance;
                 self.auth.receive_dh_key(key, &mut ake)
             }
             MessageBody::RevealSignature(reveal) => {
@@ -544,7 +687,7 @@ impl Conversation {
 
     fn finish_ake_step(&mut self, version: ProtocolVersion, step: AkeStep, ctx: &mut Context<'_>) {
         if let Some(reply) = step.reply {
-            self.send_ake(version, reply, ctx);
+            self.send_ake(version, reply, self.their_instance, ctx);
         }
         if let Some(e) = step.error {
             ctx.emit_error(
@@ -619,6 +762,7 @@ impl Conversation {
             self.resend_last(&mut private, ctx);
         }
         self.msg = MessageState::Encrypted(private);
+        self.touch();
         self.emit_state(ctx);
     }
 
@@ -626,7 +770,13 @@ impl Conversation {
         let ignore_unreadable =
             matches!(&message.body, MessageBody::Data(d) if d.flags.ignore_unreadable());
         let MessageState::Encrypted(private) = &mut self.msg else {
-            if !ignore_unreadable {
+            let other_instance_private = self
+                .others
+                .iter()
+                .any(|p| matches!(p.msg, MessageState::Encrypted(_)));
+            // While another instance of the peer is private with us, this was most likely
+            // meant for another of our instances: drop it quietly, as libotr does.
+            if !ignore_unreadable && !other_instance_private {
                 self.report_unreadable("there is no private session with this peer", ctx);
             }
             return;
@@ -679,6 +829,7 @@ impl Conversation {
         };
         self.error_replies.reset();
         self.error_queries.reset();
+        self.touch();
         let disconnected = plaintext
             .tlvs
             .iter()
@@ -689,7 +840,11 @@ impl Conversation {
                 self.maybe_heartbeat(ctx);
             }
         }
-        for tlv in plaintext.tlvs.iter().filter(|t| t.kind == TlvType::EXTRA_SYMMETRIC_KEY) {
+        for tlv in plaintext
+            .tlvs
+            .iter()
+            .filter(|t| t.kind == TlvType::EXTRA_SYMMETRIC_KEY)
+        {
             // Four bytes of usage, then use-specific data; a shorter TLV is ignored.
             if let Some((usage, usedata)) = tlv.value.split_first_chunk::<4>() {
                 ctx.out.push(Event::ExtraSymmetricKey {
@@ -717,7 +872,9 @@ impl Conversation {
 
     /// A received SMP TLV: advance the state machine, send its reply, tell the user.
     fn receive_smp(&mut self, tlv: &Tlv, ctx: &mut Context<'_>) {
-        let MessageState::Encrypted(private) = &mut self.msg else { return };
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            return;
+        };
         let step = private.smp.receive(tlv, &mut *ctx.rng);
         send_tlvs(private, step.send, ctx);
         let answered_question = private.smp.answered_question();
@@ -743,9 +900,17 @@ impl Conversation {
     }
 
     /// The user starts SMP with `secret`, optionally asking `question`.
-    pub(crate) fn smp_start(&mut self, secret: &[u8], question: Option<&str>, ctx: &mut Context<'_>) {
+    pub(crate) fn smp_start(
+        &mut self,
+        secret: &[u8],
+        question: Option<&str>,
+        ctx: &mut Context<'_>,
+    ) {
         let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation to verify.");
+            ctx.emit_error(
+                ErrorCode::NoSession,
+                "There is no private conversation to verify.",
+            );
             return;
         };
         let ours = ctx.identity.public().fingerprint();
@@ -761,7 +926,10 @@ impl Conversation {
     /// The user answers the peer's SMP request with `secret`.
     pub(crate) fn smp_respond(&mut self, secret: &[u8], ctx: &mut Context<'_>) {
         let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation to verify.");
+            ctx.emit_error(
+                ErrorCode::NoSession,
+                "There is no private conversation to verify.",
+            );
             return;
         };
         let ours = ctx.identity.public().fingerprint();
@@ -786,7 +954,10 @@ impl Conversation {
         };
         let key = private.keys.sending_extra_key()?;
         let value = [&usage.to_be_bytes()[..], usedata].concat();
-        let tlv = Tlv { kind: TlvType::EXTRA_SYMMETRIC_KEY, value };
+        let tlv = Tlv {
+            kind: TlvType::EXTRA_SYMMETRIC_KEY,
+            value,
+        };
         send_tlvs(private, vec![tlv], ctx);
         Some(key)
     }

@@ -762,3 +762,114 @@ fn extra_symmetric_key_agrees_with_libotr() {
     });
     assert_eq!(got, Some((7, b"voice".to_vec(), lib_key)));
 }
+
+/// The peer is logged in twice: two libotr instances of one account (same key, two
+/// instance tags) both see everything we send, as on networks that copy messages to every
+/// session. Both get a working session with us, and what we type goes to the instance
+/// that spoke last.
+#[test]
+fn two_libotr_instances_of_one_account() {
+    let mut ours = common::engine(alice_key(), OUR_TAG, Policy::MANUAL, 31);
+    let mut libs = [
+        LibOtr::with_cached_key("bob", POLICY_MANUAL).unwrap(),
+        LibOtr::with_cached_key("bob", POLICY_MANUAL).unwrap(),
+    ];
+    assert_ne!(libs[0].instance_tag(), libs[1].instance_tag());
+    assert_eq!(libs[0].fingerprint(), libs[1].fingerprint());
+    let mut shown: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let mut ours_shown = Vec::new();
+    // Everything we send reaches both instances; what they send reaches us.
+    let relay = |ours: &mut Engine,
+                 libs: &mut [LibOtr; 2],
+                 first: Vec<Event>,
+                 shown: &mut [Vec<String>; 2],
+                 ours_shown: &mut Vec<String>| {
+        let mut to_libs: Vec<String> = first
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Wire { data, .. } => Some(data),
+                _ => None,
+            })
+            .collect();
+        let mut rounds = 0;
+        while !to_libs.is_empty() {
+            rounds += 1;
+            assert!(rounds < 100);
+            let mut to_us = Vec::new();
+            for data in to_libs.drain(..) {
+                for (i, lib) in libs.iter_mut().enumerate() {
+                    for e in lib.receive("alice", &data) {
+                        match e {
+                            LEvent::Wire { data, .. } => to_us.push(data),
+                            LEvent::Message { text, .. } => shown[i].push(text),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            for data in to_us {
+                for e in ours.receive("bob", &data) {
+                    match e {
+                        Event::Wire { data, .. } => to_libs.push(data),
+                        Event::Message {
+                            text,
+                            encrypted: true,
+                            ..
+                        } => ours_shown.push(text),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    };
+    let q = ours.start("bob");
+    relay(&mut ours, &mut libs, q, &mut shown, &mut ours_shown);
+    assert_eq!(libs[0].msgstate("alice"), MsgState::Encrypted);
+    assert_eq!(libs[1].msgstate("alice"), MsgState::Encrypted);
+    for round in 0..3 {
+        for i in [1, 0] {
+            let text = format!("from instance {i}, round {round}");
+            let out: Vec<Event> = libs[i]
+                .send("alice", &text)
+                .into_iter()
+                .filter_map(|e| match e {
+                    LEvent::Wire { peer, data } => Some(Event::Wire { peer, data }),
+                    _ => None,
+                })
+                .collect();
+            // Deliver the instance's message to us, then our reply to both instances.
+            let mut replies = Vec::new();
+            for e in out {
+                if let Event::Wire { data, .. } = e {
+                    for e in ours.receive("bob", &data) {
+                        match e {
+                            Event::Message {
+                                text,
+                                encrypted: true,
+                                ..
+                            } => ours_shown.push(text),
+                            other => replies.push(other),
+                        }
+                    }
+                }
+            }
+            relay(&mut ours, &mut libs, replies, &mut shown, &mut ours_shown);
+            let reply = format!("reply to {i}, round {round}");
+            let q = ours.send("bob", &reply);
+            relay(&mut ours, &mut libs, q, &mut shown, &mut ours_shown);
+            assert_eq!(
+                shown[i].last(),
+                Some(&reply),
+                "instance {i} did not get our reply"
+            );
+            assert_ne!(
+                shown[1 - i].last(),
+                Some(&reply),
+                "both instances showed our reply"
+            );
+        }
+    }
+    assert_eq!(ours_shown.len(), 6, "{ours_shown:?}");
+    assert_eq!(shown[0].len(), 3);
+    assert_eq!(shown[1].len(), 3);
+}

@@ -196,7 +196,9 @@ fn key8(bytes: &[u8]) -> u64 {
 impl Probes {
     fn add(&mut self, id: usize, text: &str) {
         for line in text.split(['\n', '\r']) {
-            if line.len() < 8 {
+            // At least 12 characters: with emoji and CJK in the pool, 8 bytes can be just
+            // three symbols, which random plaintext lines contain by chance.
+            if line.len() < 8 || line.chars().count() < 12 {
                 continue;
             }
             let mut end = line.len().min(32);

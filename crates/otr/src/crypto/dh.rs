@@ -140,6 +140,9 @@ impl core::fmt::Debug for DhPublicKey {
 }
 
 /// A Diffie-Hellman key pair: a 320-bit secret exponent and its public value.
+///
+/// `Clone` copies the secret; every copy is zeroized when dropped.
+#[derive(Clone)]
 pub struct DhKeyPair {
     public: DhPublicKey,
     /// Secret exponent; zeroized on drop, never printed.

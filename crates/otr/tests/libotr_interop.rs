@@ -873,3 +873,60 @@ fn two_libotr_instances_of_one_account() {
     assert_eq!(shown[0].len(), 3);
     assert_eq!(shown[1].len(), 3);
 }
+
+/// Every pairing of our policy presets with libotr's: libotr's user writes first, then
+/// ours. Whether the conversation ends up private follows libotr's rules (a require-
+/// encryption side holds its text and sends a query; a whitespace tag starts OTR at a
+/// receiver that allows it; we stop tagging once plaintext arrived), every message arrives
+/// exactly once, and a side that requires encryption never puts plaintext on the wire.
+#[test]
+fn every_policy_pairing_with_libotr() {
+    use libotr_harness::POLICY_ALWAYS;
+    let ours_policies = [
+        ("manual", Policy::MANUAL),
+        ("opportunistic", Policy::OPPORTUNISTIC),
+        ("always", Policy::ALWAYS),
+    ];
+    let lib_policies = [
+        ("manual", POLICY_MANUAL),
+        ("default", POLICY_DEFAULT),
+        ("always", POLICY_ALWAYS),
+    ];
+    // Rows: ours; columns: libotr's. True where the conversation ends encrypted.
+    let expected = [
+        [false, false, true],
+        [false, true, true],
+        [true, true, true],
+    ];
+    for (i, (ours_name, ours_policy)) in ours_policies.iter().enumerate() {
+        for (j, (lib_name, lib_policy)) in lib_policies.iter().enumerate() {
+            let case = format!("ours {ours_name}, libotr {lib_name}");
+            let mut m = Mixed::new(*ours_policy, *lib_policy);
+            let q = m.lib_do(|l| l.send("alice", "hello from libotr"));
+            m.relay(q);
+            let q = m.ours_do(|e| e.send("bob", "hello from offrecord"));
+            m.relay(q);
+            let private = m.ours.state("bob") == ConversationState::Encrypted;
+            assert_eq!(private, expected[i][j], "{case}");
+            if private {
+                assert_eq!(m.lib.msgstate("alice"), MsgState::Encrypted, "{case}");
+            }
+            let ours_got: Vec<String> = m.ours_shown().into_iter().map(|(t, _)| t).collect();
+            let lib_got: Vec<String> = m.lib_shown().into_iter().map(|(t, _)| t).collect();
+            assert_eq!(ours_got, ["hello from libotr"], "{case}");
+            assert_eq!(lib_got, ["hello from offrecord"], "{case}");
+            for (from, data) in &m.wire {
+                let requires = match from {
+                    From::Ours => ours_policy.has(Policy::REQUIRE_ENCRYPTION),
+                    From::Libotr => lib_policy & libotr_harness::POLICY_REQUIRE_ENCRYPTION != 0,
+                };
+                if requires {
+                    assert!(
+                        !data.contains("hello from"),
+                        "{case}: plaintext from a require-encryption side: {data}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -157,6 +157,10 @@ pub(crate) struct Conversation {
     last_sent: Option<f64>,
     /// The last text we sent encrypted, for a resend after the peer lost its session.
     last_message: Option<LastMessage>,
+    /// What we sent encrypted in the last [`RESEND_INTERVAL`] seconds (at most
+    /// [`MAX_RECENT`]): if the peer reports an error, these may not have been read, and the
+    /// user is told which.
+    recent: std::collections::VecDeque<(Zeroizing<String>, Option<f64>)>,
     /// Set when the peer reported an error while we were encrypted: once a new session is
     /// up, the last message is resent (libotr's may_retransmit).
     may_retransmit: bool,
@@ -188,6 +192,9 @@ struct Master {
     state: Box<AwaitingDhKey>,
     answered: Vec<InstanceTag>,
 }
+
+/// The most recently sent messages remembered for reporting after a peer error.
+const MAX_RECENT: usize = 32;
 
 /// The most instances of one peer we keep sessions with; the least recently active goes.
 const MAX_OTHER_INSTANCES: usize = 8;
@@ -249,6 +256,18 @@ impl ReplyLimiter {
     fn reset(&mut self) {
         *self = Self::default();
     }
+}
+
+/// Remembers a message just sent encrypted, for [`Conversation::recent`].
+fn remember(
+    recent: &mut std::collections::VecDeque<(Zeroizing<String>, Option<f64>)>,
+    text: &str,
+    now: Option<f64>,
+) {
+    if recent.len() >= MAX_RECENT {
+        recent.pop_front();
+    }
+    recent.push_back((Zeroizing::new(text.to_owned()), now));
 }
 
 /// True if `then` is within `window` seconds before `now` (or either time is unknown).
@@ -328,6 +347,7 @@ impl Conversation {
                     Some(data) => {
                         ctx.emit_encoded(data, private.version, private.their_instance);
                         self.last_sent = ctx.now;
+                        remember(&mut self.recent, text, ctx.now);
                         self.last_message = Some(LastMessage {
                             text: Zeroizing::new(text.to_owned()),
                             fingerprint: private.fingerprint,
@@ -530,10 +550,24 @@ impl Conversation {
                 ),
             },
             Ok(IncomingText::Error(text)) => {
-                ctx.emit_error(
-                    ErrorCode::PeerError,
-                    format!("OTR error from the peer: {text}"),
-                );
+                let mut report = format!("OTR error from the peer: {text}");
+                if matches!(self.msg, MessageState::Encrypted(_)) {
+                    // The peer may have lost its session: say which recent messages it may
+                    // not have read (those older than the resend window were read or
+                    // reported already).
+                    let unread: Vec<String> = core::mem::take(&mut self.recent)
+                        .into_iter()
+                        .filter(|(_, at)| within(ctx.now, *at, RESEND_INTERVAL))
+                        .map(|(t, _)| format!("\u{ab}{}\u{bb}", t.as_str()))
+                        .collect();
+                    if !unread.is_empty() {
+                        report.push_str(&format!(
+                            " It may not have read what you sent in the last minute: {}.",
+                            unread.join(", ")
+                        ));
+                    }
+                }
+                ctx.emit_error(ErrorCode::PeerError, report);
                 if matches!(self.msg, MessageState::Encrypted(_)) {
                     // The peer may have lost its session: resend our last message once a
                     // new one is up.
@@ -746,6 +780,7 @@ impl Conversation {
             ) {
                 Some(data) => {
                     ctx.emit_encoded(data, private.version, private.their_instance);
+                    remember(&mut self.recent, &held.text, ctx.now);
                     self.last_message = Some(LastMessage {
                         text: held.text,
                         fingerprint,

@@ -173,3 +173,37 @@ fn error_replies_are_rate_limited() {
     }
     assert!(queries <= 3, "{queries} queries");
 }
+
+#[test]
+fn a_peer_error_names_the_messages_that_may_be_lost() {
+    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    tick(&mut pair, 10.0);
+    pair.connect(Side::Alice);
+    // Bob restarts; Alice's next two messages are unreadable for him.
+    pair.bob = engine(bob_key(), 0x2000_0002, Policy::OPPORTUNISTIC, 78);
+    pair.bob.tick(12.0);
+    pair.clear_events();
+    let mut queue = pair.hold(Side::Alice, |e| e.send("bob", "first lost"));
+    queue.extend(pair.hold(Side::Alice, |e| e.send("bob", "second lost")));
+    pair.relay(queue);
+    let report = pair
+        .alice_events
+        .iter()
+        .find_map(|e| match e {
+            Event::Error {
+                code: ErrorCode::PeerError,
+                message,
+                ..
+            } => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        report.contains("first lost") && report.contains("second lost"),
+        "{report}"
+    );
+    // The last one is resent in the new session.
+    assert!(pair
+        .shown(Side::Bob)
+        .contains(&("[resent] second lost".to_owned(), true)));
+}

@@ -1022,7 +1022,12 @@ impl Conversation {
     /// [`HEARTBEAT_INTERVAL`] seconds, send an empty data message (libotr's heartbeat).
     fn maybe_heartbeat(&mut self, ctx: &mut Context<'_>) {
         let Some(now) = ctx.now else { return };
-        if self.last_sent.is_some_and(|t| now - t < HEARTBEAT_INTERVAL) {
+        let Some(last_sent) = self.last_sent else {
+            // We sent before time was known: the minute starts now.
+            self.last_sent = Some(now);
+            return;
+        };
+        if now - last_sent < HEARTBEAT_INTERVAL {
             return;
         }
         let MessageState::Encrypted(private) = &mut self.msg else {

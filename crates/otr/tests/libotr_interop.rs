@@ -930,3 +930,41 @@ fn every_policy_pairing_with_libotr() {
         }
     }
 }
+
+/// Our heartbeat (after a minute of not sending, when a message arrives) is what libotr
+/// expects: an empty data message it does not show, logged as a heartbeat, after which the
+/// keys have rotated and the conversation goes on.
+#[test]
+fn libotr_takes_our_heartbeat() {
+    let mut m = private_pair();
+    m.ours.tick(1_000.0);
+    let q = m.lib_do(|l| l.send("alice", "are you there?"));
+    m.relay(q);
+    assert!(
+        m.wire.iter().all(|(f, _)| *f == From::Libotr),
+        "no heartbeat yet: we just went private"
+    );
+    m.clear();
+    m.ours.tick(1_061.0);
+    let q = m.lib_do(|l| l.send("alice", "a minute later"));
+    m.relay(q);
+    let ours: Vec<&String> = m
+        .wire
+        .iter()
+        .filter(|(f, _)| *f == From::Ours)
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(ours.len(), 1, "one heartbeat");
+    assert!(m.lib_shown().is_empty(), "libotr showed the heartbeat");
+    assert!(
+        m.lib_events
+            .iter()
+            .any(|e| matches!(e, LEvent::MsgEvent { name, .. } if name == "LOG_HEARTBEAT_RCVD")),
+        "{:?}",
+        m.lib_events
+    );
+    m.clear();
+    let q = m.ours_do(|e| e.send("bob", "still here"));
+    m.relay(q);
+    assert_eq!(m.lib_shown(), [("still here".to_owned(), true)]);
+}

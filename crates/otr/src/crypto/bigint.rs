@@ -60,8 +60,13 @@ fn mask(bit: u64) -> u64 {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Uint<const N: usize>(pub(crate) [u64; N]);
 
+/// Redacted outside tests: a `Uint` may hold a secret exponent, and a derived `Debug` on a
+/// struct holding one must not print it. Tests print the value, for failure messages.
 impl<const N: usize> core::fmt::Debug for Uint<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if !cfg!(test) {
+            return f.write_str("Uint(<redacted>)");
+        }
         f.write_str("Uint(0x")?;
         for l in self.0.iter().rev() {
             write!(f, "{l:016x}")?;

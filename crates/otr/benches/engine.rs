@@ -4,7 +4,10 @@
 //! After criterion's own report, a summary table gives the rates and our speed-up.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::{Duration, Instant};
+mod common;
+
+use common::rate;
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use libotr_harness::{Event as LEvent, LibOtr, POLICY_MANUAL};
@@ -185,18 +188,6 @@ fn criterion_benches(c: &mut Criterion) {
         });
     }
     g.finish();
-}
-
-/// Operations per second of `f`, run for about `budget`.
-fn rate(budget: Duration, mut f: impl FnMut()) -> f64 {
-    f();
-    let start = Instant::now();
-    let mut n = 0u32;
-    while start.elapsed() < budget {
-        f();
-        n += 1;
-    }
-    f64::from(n) / start.elapsed().as_secs_f64()
 }
 
 fn summary() {

@@ -652,3 +652,142 @@ long harness_symkey(struct harness *h, const char *peer, unsigned int use,
     return (long)otrl_message_symkey(h->us, &harness_ops, h, c, use,
             usedata, usedatalen, key);
 }
+
+/* ------------------------------------------------------------------ */
+/* identity files: a bare OtrlUserState and libotr's own file routines  */
+/* (for the round-trip tests of offrecord's otr.private_key,            */
+/* otr.fingerprints and otr.instance_tags)                              */
+
+OtrlUserState harness_us_new(void)
+{
+    return otrl_userstate_create();
+}
+
+void harness_us_free(OtrlUserState us)
+{
+    if (us) otrl_userstate_free(us);
+}
+
+unsigned int harness_us_privkey_generate(OtrlUserState us, const char *path,
+        const char *account, const char *protocol)
+{
+    return (unsigned int)otrl_privkey_generate(us, path, account, protocol);
+}
+
+unsigned int harness_us_privkey_read(OtrlUserState us, const char *path)
+{
+    return (unsigned int)otrl_privkey_read(us, path);
+}
+
+/* Our fingerprint for (account, protocol) in human form; -1 if no key. */
+int harness_us_privkey_fingerprint(OtrlUserState us, const char *account,
+        const char *protocol, char *out)
+{
+    return otrl_privkey_fingerprint(us, out, account, protocol) ? 0 : -1;
+}
+
+/* The n-th private key libotr holds (its list order); -1 past the end. */
+int harness_us_privkey_nth(OtrlUserState us, int n, const char **account,
+        const char **protocol)
+{
+    OtrlPrivKey *p = us->privkey_root;
+    while (p && n > 0) {
+        p = p->next;
+        --n;
+    }
+    if (!p) return -1;
+    *account = p->accountname;
+    *protocol = p->protocol;
+    return 0;
+}
+
+/* Sign `len` bytes with the key of (account, protocol): out gets r || s
+ * (40 bytes).  Returns 0, or -1 if there is no such key or signing fails. */
+int harness_us_privkey_sign(OtrlUserState us, const char *account,
+        const char *protocol, const unsigned char *data, size_t len,
+        unsigned char *out)
+{
+    unsigned char *sig = NULL;
+    size_t siglen = 0;
+    OtrlPrivKey *p = otrl_privkey_find(us, account, protocol);
+    if (!p) return -1;
+    if (otrl_privkey_sign(&sig, &siglen, p, data, len) || siglen != 40) {
+        free(sig);
+        return -1;
+    }
+    memcpy(out, sig, 40);
+    free(sig);
+    return 0;
+}
+
+unsigned int harness_us_read_fingerprints(OtrlUserState us, const char *path)
+{
+    return (unsigned int)otrl_privkey_read_fingerprints(us, path, NULL, NULL);
+}
+
+unsigned int harness_us_write_fingerprints(OtrlUserState us, const char *path)
+{
+    return (unsigned int)otrl_privkey_write_fingerprints(us, path);
+}
+
+/* Record a fingerprint of `username` for our (account, protocol) with a
+ * trust text (NULL or "" = not verified), as a client does on a new
+ * fingerprint and when the user verifies it. */
+int harness_us_add_fingerprint(OtrlUserState us, const char *username,
+        const char *account, const char *protocol,
+        const unsigned char *fingerprint, const char *trust)
+{
+    unsigned char fp[20];
+    ConnContext *context = otrl_context_find(us, username, account, protocol,
+            OTRL_INSTAG_MASTER, 1, NULL, NULL, NULL);
+    Fingerprint *f;
+    if (!context) return -1;
+    memcpy(fp, fingerprint, 20);
+    f = otrl_context_find_fingerprint(context, fp, 1, NULL);
+    if (!f) return -1;
+    otrl_context_set_trust(f, trust);
+    return 0;
+}
+
+/* The n-th fingerprint libotr holds (master contexts in list order, then
+ * each context's fingerprints in order); -1 past the end.  *trust is NULL
+ * when libotr holds no trust text. */
+int harness_us_fingerprint_nth(OtrlUserState us, int n, const char **username,
+        const char **account, const char **protocol, unsigned char *fp,
+        const char **trust)
+{
+    ConnContext *c;
+    Fingerprint *f;
+    for (c = us->context_root; c; c = c->next) {
+        if (c->their_instance != OTRL_INSTAG_MASTER) continue;
+        for (f = c->fingerprint_root.next; f; f = f->next) {
+            if (n-- > 0) continue;
+            *username = c->username;
+            *account = c->accountname;
+            *protocol = c->protocol;
+            memcpy(fp, f->fingerprint, 20);
+            *trust = f->trust;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+unsigned int harness_us_instag_generate(OtrlUserState us, const char *path,
+        const char *account, const char *protocol)
+{
+    return (unsigned int)otrl_instag_generate(us, path, account, protocol);
+}
+
+unsigned int harness_us_instag_read(OtrlUserState us, const char *path)
+{
+    return (unsigned int)otrl_instag_read(us, path);
+}
+
+/* The instance tag of (account, protocol), or 0 if libotr has none. */
+unsigned int harness_us_instag_find(OtrlUserState us, const char *account,
+        const char *protocol)
+{
+    OtrlInsTag *t = otrl_instag_find(us, account, protocol);
+    return t ? (unsigned int)t->instag : 0;
+}

@@ -21,6 +21,8 @@
 //! }
 //! ```
 
+pub mod userstate;
+
 use std::ffi::{c_char, c_int, c_long, c_uchar, c_uint, CStr, CString};
 use std::fs;
 use std::io;

@@ -3,10 +3,14 @@
 //! The library half of the `offrecord` binary, so that its parts can be tested in-process:
 //!
 //! * [`rpc`]: `offrecord rpc`, the OTR engine over JSON lines on stdio (the engine protocol).
+//! * [`identity`]: libotr's files (`otr.private_key`, `otr.fingerprints`, `otr.instance_tags`).
 //! * [`store`]: the `--home` directory holding each account's key, instance tag and trust.
+//! * [`commands`]: `keygen`, `fingerprint`, `contacts`, `trust`, `distrust`, `import`, `export`.
 //! * [`demo`]: `offrecord demo`, Alice and Bob talking over an in-memory network.
 #![forbid(unsafe_code)]
 
+pub mod commands;
 pub mod demo;
+pub mod identity;
 pub mod rpc;
 pub mod store;

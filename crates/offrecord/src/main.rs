@@ -1,10 +1,13 @@
-//! The `offrecord` command line: `offrecord rpc` and `offrecord demo`.
+//! The `offrecord` command line: `rpc`, `demo`, and the identity commands (`keygen`,
+//! `fingerprint`, `contacts`, `trust`, `distrust`, `import`, `export`).
 
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use offrecord::commands::{self, AccountId};
+use offrecord::identity::{Layout, OtrDir};
 use offrecord::rpc;
 use offrecord::store::Store;
 use otr::wire::encoded::InstanceTag;
@@ -12,9 +15,17 @@ use otr::{Engine, EngineConfig, Policy};
 use rand_core::OsRng;
 
 /// Off-the-record private conversations over the chat networks people already use.
+///
+/// Identity (keys, known fingerprints, instance tags) lives in libotr's own files in the
+/// home directory, so a Pidgin or irssi-otr identity can be imported and exported.
 #[derive(Debug, Parser)]
 #[command(name = "offrecord", version, about)]
 struct Cli {
+    /// The directory holding libotr's files (otr.private_key, otr.fingerprints,
+    /// otr.instance_tags). Default: $XDG_DATA_HOME/offrecord, else
+    /// ~/.local/share/offrecord.
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,6 +36,123 @@ enum Command {
     Rpc(RpcArgs),
     /// Show Alice and Bob having a private conversation on an in-memory network.
     Demo,
+    /// Generate a long-term key for an account (refuses to replace one without --force).
+    Keygen {
+        #[command(flatten)]
+        id: AccountArgs,
+        /// Replace the account's existing key.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show our fingerprint (of one account, or of every account with a key).
+    Fingerprint {
+        #[command(flatten)]
+        id: OptionalAccountArgs,
+    },
+    /// List the peers' known fingerprints and whether they are verified.
+    Contacts {
+        #[command(flatten)]
+        id: OptionalAccountArgs,
+    },
+    /// Mark a peer's fingerprint verified.
+    Trust(TrustArgs),
+    /// Mark a peer's fingerprint not verified.
+    Distrust(TrustArgs),
+    /// Copy an account's identity (key, instance tag, fingerprints with trust) from a
+    /// libotr directory such as ~/.purple or ~/.irssi/otr. Without --account, lists the
+    /// accounts there (and imports the only one if there is just one).
+    Import {
+        /// The libotr directory to read (Pidgin's or irssi-otr's file names).
+        dir: PathBuf,
+        /// The account to import.
+        #[arg(long)]
+        account: Option<String>,
+        /// Its protocol id in that directory (needed if the account has several).
+        #[arg(long, value_name = "ID")]
+        otr_protocol: Option<String>,
+        /// Only list the accounts there.
+        #[arg(long)]
+        list: bool,
+        /// Replace a different key we already have for the account.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write an account's identity (or every account's) into a libotr directory, keeping
+    /// what else is there.
+    Export {
+        /// The libotr directory to write.
+        dir: PathBuf,
+        /// The account to export (default: every account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Its protocol id (default: every protocol of the account).
+        #[arg(long, value_name = "ID")]
+        otr_protocol: Option<String>,
+        /// File names to write: libotr's (Pidgin) or irssi-otr's. Default: what the
+        /// directory already holds, else libotr's.
+        #[arg(long, value_enum)]
+        layout: Option<LayoutArg>,
+        /// Replace a different key the directory has for the account.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The file names of a libotr directory.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    /// otr.private_key, otr.fingerprints, otr.instance_tags (libotr, Pidgin).
+    Libotr,
+    /// otr.key, otr.fp, otr.instag (irssi-otr).
+    Irssi,
+}
+
+#[derive(Debug, clap::Args)]
+struct AccountArgs {
+    /// The account name, as the chat client names it (e.g. alice@irc.libera.chat).
+    #[arg(long)]
+    account: String,
+    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC).
+    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
+    otr_protocol: String,
+}
+
+impl AccountArgs {
+    fn id(&self) -> AccountId {
+        AccountId {
+            account: self.account.clone(),
+            protocol: self.otr_protocol.clone(),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct OptionalAccountArgs {
+    /// The account (default: every account).
+    #[arg(long)]
+    account: Option<String>,
+    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC).
+    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
+    otr_protocol: String,
+}
+
+impl OptionalAccountArgs {
+    fn id(&self) -> Option<AccountId> {
+        self.account.as_ref().map(|account| AccountId {
+            account: account.clone(),
+            protocol: self.otr_protocol.clone(),
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct TrustArgs {
+    #[command(flatten)]
+    id: AccountArgs,
+    /// The peer (their user name).
+    peer: String,
+    /// The fingerprint (needed when the peer has several; spaces allowed).
+    fingerprint: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,12 +160,13 @@ struct RpcArgs {
     /// The account name (keys and trust are kept per account).
     #[arg(long)]
     account: String,
-    /// The directory holding the account's key, instance tag and known fingerprints.
-    #[arg(long)]
-    home: PathBuf,
     /// The transport the wire messages travel over.
     #[arg(long, value_enum, default_value_t = Protocol::Irc)]
     protocol: Protocol,
+    /// The protocol id under which libotr's files key the account (Pidgin: prpl-irc,
+    /// irssi-otr: IRC).
+    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
+    otr_protocol: String,
     /// libotr's policy preset.
     #[arg(long, value_enum, default_value_t = PolicyPreset::Opportunistic)]
     policy: PolicyPreset,
@@ -76,14 +205,14 @@ impl PolicyPreset {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Rpc(args) => run_rpc(args),
-        Command::Demo => {
-            let stdout = io::stdout();
-            let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            offrecord::demo::run(&mut stdout.lock(), colour)
+    let home = match cli.home.clone().or_else(commands::default_home) {
+        Some(home) => home,
+        None => {
+            eprintln!("offrecord: no home directory: set $HOME or XDG_DATA_HOME, or give --home");
+            return ExitCode::FAILURE;
         }
     };
+    let result = run(cli.command, &home);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -93,13 +222,156 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_rpc(args: RpcArgs) -> anyhow::Result<()> {
+fn run(command: Command, home: &Path) -> anyhow::Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut err = io::stderr();
+    match command {
+        Command::Rpc(args) => run_rpc(args, home),
+        Command::Demo => {
+            let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            offrecord::demo::run(&mut out, colour)
+        }
+        Command::Keygen { id, force } => Ok(commands::keygen(
+            home,
+            &id.id(),
+            force,
+            &mut OsRng,
+            &mut out,
+            &mut err,
+        )?),
+        Command::Fingerprint { id } => Ok(commands::fingerprint(home, id.id().as_ref(), &mut out)?),
+        Command::Contacts { id } => Ok(commands::contacts(home, id.id().as_ref(), &mut out)?),
+        Command::Trust(args) => Ok(commands::set_trust(
+            home,
+            &args.id.id(),
+            &args.peer,
+            args.fingerprint.as_deref(),
+            true,
+            &mut out,
+        )?),
+        Command::Distrust(args) => Ok(commands::set_trust(
+            home,
+            &args.id.id(),
+            &args.peer,
+            args.fingerprint.as_deref(),
+            false,
+            &mut out,
+        )?),
+        Command::Import {
+            dir,
+            account,
+            otr_protocol,
+            list,
+            force,
+        } => import(home, &dir, account, otr_protocol, list, force, &mut out),
+        Command::Export {
+            dir,
+            account,
+            otr_protocol,
+            layout,
+            force,
+        } => {
+            let layout = match layout {
+                Some(LayoutArg::Libotr) => Layout::LIBOTR,
+                Some(LayoutArg::Irssi) => Layout::IRSSI,
+                None => Layout::detect(&dir),
+            };
+            let source = OtrDir::new(home, Layout::LIBOTR);
+            let target = OtrDir::new(&dir, layout);
+            let ids = select(&source, account.as_deref(), otr_protocol.as_deref(), true)?;
+            for id in ids {
+                let done = commands::copy_identity(&source, &target, &id, force)?;
+                writeln!(out, "exported {done}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The accounts of `dir` matching an optional account and protocol. Unless `many`, exactly
+/// one must match.
+fn select(
+    dir: &OtrDir,
+    account: Option<&str>,
+    protocol: Option<&str>,
+    many: bool,
+) -> anyhow::Result<Vec<AccountId>> {
+    let keys = dir.read_private_keys()?.ok_or_else(|| {
+        anyhow::anyhow!("there is no key file {}", dir.private_key_path().display())
+    })?;
+    let ids: Vec<AccountId> = keys
+        .entries()
+        .iter()
+        .filter(|e| account.is_none_or_eq(&e.account) && protocol.is_none_or_eq(&e.protocol))
+        .map(|e| AccountId {
+            account: e.account.clone(),
+            protocol: e.protocol.clone(),
+        })
+        .collect();
+    if ids.is_empty() {
+        anyhow::bail!(
+            "{} has no key for {} {}",
+            dir.private_key_path().display(),
+            account.unwrap_or("any account"),
+            protocol.map(|p| format!("({p})")).unwrap_or_default()
+        );
+    }
+    if ids.len() > 1 && !many {
+        let names: Vec<String> = ids.iter().map(|id| format!("  {id}")).collect();
+        anyhow::bail!(
+            "{} holds several accounts; choose one with --account (and --otr-protocol):\n{}",
+            dir.private_key_path().display(),
+            names.join("\n")
+        );
+    }
+    Ok(ids)
+}
+
+/// `Option<&str>` that matches everything when `None`.
+trait NoneOrEq {
+    fn is_none_or_eq(&self, value: &str) -> bool;
+}
+
+impl NoneOrEq for Option<&str> {
+    fn is_none_or_eq(&self, value: &str) -> bool {
+        match self {
+            Some(wanted) => *wanted == value,
+            None => true,
+        }
+    }
+}
+
+fn import(
+    home: &Path,
+    dir: &Path,
+    account: Option<String>,
+    protocol: Option<String>,
+    list: bool,
+    force: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let source = OtrDir::new(dir, Layout::detect(dir));
+    if list {
+        commands::list_keys(&source, out)?;
+        return Ok(());
+    }
+    let ids = select(&source, account.as_deref(), protocol.as_deref(), false)?;
+    let target = OtrDir::new(home, Layout::LIBOTR);
+    for id in ids {
+        let done = commands::copy_identity(&source, &target, &id, force)?;
+        writeln!(out, "imported {done}")?;
+    }
+    Ok(())
+}
+
+fn run_rpc(args: RpcArgs, home: &Path) -> anyhow::Result<()> {
     let policy = Policy::from_preset(args.policy.name())
         .ok_or_else(|| anyhow::anyhow!("unknown policy {}", args.policy.name()))?;
     let line_based = match args.protocol {
         Protocol::Irc => true,
     };
-    let mut store = Store::new(&args.home, &args.account);
+    let mut store = Store::new(home, &args.account, &args.otr_protocol);
     let account = store.load_or_create(&mut OsRng)?;
     let config = EngineConfig {
         policy,

@@ -548,7 +548,7 @@ fn policies_are_accepted_and_an_unknown_one_is_refused() {
 #[test]
 fn a_corrupt_home_file_is_reported_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("offrecord.json");
+    let file = dir.path().join("otr.private_key");
     std::fs::write(&file, "{ not json").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_offrecord"))
         .args(["rpc", "--account", "alice", "--home"])
@@ -558,7 +558,10 @@ fn a_corrupt_home_file_is_reported_and_left_alone() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:1:1:", file.display())),
+        "{stderr}"
+    );
     assert!(output.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{ not json");
 }

@@ -96,7 +96,7 @@ impl Sexp {
     }
 }
 
-/// Parses exactly one S-expression (surrounding whitespace allowed, nothing else).
+/// Parses exactly one list (surrounding whitespace allowed, nothing else).
 pub fn parse(text: &[u8]) -> Result<Sexp, SexpError> {
     let mut parser = Parser {
         text,
@@ -107,6 +107,9 @@ pub fn parse(text: &[u8]) -> Result<Sexp, SexpError> {
     parser.skip_space();
     if parser.at >= text.len() {
         return Err(parser.error("the file is empty: expected an S-expression"));
+    }
+    if parser.peek() != Some(b'(') {
+        return Err(parser.error("expected '(' at the start (the file is one list)"));
     }
     let sexp = parser.expression(0)?;
     parser.skip_space();
@@ -585,7 +588,8 @@ tinued")"#;
             (b"(a |YW$|)", 1, 7, "base64"),
             (b"(a \"\\q\")", 1, 6, "unknown escape"),
             (b"(a #00", 1, 4, "not closed"),
-            (b")", 1, 1, "no list to close"),
+            (b")", 1, 1, "expected '('"),
+            (b"(a) )", 1, 5, "after the closing"),
         ];
         for &(text, line, column, needle) in cases {
             let e = parse(text).unwrap_err();

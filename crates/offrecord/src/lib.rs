@@ -6,9 +6,11 @@
 //! * [`identity`]: libotr's files (`otr.private_key`, `otr.fingerprints`, `otr.instance_tags`).
 //! * [`store`]: the `--home` directory holding each account's key, instance tag and trust.
 //! * [`commands`]: `keygen`, `fingerprint`, `contacts`, `trust`, `distrust`, `import`, `export`.
+//! * [`chat`]: `offrecord chat`, the terminal IRC client with OTR.
 //! * [`demo`]: `offrecord demo`, Alice and Bob talking over an in-memory network.
 #![forbid(unsafe_code)]
 
+pub mod chat;
 pub mod commands;
 pub mod demo;
 pub mod identity;

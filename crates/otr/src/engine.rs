@@ -125,6 +125,26 @@ impl Engine {
         &self.config
     }
 
+    /// Changes the policy for every peer from now on (a client's `/otr policy`). Sessions
+    /// already private stay private; what is sent next follows the new policy.
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.config.policy = policy;
+    }
+
+    /// `old` is now called `new` (an IRC nick change): the conversation with `old`, its
+    /// private session included, continues under `new`. A conversation already held under
+    /// `new` is replaced. Returns the `State` event for `new` when there was a conversation.
+    pub fn rename_peer(&mut self, old: &str, new: &str) -> Vec<Event> {
+        if old == new {
+            return Vec::new();
+        }
+        let Some(conversation) = self.conversations.remove(old) else {
+            return Vec::new();
+        };
+        self.conversations.insert(new.to_owned(), conversation);
+        self.with_conversation(new, |c, ctx| c.emit_state(ctx))
+    }
+
     /// The fingerprints we know, with their trust (for persistence).
     pub fn known_fingerprints(&self) -> &KnownFingerprints {
         &self.known

@@ -1,0 +1,1757 @@
+//! The chat client's core, sans-IO: windows, scrollback, input line and history, and the OTR
+//! engine, with no terminal and no socket.
+//!
+//! The caller (the terminal runner in `run.rs`, or a test) feeds it what happened and sends
+//! what it returns:
+//!
+//! * [`App::on_irc`]: an [`IrcEvent`] from the transport;
+//! * [`App::on_input`]: a line the user typed in the active window (a `/command` or text);
+//! * [`App::on_key`]: a key press (line editing, input history, scrolling, window switching;
+//!   Enter calls `on_input`);
+//! * [`App::on_tick`]: time passed (the engine's heartbeats and expiry, key exchanges that
+//!   never finish).
+//!
+//! Each returns the [`IrcCommand`]s to hand to the transport, in order. Everything the user
+//! should see lands in a [`Window`]'s [`Line`]s; [`App::take_trust_changes`] says when the
+//! known fingerprints must be saved, and [`App::wants_quit`] when to stop.
+//!
+//! OTR is per private conversation: every query window's nick is an engine peer. Channel text
+//! is never OTR: it is sent as it is, and what arrives in a channel goes through
+//! [`Engine::receive_from_channel`], so an OTR query pasted in a channel starts nothing
+//! (irssi-otr #12).
+//!
+//! No plaintext surprise: while a key exchange runs, typed text is held by the client and sent
+//! once the conversation is private (or reported as not sent if it never becomes private);
+//! under a require-encryption policy the engine itself holds it and never sends it in the
+//! clear.
+//!
+//! ```
+//! use offrecord::chat::app::{App, AppConfig};
+//! use otr::{crypto::DsaPrivateKey, Engine, EngineConfig};
+//! use rand_core::OsRng;
+//!
+//! let engine = Engine::new(DsaPrivateKey::generate(&mut OsRng), EngineConfig::default(), Box::new(OsRng));
+//! let mut app = App::new(engine, AppConfig::new("alice"));
+//! let out = app.on_input("/join #rust", 0.0);
+//! assert_eq!(out, vec![irc::IrcCommand::Join("#rust".into())]);
+//! ```
+
+use std::collections::{BTreeSet, VecDeque};
+
+use irc::{IrcCommand, IrcEvent};
+use otr::{ConversationState, Engine, ErrorCode, Event, KnownFingerprints, Policy, SmpResult};
+use zeroize::Zeroize;
+
+/// Lines kept per window; older ones are dropped.
+pub const SCROLLBACK: usize = 5000;
+
+/// Lines kept in the input history.
+pub const HISTORY: usize = 500;
+
+/// Seconds a key exchange may run before the client gives up on it and reports the messages
+/// it held as not sent (the engine uses the same interval for its own held messages).
+pub const AKE_TIMEOUT: f64 = 60.0;
+
+/// The longest PRIVMSG body assumed when the transport cannot say: a 512-byte line less
+/// CRLF, `:nick!user@host PRIVMSG target :` with a 63-byte host and a 10-byte user.
+fn default_payload(our_nick: &str, target: &str) -> usize {
+    let prefix = 1 + our_nick.len() + 1 + 10 + 1 + 63 + " PRIVMSG ".len() + target.len() + 2;
+    510usize.saturating_sub(prefix).max(64)
+}
+
+/// How the client is set up.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The nick we ask for (the server may give us another; see [`IrcEvent::Connected`]).
+    pub nick: String,
+    /// The server's name, shown in the status window.
+    pub server: String,
+    /// Channels to show as being joined (the transport joins them).
+    pub channels: Vec<String>,
+    /// The largest PRIVMSG body for `(our_nick, target)`: OTR messages to that target are
+    /// fragmented to it. The runner passes the transport's `irc::max_privmsg_payload`.
+    pub max_payload: fn(&str, &str) -> usize,
+}
+
+impl AppConfig {
+    /// A configuration for `nick` with a conservative payload limit.
+    pub fn new(nick: &str) -> Self {
+        Self {
+            nick: nick.to_owned(),
+            server: String::new(),
+            channels: Vec::new(),
+            max_payload: default_payload,
+        }
+    }
+}
+
+/// What a window shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WindowKind {
+    /// Server messages and command output with no better place (window 1, never closed).
+    Status,
+    /// A channel: public, never OTR.
+    Channel,
+    /// A private conversation with a nick: OTR.
+    Query,
+}
+
+/// A private conversation's OTR state, with the words irssi-otr's status bar uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtrStatus {
+    /// No private session: messages go out in the clear.
+    Plaintext,
+    /// A key exchange is running (started by either side); typed text is held.
+    Starting,
+    /// Private, but the peer's fingerprint is not verified.
+    Unverified,
+    /// Private with a verified fingerprint.
+    Private,
+    /// The peer ended the private session; nothing is sent until `/otr finish` or `/otr init`.
+    Finished,
+}
+
+impl OtrStatus {
+    /// The word shown in the status line: `plaintext`, `starting`, `unverified`, `private`
+    /// or `finished`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::Starting => "starting",
+            Self::Unverified => "unverified",
+            Self::Private => "private",
+            Self::Finished => "finished",
+        }
+    }
+
+    /// True when messages go out encrypted.
+    pub fn is_private(self) -> bool {
+        matches!(self, Self::Unverified | Self::Private)
+    }
+}
+
+/// The socialist millionaires' protocol, as far as the user is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmpStatus {
+    /// Nothing is running.
+    Idle,
+    /// We asked; waiting for the peer's answer.
+    Asked,
+    /// The peer asked (with its question, if any); `/otr auth SECRET` answers.
+    Requested(Option<String>),
+    /// We answered the peer's request; `question`: it came with a question (then success
+    /// verifies us to the peer, not the peer to us, as in libotr).
+    Answered {
+        /// The request had a question.
+        question: bool,
+    },
+}
+
+/// How one of our messages went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Encrypted, in a private conversation.
+    Private,
+    /// In the clear to a nick (no private session).
+    Plain,
+    /// In the clear to a channel.
+    Channel,
+    /// Held until the private conversation starts.
+    Held,
+    /// Not sent (see the error line after it).
+    NotSent,
+}
+
+/// What kind of line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LineKind {
+    /// Someone else's message.
+    Message {
+        /// The sender's nick.
+        from: String,
+        /// True when it arrived encrypted and verified by its MAC.
+        private: bool,
+    },
+    /// A message we typed.
+    Own {
+        /// Our nick at the time.
+        nick: String,
+        /// How it went out.
+        delivery: Delivery,
+    },
+    /// Network news: joins, parts, nick changes, server messages.
+    Info,
+    /// OTR news: sessions starting and ending, verification, fingerprints.
+    Otr,
+    /// Something went wrong, or was refused.
+    Error,
+    /// Output of a command (help, info, policy).
+    Output,
+}
+
+/// One line of a window's scrollback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    /// Its kind.
+    pub kind: LineKind,
+    /// The text, with control characters made visible (never raw terminal escapes).
+    pub text: String,
+}
+
+impl Line {
+    /// The line as shown: `HH:MM <nick> text`, `HH:MM -!- info`, `HH:MM [OTR] news`,
+    /// `HH:MM [!] error`, `HH:MM text` for command output.
+    pub fn render(&self) -> String {
+        let time = clock(self.time);
+        match &self.kind {
+            LineKind::Message { from, private: _ } => format!("{time} <{from}> {}", self.text),
+            LineKind::Own { nick, delivery } => {
+                let mark = match delivery {
+                    Delivery::Held => "[held] ",
+                    Delivery::NotSent => "[not sent] ",
+                    Delivery::Private | Delivery::Plain | Delivery::Channel => "",
+                };
+                format!("{time} <{nick}> {mark}{}", self.text)
+            }
+            LineKind::Info => format!("{time} -!- {}", self.text),
+            LineKind::Otr => format!("{time} [OTR] {}", self.text),
+            LineKind::Error => format!("{time} [!] {}", self.text),
+            LineKind::Output => format!("{time} {}", self.text),
+        }
+    }
+}
+
+/// `HH:MM` (UTC) for seconds since the epoch.
+pub fn clock(time: f64) -> String {
+    let secs = if time.is_finite() && time > 0.0 {
+        // Truncation to whole seconds is intended.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let s = time as u64;
+        s
+    } else {
+        0
+    };
+    let day = secs % 86_400;
+    format!("{:02}:{:02}", day / 3600, day % 3600 / 60)
+}
+
+/// Replaces control characters (CR, LF, ESC, ...) so that no received text can move the
+/// cursor or forge a line.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// How much a window has changed since the user last looked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Activity {
+    /// Nothing new.
+    None,
+    /// News (joins, parts, server messages).
+    Info,
+    /// New messages.
+    Message,
+    /// A private message or our nick mentioned.
+    Highlight,
+}
+
+/// A window: the status window, a channel or a private conversation.
+#[derive(Debug, Clone)]
+pub struct Window {
+    name: String,
+    kind: WindowKind,
+    lines: VecDeque<Line>,
+    scroll: usize,
+    activity: Activity,
+    otr: OtrStatus,
+    smp: SmpStatus,
+    /// Text typed while a key exchange ran, sent once private.
+    held: Vec<zeroize::Zeroizing<String>>,
+    /// When the client started waiting for the key exchange.
+    starting_since: Option<f64>,
+    /// Messages the engine holds (require-encryption), to tell the user when they leave.
+    engine_held: usize,
+    /// Channel members.
+    members: BTreeSet<String>,
+    /// The peer's fingerprint in the current session, as last reported.
+    fingerprint: Option<otr::crypto::Fingerprint>,
+}
+
+impl Window {
+    fn new(name: &str, kind: WindowKind) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind,
+            lines: VecDeque::new(),
+            scroll: 0,
+            activity: Activity::None,
+            otr: OtrStatus::Plaintext,
+            smp: SmpStatus::Idle,
+            held: Vec::new(),
+            starting_since: None,
+            engine_held: 0,
+            members: BTreeSet::new(),
+            fingerprint: None,
+        }
+    }
+
+    /// The channel name, the peer's nick, or `(status)`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the window shows.
+    pub fn kind(&self) -> WindowKind {
+        self.kind
+    }
+
+    /// The scrollback, oldest first.
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &Line> + ExactSizeIterator {
+        self.lines.iter()
+    }
+
+    /// How many lines the view is scrolled up from the bottom (0: following new lines).
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    /// What changed since the user last looked at it.
+    pub fn activity(&self) -> Activity {
+        self.activity
+    }
+
+    /// The OTR state of a query window (`Plaintext` for other windows).
+    pub fn otr(&self) -> OtrStatus {
+        self.otr
+    }
+
+    /// The verification (SMP) in progress.
+    pub fn smp(&self) -> &SmpStatus {
+        &self.smp
+    }
+
+    /// How many typed messages wait for the private conversation to start.
+    pub fn held(&self) -> usize {
+        self.held.len() + self.engine_held
+    }
+
+    /// A channel's members, as far as we know.
+    pub fn members(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(String::as_str)
+    }
+
+    /// Every line rendered as text (for tests and logs).
+    pub fn transcript(&self) -> Vec<String> {
+        self.lines.iter().map(Line::render).collect()
+    }
+
+    fn push(&mut self, time: f64, kind: LineKind, text: &str) {
+        if self.lines.len() >= SCROLLBACK {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(Line {
+            time,
+            kind,
+            text: visible(text),
+        });
+        if self.scroll > 0 {
+            self.scroll = (self.scroll + 1).min(self.lines.len().saturating_sub(1));
+        }
+    }
+
+    fn bump(&mut self, activity: Activity) {
+        self.activity = self.activity.max(activity);
+    }
+}
+
+/// A key press, independent of any terminal library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Key {
+    /// A character typed into the input line.
+    Char(char),
+    /// Enter: run the input line.
+    Enter,
+    /// Delete the character before the cursor.
+    Backspace,
+    /// Delete the character under the cursor.
+    Delete,
+    /// Cursor left.
+    Left,
+    /// Cursor right.
+    Right,
+    /// Cursor to the start of the line.
+    Home,
+    /// Cursor to the end of the line.
+    End,
+    /// The previous line of the input history.
+    Up,
+    /// The next line of the input history.
+    Down,
+    /// Scroll the window up one page.
+    PageUp,
+    /// Scroll the window down one page.
+    PageDown,
+    /// The next window.
+    NextWindow,
+    /// The previous window.
+    PrevWindow,
+    /// Window number `n` (1-based, as shown in the window list).
+    Window(usize),
+    /// Clear the input line (Ctrl-U).
+    ClearLine,
+}
+
+/// The chat client: windows, input, and the OTR engine.
+pub struct App {
+    engine: Engine,
+    config: AppConfig,
+    nick: String,
+    connected: bool,
+    connection: String,
+    windows: Vec<Window>,
+    active: usize,
+    input: Vec<char>,
+    cursor: usize,
+    history: Vec<String>,
+    history_pos: Option<usize>,
+    /// What the user had typed before walking the history.
+    draft: String,
+    page: usize,
+    saved_known: KnownFingerprints,
+    trust_changed: bool,
+    quit: bool,
+}
+
+impl core::fmt::Debug for App {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("App")
+            .field("nick", &self.nick)
+            .field("windows", &self.windows.len())
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// A client for the account whose engine is `engine` (keys and known fingerprints
+    /// already loaded). Window 1 is the status window.
+    pub fn new(engine: Engine, config: AppConfig) -> Self {
+        let saved_known = engine.known_fingerprints().clone();
+        let mut app = Self {
+            engine,
+            nick: config.nick.clone(),
+            connected: false,
+            connection: "connecting".to_owned(),
+            windows: vec![Window::new("(status)", WindowKind::Status)],
+            active: 0,
+            input: Vec::new(),
+            cursor: 0,
+            history: Vec::new(),
+            history_pos: None,
+            draft: String::new(),
+            page: 10,
+            saved_known,
+            trust_changed: false,
+            quit: false,
+            config,
+        };
+        let fp = app.engine.fingerprint();
+        let server = app.config.server.clone();
+        let status = &mut app.windows[0];
+        status.push(
+            0.0,
+            LineKind::Info,
+            "offrecord: private conversations on IRC. Type /help for the commands.",
+        );
+        if !server.is_empty() {
+            status.push(0.0, LineKind::Info, &format!("Connecting to {server}..."));
+        }
+        status.push(0.0, LineKind::Otr, &format!("Your fingerprint: {fp}"));
+        app
+    }
+
+    // ----- read accessors -------------------------------------------------------------
+
+    /// Our current nick.
+    pub fn nick(&self) -> &str {
+        &self.nick
+    }
+
+    /// The connection state in words (`connecting`, `connected`, `disconnected: ...`).
+    pub fn connection(&self) -> &str {
+        &self.connection
+    }
+
+    /// True once the server accepted us (and until the connection drops).
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Every window, in the order of the window list (window 1 first).
+    pub fn windows(&self) -> &[Window] {
+        &self.windows
+    }
+
+    /// The index of the active window in [`App::windows`].
+    pub fn active(&self) -> usize {
+        self.active
+    }
+
+    /// The active window.
+    pub fn active_window(&self) -> &Window {
+        // `active` is always a valid index: every change goes through `activate`, and
+        // closing a window moves it.
+        &self.windows[self.active.min(self.windows.len() - 1)]
+    }
+
+    /// The window named `name` (case-insensitive, as IRC names are).
+    pub fn window(&self, name: &str) -> Option<&Window> {
+        self.find(name).map(|i| &self.windows[i])
+    }
+
+    /// The input line as typed so far.
+    pub fn input(&self) -> String {
+        self.input.iter().collect()
+    }
+
+    /// The cursor's position in the input line, in characters.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// The input history, oldest first (lines holding an SMP secret are never kept).
+    pub fn history(&self) -> &[String] {
+        &self.history
+    }
+
+    /// The engine (for its fingerprint, policy and known fingerprints).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The policy's preset name (`manual`, `opportunistic`, `always`, `never`) or `custom`.
+    pub fn policy_name(&self) -> &'static str {
+        policy_name(self.engine.config().policy)
+    }
+
+    /// True once the user asked to quit (`/quit`): the runner sends the returned commands,
+    /// saves, and exits.
+    pub fn wants_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The known fingerprints, when they changed since the last call (trust set by
+    /// `/otr trust`, `/otr distrust` or SMP, or a new fingerprint seen): the runner saves
+    /// them to the identity store.
+    pub fn take_trust_changes(&mut self) -> Option<KnownFingerprints> {
+        if !self.trust_changed && self.engine.known_fingerprints() == &self.saved_known {
+            return None;
+        }
+        self.trust_changed = false;
+        self.saved_known = self.engine.known_fingerprints().clone();
+        Some(self.saved_known.clone())
+    }
+
+    /// Tells the app how many lines the scrollback view shows (PageUp/PageDown move by it).
+    pub fn set_page_height(&mut self, lines: usize) {
+        self.page = lines.max(1);
+    }
+
+    /// Adds a line to the status window (for the runner's own news, e.g. a save failure).
+    pub fn notice(&mut self, text: &str, now: f64) {
+        self.windows[0].push(now, LineKind::Error, text);
+        self.windows[0].bump(Activity::Info);
+    }
+
+    // ----- inputs -----------------------------------------------------------------------
+
+    /// Something happened on the network.
+    pub fn on_irc(&mut self, event: IrcEvent, now: f64) -> Vec<IrcCommand> {
+        let mut out = Vec::new();
+        match event {
+            IrcEvent::Connected { nick } => {
+                self.nick = nick;
+                self.connected = true;
+                self.connection = "connected".to_owned();
+                let text = format!("Connected as {}.", self.nick);
+                self.windows[0].push(now, LineKind::Info, &text);
+            }
+            IrcEvent::NickInUse { refused, trying } => {
+                let text = format!("The nick {refused} is taken; trying {trying}.");
+                self.windows[0].push(now, LineKind::Info, &text);
+            }
+            IrcEvent::Disconnected {
+                reason,
+                retry_in_ms,
+            } => {
+                self.connected = false;
+                let secs = retry_in_ms.div_ceil(1000);
+                self.connection = format!("disconnected, retrying in {secs}s");
+                let text = format!("Disconnected ({reason}); reconnecting in {secs} s.");
+                for w in &mut self.windows {
+                    if w.kind != WindowKind::Query {
+                        w.push(now, LineKind::Error, &text);
+                    }
+                }
+            }
+            IrcEvent::Message {
+                from,
+                target,
+                text,
+                notice,
+            } => self.on_message(&from, &target, &text, notice, now, &mut out),
+            IrcEvent::Joined { channel, nick } => {
+                if self.is_me(&nick) {
+                    let i = self.open(&channel, WindowKind::Channel);
+                    self.windows[i].members.insert(nick.clone());
+                    self.windows[i].push(
+                        now,
+                        LineKind::Info,
+                        &format!("You joined {channel}. Channel messages are public: OTR protects private conversations only (/query NICK)."),
+                    );
+                    self.activate(i);
+                } else if let Some(i) = self.find(&channel) {
+                    self.windows[i].members.insert(nick.clone());
+                    self.windows[i].push(now, LineKind::Info, &format!("{nick} joined {channel}"));
+                    self.windows[i].bump(Activity::Info);
+                }
+            }
+            IrcEvent::Parted {
+                channel,
+                nick,
+                reason,
+            } => {
+                let reason = bracket(&reason);
+                if self.is_me(&nick) {
+                    if let Some(i) = self.find(&channel) {
+                        self.windows[i].members.clear();
+                        self.windows[i].push(
+                            now,
+                            LineKind::Info,
+                            &format!("You left {channel}{reason}"),
+                        );
+                    }
+                } else if let Some(i) = self.find(&channel) {
+                    self.windows[i].members.remove(&nick);
+                    self.windows[i].push(
+                        now,
+                        LineKind::Info,
+                        &format!("{nick} left {channel}{reason}"),
+                    );
+                    self.windows[i].bump(Activity::Info);
+                }
+            }
+            IrcEvent::Quit { nick, reason } => {
+                let reason = bracket(&reason);
+                for w in &mut self.windows {
+                    let here = match w.kind {
+                        WindowKind::Channel => w.members.remove(&nick),
+                        WindowKind::Query => w.name.eq_ignore_ascii_case(&nick),
+                        WindowKind::Status => false,
+                    };
+                    if here {
+                        let mut text = format!("{nick} quit{reason}");
+                        if w.kind == WindowKind::Query && w.otr.is_private() {
+                            text.push_str(": the private conversation is over on their side; /otr finish, and /otr init when they are back");
+                        }
+                        w.push(now, LineKind::Info, &text);
+                        w.bump(Activity::Info);
+                    }
+                }
+            }
+            IrcEvent::NickChanged { old, new } => self.on_nick(&old, &new, now, &mut out),
+            IrcEvent::Names { channel, nicks } => {
+                if let Some(i) = self.find(&channel) {
+                    let w = &mut self.windows[i];
+                    w.members.extend(nicks.iter().cloned());
+                    let text = format!("Members of {channel}: {}", nicks.join(" "));
+                    w.push(now, LineKind::Info, &text);
+                }
+            }
+            IrcEvent::Info(text) => {
+                self.windows[0].push(now, LineKind::Info, &text);
+                self.windows[0].bump(Activity::Info);
+            }
+            // A later transport version may report more; nothing to show for it yet.
+            _ => {}
+        }
+        out
+    }
+
+    /// The user typed `line` in the active window and pressed Enter: a `/command`, or text
+    /// for the window's channel or peer (`//text` sends `/text`).
+    pub fn on_input(&mut self, line: &str, now: f64) -> Vec<IrcCommand> {
+        let mut out = Vec::new();
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            return out;
+        }
+        if let Some(rest) = line.strip_prefix("//") {
+            let text = format!("/{rest}");
+            self.say(self.active, &text, now, &mut out);
+        } else if let Some(command) = line.strip_prefix('/') {
+            self.command(command, now, &mut out);
+        } else {
+            self.say(self.active, line, now, &mut out);
+        }
+        out
+    }
+
+    /// A key press: edits the input line, walks the history, scrolls, switches windows;
+    /// Enter runs the line through [`App::on_input`].
+    pub fn on_key(&mut self, key: Key, now: f64) -> Vec<IrcCommand> {
+        match key {
+            Key::Char(c) if !c.is_control() => {
+                self.input.insert(self.cursor, c);
+                self.cursor += 1;
+            }
+            Key::Char(_) => {}
+            Key::Enter => {
+                let mut line: String = self.input.iter().collect();
+                self.input.zeroize();
+                self.input.clear();
+                self.cursor = 0;
+                self.history_pos = None;
+                self.draft.zeroize();
+                self.draft.clear();
+                if !line.trim().is_empty() && !holds_secret(&line) {
+                    if self.history.last() != Some(&line) {
+                        self.history.push(line.clone());
+                    }
+                    if self.history.len() > HISTORY {
+                        self.history.remove(0);
+                    }
+                }
+                let out = self.on_input(&line, now);
+                line.zeroize();
+                return out;
+            }
+            Key::Backspace => {
+                if self.cursor > 0 {
+                    self.cursor -= 1;
+                    self.input.remove(self.cursor);
+                }
+            }
+            Key::Delete => {
+                if self.cursor < self.input.len() {
+                    self.input.remove(self.cursor);
+                }
+            }
+            Key::Left => self.cursor = self.cursor.saturating_sub(1),
+            Key::Right => self.cursor = (self.cursor + 1).min(self.input.len()),
+            Key::Home => self.cursor = 0,
+            Key::End => self.cursor = self.input.len(),
+            Key::ClearLine => {
+                self.input.zeroize();
+                self.input.clear();
+                self.cursor = 0;
+            }
+            Key::Up => {
+                let pos = match self.history_pos {
+                    None if self.history.is_empty() => return Vec::new(),
+                    None => {
+                        self.draft = self.input.iter().collect();
+                        self.history.len() - 1
+                    }
+                    Some(p) => p.saturating_sub(1),
+                };
+                self.history_pos = Some(pos);
+                self.set_input(&self.history[pos].clone());
+            }
+            Key::Down => match self.history_pos {
+                None => {}
+                Some(p) if p + 1 < self.history.len() => {
+                    self.history_pos = Some(p + 1);
+                    self.set_input(&self.history[p + 1].clone());
+                }
+                Some(_) => {
+                    self.history_pos = None;
+                    let draft = std::mem::take(&mut self.draft);
+                    self.set_input(&draft);
+                }
+            },
+            Key::PageUp => {
+                let page = self.page;
+                let w = &mut self.windows[self.active];
+                w.scroll = (w.scroll + page).min(w.lines.len().saturating_sub(1));
+            }
+            Key::PageDown => {
+                let page = self.page;
+                let w = &mut self.windows[self.active];
+                w.scroll = w.scroll.saturating_sub(page);
+            }
+            Key::NextWindow => self.activate((self.active + 1) % self.windows.len()),
+            Key::PrevWindow => {
+                self.activate((self.active + self.windows.len() - 1) % self.windows.len());
+            }
+            Key::Window(n) => {
+                if (1..=self.windows.len()).contains(&n) {
+                    self.activate(n - 1);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// Time passed (`now`, seconds since the Unix epoch; call about once a second): the
+    /// engine's heartbeats and the expiry of held messages, and key exchanges that never
+    /// finished.
+    pub fn on_tick(&mut self, now: f64) -> Vec<IrcCommand> {
+        let mut out = Vec::new();
+        let events = self.engine.tick(now);
+        self.handle_events(events, None, now, &mut out);
+        for i in 0..self.windows.len() {
+            let w = &mut self.windows[i];
+            let expired = w.starting_since.is_some_and(|t| now - t >= AKE_TIMEOUT);
+            if expired && w.otr == OtrStatus::Starting {
+                w.starting_since = None;
+                let held = w.held.len();
+                w.held.clear();
+                let name = w.name.clone();
+                let status = self.status_from_engine(&name);
+                let w = &mut self.windows[i];
+                w.otr = status;
+                let mut text = format!("The private conversation with {name} did not start (no answer to the key exchange).");
+                if held > 0 {
+                    text.push_str(&format!(" {held} held message(s) were not sent."));
+                }
+                w.push(now, LineKind::Error, &text);
+                w.bump(Activity::Highlight);
+            }
+        }
+        out
+    }
+
+    // ----- incoming ---------------------------------------------------------------------
+
+    fn on_message(
+        &mut self,
+        from: &str,
+        target: &str,
+        text: &str,
+        notice: bool,
+        now: f64,
+        out: &mut Vec<IrcCommand>,
+    ) {
+        if is_channel(target) {
+            let i = self.open(target, WindowKind::Channel);
+            self.windows[i].members.insert(from.to_owned());
+            let events = self.engine.receive_from_channel(from, text);
+            self.handle_events(events, Some(i), now, out);
+            return;
+        }
+        // A server notice before registration, or a NOTICE from a nick: shown, never OTR.
+        if notice || from.is_empty() || from.contains('.') {
+            let i = self.find(from).unwrap_or(0);
+            let events = self.engine.receive_from_channel(from, text);
+            self.handle_events(events, Some(i), now, out);
+            return;
+        }
+        let i = self.open(from, WindowKind::Query);
+        let peer = self.windows[i].name.clone();
+        self.prepare_peer(&peer);
+        let events = self.engine.receive(&peer, text);
+        self.handle_events(events, None, now, out);
+    }
+
+    fn on_nick(&mut self, old: &str, new: &str, now: f64, out: &mut Vec<IrcCommand>) {
+        if self.is_me(old) {
+            self.nick = new.to_owned();
+            let text = format!("You are now known as {new}.");
+            self.windows[0].push(now, LineKind::Info, &text);
+            for w in &mut self.windows {
+                if w.kind == WindowKind::Channel && w.members.remove(old) {
+                    w.members.insert(new.to_owned());
+                    w.push(now, LineKind::Info, &text);
+                }
+            }
+            return;
+        }
+        for w in &mut self.windows {
+            if w.kind == WindowKind::Channel && w.members.remove(old) {
+                w.members.insert(new.to_owned());
+                w.push(now, LineKind::Info, &format!("{old} is now known as {new}"));
+            }
+        }
+        let Some(i) = self.find(old) else { return };
+        if self.windows[i].kind != WindowKind::Query {
+            return;
+        }
+        let old_name = self.windows[i].name.clone();
+        // The window moves to the new nick; a window already open for the new nick closes
+        // into it (its conversation was with someone else under that nick).
+        if let Some(j) = self.find(new).filter(|&j| j != i) {
+            self.close(j);
+        }
+        let Some(i) = self.find(&old_name) else {
+            return;
+        };
+        let trusted = self
+            .engine
+            .peer_fingerprint(&old_name)
+            .is_some_and(|fp| self.engine.known_fingerprints().is_trusted(&old_name, &fp));
+        self.windows[i].name = new.to_owned();
+        let mut events = self.engine.rename_peer(&old_name, new);
+        if self.engine.peer_fingerprint(new).is_some() {
+            // Same key, same person: the verification carries over to the new nick.
+            events = self.engine.set_trust(new, trusted);
+        }
+        let w = &mut self.windows[i];
+        w.push(
+            now,
+            LineKind::Info,
+            &format!("{old_name} is now known as {new}"),
+        );
+        w.bump(Activity::Info);
+        self.prepare_peer(new);
+        self.handle_events(events, None, now, out);
+    }
+
+    /// Turns engine events into IRC commands and lines. `channel`: the window of a channel
+    /// the events came from (messages and errors go there, never to a query window).
+    fn handle_events(
+        &mut self,
+        events: Vec<Event>,
+        channel: Option<usize>,
+        now: f64,
+        out: &mut Vec<IrcCommand>,
+    ) {
+        for event in events {
+            match event {
+                Event::Wire { peer, data } => {
+                    self.note_outgoing_otr(&peer, &data, now);
+                    out.push(IrcCommand::Privmsg {
+                        target: peer,
+                        text: data,
+                    });
+                }
+                Event::Message {
+                    peer,
+                    text,
+                    encrypted,
+                } => {
+                    let i = channel.unwrap_or_else(|| self.open(&peer, WindowKind::Query));
+                    let me = self.nick.clone();
+                    let w = &mut self.windows[i];
+                    let mentioned = text.to_lowercase().contains(&me.to_lowercase());
+                    w.push(
+                        now,
+                        LineKind::Message {
+                            from: peer,
+                            private: encrypted,
+                        },
+                        &text,
+                    );
+                    w.bump(if w.kind == WindowKind::Query || mentioned {
+                        Activity::Highlight
+                    } else {
+                        Activity::Message
+                    });
+                }
+                Event::State {
+                    peer,
+                    state,
+                    fingerprint,
+                    trusted,
+                } => self.on_state(&peer, state, fingerprint, trusted, now, out),
+                Event::Smp {
+                    peer,
+                    result,
+                    question,
+                } => self.on_smp(&peer, result, question, now),
+                Event::Error {
+                    peer,
+                    code,
+                    message,
+                } => {
+                    let i = channel.unwrap_or_else(|| self.open(&peer, WindowKind::Query));
+                    let w = &mut self.windows[i];
+                    match code {
+                        ErrorCode::EncryptionRequired => w.engine_held += 1,
+                        ErrorCode::NotSent => w.engine_held = w.engine_held.saturating_sub(1),
+                        _ => {}
+                    }
+                    if code == ErrorCode::AuthFailed && w.otr == OtrStatus::Starting {
+                        w.starting_since = None;
+                        w.otr = OtrStatus::Plaintext;
+                    }
+                    let text = match code {
+                        ErrorCode::EncryptionRequired => format!(
+                            "Message held until the private conversation starts (the policy requires encryption). {message}"
+                        ),
+                        _ => message,
+                    };
+                    w.push(now, LineKind::Error, &text);
+                    w.bump(Activity::Highlight);
+                }
+                Event::ExtraSymmetricKey { peer, usage, .. } => {
+                    let i = self.open(&peer, WindowKind::Query);
+                    self.windows[i].push(
+                        now,
+                        LineKind::Otr,
+                        &format!("{peer} derived an extra symmetric key (usage {usage:#x}); this client does not use it."),
+                    );
+                }
+                // A later engine version may report more; nothing to show for it yet.
+                _ => {}
+            }
+        }
+    }
+
+    /// We are about to send an OTR query or key-exchange message to `peer` while not
+    /// private: a key exchange is running, so hold what the user types until it is done.
+    fn note_outgoing_otr(&mut self, peer: &str, data: &str, now: f64) {
+        let Some(i) = self.find(peer) else { return };
+        let w = &mut self.windows[i];
+        if w.kind != WindowKind::Query || w.otr.is_private() {
+            return;
+        }
+        let otr = ["?OTR:", "?OTR|", "?OTR,", "?OTRv", "?OTR?"]
+            .iter()
+            .any(|p| data.starts_with(p));
+        if otr && self.engine.state(peer) != ConversationState::Encrypted {
+            if w.otr != OtrStatus::Starting {
+                w.starting_since = Some(now);
+            }
+            w.otr = OtrStatus::Starting;
+        }
+    }
+
+    fn on_state(
+        &mut self,
+        peer: &str,
+        state: ConversationState,
+        fingerprint: Option<otr::crypto::Fingerprint>,
+        trusted: bool,
+        now: f64,
+        out: &mut Vec<IrcCommand>,
+    ) {
+        let i = self.open(peer, WindowKind::Query);
+        let w = &mut self.windows[i];
+        let old = w.otr;
+        let mut new = status_of(state, trusted);
+        if new == OtrStatus::Plaintext && old == OtrStatus::Starting {
+            // Still plaintext while the key exchange runs.
+            new = OtrStatus::Starting;
+        }
+        let new_session = fingerprint.is_some() && new.is_private() && !old.is_private();
+        let fp_changed = fingerprint != w.fingerprint;
+        w.otr = new;
+        w.fingerprint = fingerprint;
+        if new != OtrStatus::Starting {
+            w.starting_since = None;
+        }
+        let fp_text = fingerprint.map(|f| f.to_string()).unwrap_or_default();
+        match new {
+            OtrStatus::Unverified | OtrStatus::Private if new_session || fp_changed => {
+                let what = if old.is_private() {
+                    "refreshed"
+                } else {
+                    "started"
+                };
+                w.push(
+                    now,
+                    LineKind::Otr,
+                    &format!("Private conversation with {peer} {what}."),
+                );
+                if new == OtrStatus::Private {
+                    w.push(
+                        now,
+                        LineKind::Otr,
+                        &format!("{peer}'s fingerprint {fp_text} is verified."),
+                    );
+                } else {
+                    w.push(
+                        now,
+                        LineKind::Otr,
+                        &format!("{peer}'s fingerprint {fp_text} is NOT verified: check it with /otr auth SECRET, /otr authq QUESTION SECRET, or compare it and /otr trust."),
+                    );
+                }
+                if w.engine_held > 0 {
+                    let n = std::mem::take(&mut w.engine_held);
+                    w.push(
+                        now,
+                        LineKind::Otr,
+                        &format!("{n} held message(s) sent privately."),
+                    );
+                }
+                w.bump(Activity::Highlight);
+            }
+            OtrStatus::Private if old == OtrStatus::Unverified => {
+                w.push(
+                    now,
+                    LineKind::Otr,
+                    &format!("{peer}'s fingerprint {fp_text} is now verified."),
+                );
+            }
+            OtrStatus::Unverified if old == OtrStatus::Private => {
+                w.push(
+                    now,
+                    LineKind::Otr,
+                    &format!("{peer}'s fingerprint {fp_text} is no longer verified."),
+                );
+            }
+            OtrStatus::Finished if old != OtrStatus::Finished => {
+                w.push(
+                    now,
+                    LineKind::Otr,
+                    &format!("{peer} has ended the private conversation. Nothing you type is sent until you /otr finish (back to plaintext) or /otr init (a new private conversation)."),
+                );
+                w.bump(Activity::Highlight);
+            }
+            OtrStatus::Plaintext if old.is_private() || old == OtrStatus::Finished => {
+                w.push(
+                    now,
+                    LineKind::Otr,
+                    &format!(
+                        "Private conversation with {peer} ended: messages now go out in the clear."
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if new.is_private() {
+            // Text the client held while the key exchange ran goes out now, encrypted.
+            let held = std::mem::take(&mut self.windows[i].held);
+            if !held.is_empty() {
+                let n = held.len();
+                for text in &held {
+                    let events = self.engine.send(peer, text);
+                    self.handle_events(events, None, now, out);
+                }
+                self.windows[i].push(
+                    now,
+                    LineKind::Otr,
+                    &format!("{n} held message(s) sent privately."),
+                );
+            }
+        }
+    }
+
+    fn on_smp(&mut self, peer: &str, result: SmpResult, question: Option<String>, now: f64) {
+        let i = self.open(peer, WindowKind::Query);
+        let w = &mut self.windows[i];
+        let text = match result {
+            SmpResult::Request => {
+                w.smp = SmpStatus::Requested(None);
+                format!("{peer} wants to verify you with a secret you both know: answer with /otr auth SECRET (or /otr abort).")
+            }
+            SmpResult::Question => {
+                let q = question.unwrap_or_default();
+                let text = format!("{peer} wants to verify you and asks: {q}  Answer with /otr auth ANSWER (or /otr abort).");
+                w.smp = SmpStatus::Requested(Some(q));
+                text
+            }
+            SmpResult::Success => {
+                let answered = w.smp == SmpStatus::Answered { question: true };
+                w.smp = SmpStatus::Idle;
+                if answered {
+                    format!("You answered {peer}'s question correctly: {peer} has verified you. To verify {peer} in turn, ask your own: /otr authq QUESTION SECRET.")
+                } else {
+                    format!("Authentication with {peer} succeeded: the secrets match.")
+                }
+            }
+            SmpResult::Failure => {
+                w.smp = SmpStatus::Idle;
+                format!("Authentication with {peer} FAILED: the secrets differ. {peer}'s fingerprint is not verified.")
+            }
+            SmpResult::Aborted => {
+                w.smp = SmpStatus::Idle;
+                format!("Authentication with {peer} aborted.")
+            }
+            _ => return,
+        };
+        let kind = if result == SmpResult::Failure {
+            LineKind::Error
+        } else {
+            LineKind::Otr
+        };
+        w.push(now, kind, &text);
+        w.bump(Activity::Highlight);
+    }
+
+    // ----- outgoing ---------------------------------------------------------------------
+
+    /// Text typed in window `i`.
+    fn say(&mut self, i: usize, text: &str, now: f64, out: &mut Vec<IrcCommand>) {
+        let kind = self.windows[i].kind;
+        let nick = self.nick.clone();
+        match kind {
+            WindowKind::Status => {
+                self.windows[i].push(
+                    now,
+                    LineKind::Error,
+                    "This is the status window: nothing is sent from here. /join #channel or /query NICK.",
+                );
+            }
+            WindowKind::Channel => {
+                let target = self.windows[i].name.clone();
+                self.windows[i].push(
+                    now,
+                    LineKind::Own {
+                        nick,
+                        delivery: Delivery::Channel,
+                    },
+                    text,
+                );
+                out.push(IrcCommand::Privmsg {
+                    target,
+                    text: text.to_owned(),
+                });
+            }
+            WindowKind::Query => {
+                let peer = self.windows[i].name.clone();
+                let w = &mut self.windows[i];
+                if w.otr == OtrStatus::Starting {
+                    w.held.push(zeroize::Zeroizing::new(text.to_owned()));
+                    w.push(
+                        now,
+                        LineKind::Own {
+                            nick,
+                            delivery: Delivery::Held,
+                        },
+                        text,
+                    );
+                    w.push(
+                        now,
+                        LineKind::Otr,
+                        "Message held until the private conversation starts.",
+                    );
+                    return;
+                }
+                self.prepare_peer(&peer);
+                let state = self.engine.state(&peer);
+                let events = self.engine.send(&peer, text);
+                let delivery = if events.iter().any(|e| {
+                    matches!(
+                        e,
+                        Event::Error {
+                            code: ErrorCode::EncryptionRequired,
+                            ..
+                        }
+                    )
+                }) {
+                    Delivery::Held
+                } else if events.iter().any(|e| matches!(e, Event::Error { .. })) {
+                    Delivery::NotSent
+                } else if state == ConversationState::Encrypted {
+                    Delivery::Private
+                } else {
+                    Delivery::Plain
+                };
+                self.windows[i].push(now, LineKind::Own { nick, delivery }, text);
+                self.handle_events(events, None, now, out);
+            }
+        }
+    }
+
+    fn command(&mut self, command: &str, now: f64, out: &mut Vec<IrcCommand>) {
+        let (name, rest) = split_word(command);
+        let rest = rest.trim();
+        let i = self.active;
+        match name.to_ascii_lowercase().as_str() {
+            "help" => {
+                for line in HELP {
+                    self.windows[i].push(now, LineKind::Output, line);
+                }
+            }
+            "join" | "j" => {
+                let (channel, _) = split_word(rest);
+                if channel.is_empty() {
+                    self.usage("/join #channel", now);
+                    return;
+                }
+                let channel = if is_channel(channel) {
+                    channel.to_owned()
+                } else {
+                    format!("#{channel}")
+                };
+                if let Some(j) = self.find(&channel) {
+                    self.activate(j);
+                }
+                out.push(IrcCommand::Join(channel));
+            }
+            "part" | "leave" => {
+                let (first, reason) = split_word(rest);
+                let (channel, reason) = if is_channel(first) {
+                    (first.to_owned(), reason.trim().to_owned())
+                } else if self.windows[i].kind == WindowKind::Channel {
+                    (self.windows[i].name.clone(), rest.to_owned())
+                } else {
+                    self.usage("/part [#channel] [reason] (in a channel window)", now);
+                    return;
+                };
+                out.push(IrcCommand::Part {
+                    channel: channel.clone(),
+                    reason,
+                });
+                if let Some(j) = self.find(&channel) {
+                    self.close(j);
+                }
+            }
+            "close" | "wc" => {
+                if self.windows[i].kind == WindowKind::Status {
+                    self.error_line("The status window stays open.", now);
+                    return;
+                }
+                if self.windows[i].kind == WindowKind::Channel {
+                    out.push(IrcCommand::Part {
+                        channel: self.windows[i].name.clone(),
+                        reason: String::new(),
+                    });
+                } else if self.windows[i].otr.is_private() {
+                    let peer = self.windows[i].name.clone();
+                    let events = self.engine.finish(&peer);
+                    self.handle_events(events, None, now, out);
+                }
+                self.close(i);
+            }
+            "query" | "q" => {
+                let (nick, _) = split_word(rest);
+                if nick.is_empty() || is_channel(nick) {
+                    self.usage("/query NICK", now);
+                    return;
+                }
+                let j = self.open(nick, WindowKind::Query);
+                self.activate(j);
+            }
+            "msg" | "m" => {
+                let (target, text) = split_word(rest);
+                if target.is_empty() || text.is_empty() {
+                    self.usage("/msg NICK|#channel TEXT", now);
+                    return;
+                }
+                let kind = if is_channel(target) {
+                    WindowKind::Channel
+                } else {
+                    WindowKind::Query
+                };
+                if kind == WindowKind::Channel && self.find(target).is_none() {
+                    // Not joined: send without opening a window.
+                    out.push(IrcCommand::Privmsg {
+                        target: target.to_owned(),
+                        text: text.to_owned(),
+                    });
+                    let nick = self.nick.clone();
+                    self.windows[i].push(
+                        now,
+                        LineKind::Own {
+                            nick,
+                            delivery: Delivery::Channel,
+                        },
+                        &format!("-> {target}: {text}"),
+                    );
+                    return;
+                }
+                let j = self.open(target, kind);
+                self.say(j, text, now, out);
+            }
+            "nick" => {
+                let (nick, _) = split_word(rest);
+                if nick.is_empty() {
+                    self.usage("/nick NEWNICK", now);
+                    return;
+                }
+                out.push(IrcCommand::Nick(nick.to_owned()));
+            }
+            "quit" | "exit" => {
+                // End every private conversation first, as irssi-otr does, so that the
+                // peers know and nothing lingers.
+                let peers: Vec<String> = self
+                    .windows
+                    .iter()
+                    .filter(|w| w.kind == WindowKind::Query && w.otr.is_private())
+                    .map(|w| w.name.clone())
+                    .collect();
+                for peer in peers {
+                    let events = self.engine.finish(&peer);
+                    self.handle_events(events, None, now, out);
+                }
+                let reason = if rest.is_empty() { "offrecord" } else { rest };
+                out.push(IrcCommand::Quit(reason.to_owned()));
+                self.quit = true;
+            }
+            "clear" => {
+                self.windows[i].lines.clear();
+                self.windows[i].scroll = 0;
+            }
+            "otr" => self.otr_command(rest, now, out),
+            other => {
+                let text = format!("Unknown command /{other}. Type /help for the commands.");
+                self.error_line(&text, now);
+            }
+        }
+    }
+
+    fn otr_command(&mut self, args: &str, now: f64, out: &mut Vec<IrcCommand>) {
+        let (sub, rest) = split_word(args);
+        let sub = sub.to_ascii_lowercase();
+        let i = self.active;
+        match sub.as_str() {
+            "" | "help" => {
+                for line in HELP.iter().filter(|l| l.contains("/otr")) {
+                    self.windows[i].push(now, LineKind::Output, line);
+                }
+                return;
+            }
+            "info" => {
+                self.otr_info(now);
+                return;
+            }
+            "policy" => {
+                self.otr_policy(rest.trim(), now);
+                return;
+            }
+            _ => {}
+        }
+        if self.windows[i].kind != WindowKind::Query {
+            let text = format!("/otr {sub} works in a private conversation: open one with /query NICK. Channels are never OTR.");
+            self.error_line(&text, now);
+            return;
+        }
+        let peer = self.windows[i].name.clone();
+        self.prepare_peer(&peer);
+        match sub.as_str() {
+            "init" | "start" => {
+                let events = self.engine.start(&peer);
+                let was = self.windows[i].otr;
+                self.handle_events(events, None, now, out);
+                let w = &mut self.windows[i];
+                if w.otr == OtrStatus::Starting && was != OtrStatus::Starting {
+                    w.push(
+                        now,
+                        LineKind::Otr,
+                        &format!("Starting a private conversation with {peer}..."),
+                    );
+                } else if w.otr.is_private() {
+                    w.push(
+                        now,
+                        LineKind::Otr,
+                        &format!("Refreshing the private conversation with {peer}..."),
+                    );
+                }
+            }
+            "finish" | "end" => {
+                let state = self.engine.state(&peer);
+                if state == ConversationState::Plaintext {
+                    let text = format!("There is no private conversation with {peer} to finish.");
+                    self.error_line(&text, now);
+                    return;
+                }
+                let events = self.engine.finish(&peer);
+                self.handle_events(events, None, now, out);
+                let w = &mut self.windows[i];
+                w.held.clear();
+                w.starting_since = None;
+                w.otr = status_of(self.engine.state(&peer), false);
+            }
+            "trust" | "distrust" => {
+                let trusted = sub == "trust";
+                let Some(fp) = self.engine.peer_fingerprint(&peer) else {
+                    let text = format!("There is no private conversation with {peer}, so there is no fingerprint to {sub}.");
+                    self.error_line(&text, now);
+                    return;
+                };
+                let events = self.engine.set_trust(&peer, trusted);
+                self.trust_changed = true;
+                self.handle_events(events, None, now, out);
+                let word = if trusted { "verified" } else { "not verified" };
+                let text = format!("{peer}'s fingerprint {fp} is marked {word}.");
+                self.windows[i].push(now, LineKind::Otr, &text);
+            }
+            "auth" => {
+                let mut secret = rest.trim().to_owned();
+                if secret.is_empty() {
+                    self.usage("/otr auth SECRET", now);
+                    return;
+                }
+                let events = if let SmpStatus::Requested(q) = &self.windows[i].smp {
+                    self.windows[i].smp = SmpStatus::Answered {
+                        question: q.is_some(),
+                    };
+                    self.windows[i].push(
+                        now,
+                        LineKind::Otr,
+                        &format!("Answering {peer}'s verification..."),
+                    );
+                    self.engine.smp_respond(&peer, secret.as_bytes())
+                } else {
+                    self.smp_start_line(i, &peer, None, now);
+                    self.engine.smp_start(&peer, secret.as_bytes(), None)
+                };
+                secret.zeroize();
+                self.handle_events(events, None, now, out);
+            }
+            "authq" => {
+                let Some((question, mut secret)) = split_question(rest) else {
+                    self.usage(
+                        "/otr authq QUESTION SECRET (quote a question with spaces: \"...\")",
+                        now,
+                    );
+                    return;
+                };
+                self.smp_start_line(i, &peer, Some(&question), now);
+                let events = self
+                    .engine
+                    .smp_start(&peer, secret.as_bytes(), Some(&question));
+                secret.zeroize();
+                self.handle_events(events, None, now, out);
+            }
+            "abort" | "authabort" => {
+                let events = self.engine.smp_abort(&peer);
+                self.windows[i].smp = SmpStatus::Idle;
+                self.handle_events(events, None, now, out);
+            }
+            other => {
+                let text = format!("Unknown OTR command /otr {other}. Type /otr help.");
+                self.error_line(&text, now);
+            }
+        }
+    }
+
+    fn smp_start_line(&mut self, i: usize, peer: &str, question: Option<&str>, now: f64) {
+        let w = &mut self.windows[i];
+        if !w.otr.is_private() {
+            return;
+        }
+        w.smp = SmpStatus::Asked;
+        let text = match question {
+            Some(q) => format!("Asking {peer} to verify with the question: {q}"),
+            None => format!("Asking {peer} to verify with the shared secret..."),
+        };
+        w.push(now, LineKind::Otr, &text);
+    }
+
+    fn otr_info(&mut self, now: f64) {
+        let i = self.active;
+        let mut lines = vec![format!(
+            "Your fingerprint ({}): {}",
+            self.nick,
+            self.engine.fingerprint()
+        )];
+        if self.windows[i].kind == WindowKind::Query {
+            let peer = self.windows[i].name.clone();
+            let status = self.windows[i].otr;
+            match self.engine.peer_fingerprint(&peer) {
+                Some(fp) => {
+                    let trusted = self.engine.known_fingerprints().is_trusted(&peer, &fp);
+                    let word = if trusted { "verified" } else { "NOT verified" };
+                    lines.push(format!("{peer}'s fingerprint: {fp} ({word})"));
+                }
+                None => lines.push(format!("{peer}: no private session, no fingerprint yet.")),
+            }
+            lines.push(format!("Conversation with {peer}: {}", status.as_str()));
+            for (name, fp, trusted) in self.engine.known_fingerprints().iter() {
+                if name.eq_ignore_ascii_case(&peer) {
+                    let word = if trusted { "verified" } else { "not verified" };
+                    lines.push(format!("Known for {name}: {fp} ({word})"));
+                }
+            }
+        }
+        lines.push(format!("Policy: {}", self.policy_name()));
+        for line in lines {
+            self.windows[i].push(now, LineKind::Output, &line);
+        }
+    }
+
+    fn otr_policy(&mut self, arg: &str, now: f64) {
+        let i = self.active;
+        if !arg.is_empty() {
+            match Policy::from_preset(&arg.to_ascii_lowercase()) {
+                Some(policy) if policy.otr_enabled() => self.engine.set_policy(policy),
+                _ => {
+                    self.usage("/otr policy [manual|opportunistic|always]", now);
+                    return;
+                }
+            }
+        }
+        let name = self.policy_name();
+        let meaning = match name {
+            "manual" => "OTR starts only when someone asks (/otr init); messages may go out in the clear",
+            "opportunistic" => "OTR starts by itself with peers that have it; messages may go out in the clear until it does",
+            "always" => "encryption required: nothing is sent in the clear to a nick; messages wait for the private conversation",
+            _ => "OTR is off",
+        };
+        let lines = [
+            format!("OTR policy: {name} ({meaning})."),
+            "Set it with /otr policy manual|opportunistic|always.".to_owned(),
+        ];
+        for line in lines {
+            self.windows[i].push(now, LineKind::Output, &line);
+        }
+    }
+
+    // ----- helpers ----------------------------------------------------------------------
+
+    fn usage(&mut self, usage: &str, now: f64) {
+        self.error_line(&format!("Usage: {usage}"), now);
+    }
+
+    fn error_line(&mut self, text: &str, now: f64) {
+        let i = self.active;
+        self.windows[i].push(now, LineKind::Error, text);
+    }
+
+    fn set_input(&mut self, text: &str) {
+        self.input = text.chars().collect();
+        self.cursor = self.input.len();
+    }
+
+    fn is_me(&self, nick: &str) -> bool {
+        nick.eq_ignore_ascii_case(&self.nick)
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.windows
+            .iter()
+            .position(|w| w.kind != WindowKind::Status && w.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The window for `name`, opened (at the end of the list, not activated) if missing.
+    fn open(&mut self, name: &str, kind: WindowKind) -> usize {
+        if let Some(i) = self.find(name) {
+            return i;
+        }
+        let mut w = Window::new(name, kind);
+        if kind == WindowKind::Query {
+            w.otr = status_of(
+                self.engine.state(name),
+                self.engine
+                    .peer_fingerprint(name)
+                    .is_some_and(|fp| self.engine.known_fingerprints().is_trusted(name, &fp)),
+            );
+            w.fingerprint = self.engine.peer_fingerprint(name);
+        }
+        self.windows.push(w);
+        self.windows.len() - 1
+    }
+
+    fn close(&mut self, i: usize) {
+        if i == 0 || i >= self.windows.len() {
+            return;
+        }
+        self.windows.remove(i);
+        if self.active >= i {
+            self.active = self.active.saturating_sub(1).min(self.windows.len() - 1);
+        }
+    }
+
+    fn activate(&mut self, i: usize) {
+        if i < self.windows.len() {
+            self.active = i;
+            self.windows[i].activity = Activity::None;
+        }
+    }
+
+    fn status_from_engine(&self, peer: &str) -> OtrStatus {
+        let trusted = self
+            .engine
+            .peer_fingerprint(peer)
+            .is_some_and(|fp| self.engine.known_fingerprints().is_trusted(peer, &fp));
+        status_of(self.engine.state(peer), trusted)
+    }
+
+    /// Sets the fragment size for `peer` from our nick and theirs.
+    fn prepare_peer(&mut self, peer: &str) {
+        let size = (self.config.max_payload)(&self.nick, peer);
+        self.engine.set_max_message_size(peer, size);
+    }
+}
+
+/// The help text, one line each.
+pub const HELP: &[&str] = &[
+    "Commands:",
+    "  /join #channel            join a channel (public: channels are never OTR)",
+    "  /part [#channel] [reason] leave a channel",
+    "  /query NICK               open a private conversation window",
+    "  /msg NICK|#channel TEXT   send one message",
+    "  /nick NEWNICK             change your nick",
+    "  /close                    close this window",
+    "  /clear                    clear this window",
+    "  /quit [reason]            end private conversations and quit",
+    "  /otr init                 start a private conversation (in a query window)",
+    "  /otr finish               end it",
+    "  /otr trust | distrust     mark the peer's fingerprint verified or not",
+    "  /otr auth SECRET          verify the peer with a secret you share (or answer them)",
+    "  /otr authq QUESTION SECRET  the same, with a question for the peer",
+    "  /otr abort                abort a verification",
+    "  /otr info                 your fingerprint and the peer's",
+    "  /otr policy [manual|opportunistic|always]  show or set the OTR policy",
+    "Keys: Alt-1..9 or Ctrl-N/Ctrl-P switch windows; PageUp/PageDown scroll; Up/Down history.",
+];
+
+/// The status for an engine state.
+fn status_of(state: ConversationState, trusted: bool) -> OtrStatus {
+    match state {
+        ConversationState::Plaintext => OtrStatus::Plaintext,
+        ConversationState::Encrypted if trusted => OtrStatus::Private,
+        ConversationState::Encrypted => OtrStatus::Unverified,
+        ConversationState::Finished => OtrStatus::Finished,
+        // A later engine version may add states; treat them as not private.
+        _ => OtrStatus::Plaintext,
+    }
+}
+
+/// A policy's preset name.
+fn policy_name(policy: Policy) -> &'static str {
+    ["always", "opportunistic", "manual", "never"]
+        .into_iter()
+        .find(|name| Policy::from_preset(name) == Some(policy))
+        .unwrap_or("custom")
+}
+
+/// True for `#channel`, `&channel`, `+channel`, `!channel`.
+pub fn is_channel(name: &str) -> bool {
+    name.starts_with(['#', '&', '+', '!'])
+}
+
+/// ` (reason)` or nothing.
+fn bracket(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
+    }
+}
+
+/// The first word and the rest (leading spaces of the rest kept out).
+fn split_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.split_once(char::is_whitespace) {
+        Some((first, rest)) => (first, rest.trim_start()),
+        None => (s, ""),
+    }
+}
+
+/// `"a question" secret words` or `question secret words`: the question and the secret.
+fn split_question(s: &str) -> Option<(String, String)> {
+    let s = s.trim();
+    let (question, secret) = if let Some(quoted) = s.strip_prefix('"') {
+        let (q, rest) = quoted.split_once('"')?;
+        (q.to_owned(), rest.trim().to_owned())
+    } else {
+        let (q, rest) = split_word(s);
+        (q.to_owned(), rest.trim().to_owned())
+    };
+    (!question.is_empty() && !secret.is_empty()).then_some((question, secret))
+}
+
+/// True for an input line carrying an SMP secret (never kept in the history).
+fn holds_secret(line: &str) -> bool {
+    let l = line.trim_start().to_ascii_lowercase();
+    l.starts_with("/otr auth")
+}

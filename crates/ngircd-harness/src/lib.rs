@@ -346,6 +346,97 @@ impl Drop for Observer {
     }
 }
 
+/// A logging TCP relay on 127.0.0.1: clients connect to [`Tap::port`], the tap connects
+/// each to the server and records every byte both ways. What the server sent is exactly
+/// what it relayed to the tapped clients.
+pub struct Tap {
+    port: u16,
+    log: Arc<Mutex<TapLog>>,
+}
+
+#[derive(Default)]
+struct TapLog {
+    to_server: Vec<u8>,
+    to_client: Vec<u8>,
+    connections: usize,
+}
+
+impl Tap {
+    /// Starts relaying 127.0.0.1:`port()` to 127.0.0.1:`server_port`. The relay threads run
+    /// until the process ends; each connection ends when either side closes.
+    pub fn start(server_port: u16) -> io::Result<Tap> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let port = listener.local_addr()?.port();
+        let log = Arc::new(Mutex::new(TapLog::default()));
+        let accept_log = Arc::clone(&log);
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                };
+                lock_ok(&accept_log).connections += 1;
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                for (from, to, upstream) in [
+                    (client.try_clone(), server.try_clone(), true),
+                    (server.try_clone(), client.try_clone(), false),
+                ] {
+                    let (Ok(mut from), Ok(mut to)) = (from, to) else {
+                        continue;
+                    };
+                    let log = Arc::clone(&accept_log);
+                    thread::spawn(move || {
+                        let mut buf = [0u8; 8192];
+                        loop {
+                            let n = match io::Read::read(&mut from, &mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            {
+                                let mut log = lock_ok(&log);
+                                let side = if upstream {
+                                    &mut log.to_server
+                                } else {
+                                    &mut log.to_client
+                                };
+                                side.extend_from_slice(&buf[..n]);
+                            }
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Both);
+                        let _ = from.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Ok(Tap { port, log })
+    }
+
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Every byte the tapped clients sent to the server.
+    pub fn to_server(&self) -> Vec<u8> {
+        lock_ok(&self.log).to_server.clone()
+    }
+
+    /// Every byte the server sent to the tapped clients (what it relayed to them).
+    pub fn to_client(&self) -> Vec<u8> {
+        lock_ok(&self.log).to_client.clone()
+    }
+
+    /// How many connections the tap has relayed (reconnects add to it).
+    pub fn connections(&self) -> usize {
+        lock_ok(&self.log).connections
+    }
+}
+
 fn lock_ok<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {
     lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

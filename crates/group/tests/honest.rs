@@ -1,0 +1,141 @@
+//! An honest host on the embedded network: every member sees the same conversation, senders
+//! are authenticated end to end, and nothing raises an alert, with and without line loss.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use group::{Auth, Delivery, Output, SecurityLevel};
+use support::{assert_delivered, Net, CHANNEL};
+
+fn converse(net: &mut Net, names: &[String], rounds: usize) -> Vec<(String, String)> {
+    let mut expected = Vec::new();
+    for r in 0..rounds {
+        for n in names {
+            let text = format!("{n} says {r}");
+            net.say(n, &text);
+            expected.push((n.clone(), text));
+        }
+    }
+    expected
+}
+
+#[test]
+fn three_members_private_delivery() {
+    let (mut net, names) = Net::room(3, Delivery::Private, |_| {});
+    let expected = converse(&mut net, &names, 4);
+    net.advance(10);
+    assert_delivered(&net, &names, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    // Members authenticate each other end to end; the host by its session; own echoes.
+    for m in net.messages("m01") {
+        let want = match m.sender.as_str() {
+            "m00" => Auth::Session,
+            "m01" => Auth::Own,
+            _ => Auth::Pairwise,
+        };
+        assert_eq!(m.auth, want, "{m:?}");
+    }
+    // The room state is private for everyone.
+    for n in &names {
+        let info = net.node(n).info().unwrap();
+        assert_eq!(info.level, SecurityLevel::Private);
+        assert_eq!(info.host, "m00");
+    }
+    // The roster carries every member's real fingerprint.
+    let fps: Vec<_> = names
+        .iter()
+        .map(|n| net.node(n).engine().fingerprint())
+        .collect();
+    let roster = net.node("m02").roster().unwrap().clone();
+    for (n, fp) in names.iter().zip(fps) {
+        assert_eq!(roster.entry(n).unwrap().fingerprint, fp);
+    }
+}
+
+#[test]
+fn three_members_in_a_channel_with_tags() {
+    let (mut net, names) = Net::room(3, Delivery::Channel(CHANNEL.into()), |_| {});
+    net.record_wire = true;
+    let expected = converse(&mut net, &names, 2);
+    net.advance(6);
+    assert_delivered(&net, &names, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    // Host-member lines are tagged in the channel; members discard lines for others.
+    let tagged = net
+        .wire
+        .iter()
+        .filter(|(_, t, l)| matches!(t, group::Target::Channel(_)) && l.starts_with("?RECV?"))
+        .count();
+    assert!(tagged > 0);
+    assert!(names
+        .iter()
+        .skip(1)
+        .all(|n| net.node(n).stats().discarded > 0));
+    // No typed text on the wire.
+    for (_, _, line) in &net.wire {
+        assert!(!line.contains("says"), "{line}");
+    }
+}
+
+#[test]
+fn ten_members_honest() {
+    let (mut net, names) = Net::room(10, Delivery::Private, |_| {});
+    let expected = converse(&mut net, &names, 2);
+    net.advance(10);
+    assert_delivered(&net, &names, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}
+
+#[test]
+fn fifty_members_honest_without_pairwise_macs() {
+    // 50 members: pairwise keys for everyone would be 1,176 key exchanges; here the
+    // transcript digests alone guard the room, over sessions with ring neighbours only.
+    let (mut net, names) = Net::room(50, Delivery::Private, |c| c.pairwise_macs = false);
+    let speakers: Vec<String> = names.iter().step_by(7).cloned().collect();
+    let expected = converse(&mut net, &speakers, 2);
+    net.advance(10);
+    assert_delivered(&net, &names, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}
+
+#[test]
+fn honest_host_under_line_loss_raises_no_alarm() {
+    let (mut net, names) = Net::room(5, Delivery::Private, |_| {});
+    net.seed_loss(31, 0.05);
+    let mut expected = Vec::new();
+    for r in 0..6 {
+        for n in &names {
+            let text = format!("{n}:{r}");
+            net.say(n, &text);
+            expected.push((n.clone(), text));
+            net.advance(1);
+        }
+    }
+    net.loss = 0.0;
+    net.advance(20);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    // Everyone shows everything exactly once, in the host's order.
+    let host_order = net.texts("m00");
+    let mut sorted_host = host_order.clone();
+    sorted_host.sort();
+    expected.sort();
+    assert_eq!(sorted_host, expected);
+    assert_delivered(&net, &names, &host_order);
+}
+
+#[test]
+fn room_state_lines_are_emitted() {
+    let (net, _) = Net::room(2, Delivery::Private, |_| {});
+    let infos: Vec<_> = net.outputs["m01"]
+        .iter()
+        .filter_map(|o| match o {
+            Output::Info(i) => Some(i.to_line()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        infos.last().unwrap().ends_with("?HOST?m00\t?STAT?2"),
+        "{infos:?}"
+    );
+    assert!(infos.last().unwrap().starts_with("?AC?m01\t?CID?"));
+}

@@ -1,0 +1,348 @@
+//! A malicious host (the node's relay hook as a test double) that drops, reorders, alters,
+//! invents, equivocates or misattributes is caught, each time with the alert that names
+//! it, within the stated bound: at once for what MACs and counters show, within
+//! `checkpoint_every` items or `checkpoint_secs` seconds for what digests show, and within
+//! `deadline_secs` for what never arrives.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use group::envelope::{Envelope, Item, MsgItem};
+use group::{Alert, Delivery, ForgeReason};
+use support::Net;
+
+/// A 4-member room (host m00) that has talked a little, so pairwise keys are in use.
+fn room() -> (Net, Vec<String>) {
+    let (mut net, names) = Net::room(4, Delivery::Private, |_| {});
+    for n in &names {
+        net.say(n, &format!("hello from {n}"));
+    }
+    net.advance(6);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    net.clear_outputs();
+    (net, names)
+}
+
+fn hook(net: &mut Net, f: impl FnMut(&str, Envelope) -> Vec<Envelope> + Send + 'static) {
+    net.node("m00").set_relay_hook(Some(Box::new(f)));
+}
+
+fn msg_of(env: &Envelope) -> Option<&MsgItem> {
+    match env {
+        Envelope::Relay {
+            item: Item::Msg(m), ..
+        } => Some(m),
+        _ => None,
+    }
+}
+
+fn msg_mut(env: &mut Envelope) -> Option<&mut MsgItem> {
+    match env {
+        Envelope::Relay {
+            item: Item::Msg(m), ..
+        } => Some(m),
+        _ => None,
+    }
+}
+
+#[test]
+fn altered_message_is_caught_at_once() {
+    let (mut net, _) = room();
+    hook(&mut net, |to, mut env| {
+        if to == "m02" {
+            if let Some(m) = msg_mut(&mut env) {
+                if m.sender == "m01" {
+                    m.body = "send the money to Mallory".into();
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m01", "do not send money");
+    let alerts = net.alerts("m02");
+    assert!(
+        matches!(&alerts[..], [Alert::Forged { sender, reason: ForgeReason::BadMac, .. }] if sender == "m01"),
+        "{alerts:?}"
+    );
+    println!("m02 sees: {}", alerts[0]);
+    assert!(net.alerts("m03").is_empty());
+}
+
+#[test]
+fn misattributed_message_names_the_real_sender() {
+    let (mut net, _) = room();
+    hook(&mut net, |to, mut env| {
+        if to == "m02" {
+            if let Some(m) = msg_mut(&mut env) {
+                if m.sender == "m01" {
+                    m.sender = "m03".into();
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m01", "I resign");
+    let alerts = net.alerts("m02");
+    assert!(
+        alerts.iter().any(|a| matches!(a, Alert::Misattributed { claimed, actual, .. } if claimed == "m03" && actual == "m01")),
+        "{alerts:?}"
+    );
+}
+
+#[test]
+fn invented_message_is_caught() {
+    let (mut net, _) = room();
+    // The host invents a line in m01's name for m02 (with m01's next counter).
+    let mut done = false;
+    hook(&mut net, move |to, env| {
+        if to != "m02" || done {
+            return vec![env];
+        }
+        let Envelope::Relay {
+            room, epoch, gseq, ..
+        } = &env
+        else {
+            return vec![env];
+        };
+        done = true;
+        let fake = Envelope::Relay {
+            room: room.clone(),
+            epoch: *epoch,
+            gseq: gseq + 1,
+            item: Item::Msg(MsgItem {
+                sender: "m01".into(),
+                sseq: 2,
+                seen: *gseq,
+                body: "let's meet without m03".into(),
+            }),
+            mac: None,
+        };
+        vec![env, fake]
+    });
+    net.say("m00", "agenda?");
+    let alerts = net.alerts("m02");
+    assert!(
+        alerts.iter().any(|a| matches!(a, Alert::Forged { sender, reason: ForgeReason::MissingMac, .. } if sender == "m01")),
+        "{alerts:?}"
+    );
+}
+
+#[test]
+fn message_in_the_senders_own_name_is_caught_by_the_sender() {
+    let (mut net, _) = room();
+    hook(&mut net, |to, mut env| {
+        if to == "m01" {
+            if let Some(m) = msg_mut(&mut env) {
+                if m.sender == "m01" {
+                    m.body = "something else".into();
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m01", "original");
+    assert!(
+        net.alerts("m01").iter().any(|a| matches!(
+            a,
+            Alert::Forged {
+                reason: ForgeReason::NotOurs,
+                ..
+            }
+        )),
+        "{:?}",
+        net.alerts("m01")
+    );
+}
+
+#[test]
+fn reordered_messages_of_one_sender_are_caught() {
+    let (mut net, _) = room();
+    let mut held: Option<Envelope> = None;
+    hook(&mut net, move |to, env| {
+        if to != "m02" || msg_of(&env).is_none_or(|m| m.sender != "m01") {
+            return vec![env];
+        }
+        match held.take() {
+            None => {
+                held = Some(env);
+                vec![]
+            }
+            Some(mut first) => {
+                // Swap the transcript numbers of m01's two lines.
+                let mut second = env;
+                if let (Envelope::Relay { gseq: g1, .. }, Envelope::Relay { gseq: g2, .. }) =
+                    (&mut first, &mut second)
+                {
+                    std::mem::swap(g1, g2);
+                }
+                vec![second, first]
+            }
+        }
+    });
+    net.say("m01", "first");
+    net.say("m01", "second");
+    let alerts = net.alerts("m02");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| matches!(a, Alert::Reordered { sender, .. } if sender == "m01")),
+        "{alerts:?}"
+    );
+}
+
+#[test]
+fn dropped_message_is_caught_within_the_deadline() {
+    let (mut net, _) = room();
+    let mut victim_gseq = None;
+    hook(&mut net, move |to, env| {
+        if to == "m02" {
+            if let Envelope::Relay {
+                gseq,
+                item: Item::Msg(m),
+                ..
+            } = &env
+            {
+                if m.body == "secret plan" {
+                    victim_gseq = Some(*gseq);
+                }
+                if Some(*gseq) == victim_gseq {
+                    return vec![];
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m01", "secret plan");
+    net.say("m03", "agreed");
+    assert!(net.alerts("m02").is_empty());
+    // Resend requests are refused (dropped again) until the deadline (12 s).
+    net.advance(13);
+    let alerts = net.alerts("m02");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| matches!(a, Alert::Dropped { from, to, .. } if from == to)),
+        "{alerts:?}"
+    );
+}
+
+#[test]
+fn last_message_withheld_is_caught_through_a_digest() {
+    let (mut net, _) = room();
+    hook(&mut net, |to, env| {
+        if to == "m02" && msg_of(&env).is_some_and(|m| m.body == "the last word") {
+            return vec![];
+        }
+        vec![env]
+    });
+    net.say("m01", "the last word");
+    // Nothing follows: m02 learns from a neighbour's digest (within checkpoint_secs = 5 s)
+    // that it is behind, then asks and is refused until the deadline.
+    net.advance(5 + 12 + 2);
+    let alerts = net.alerts("m02");
+    assert!(
+        alerts.iter().any(|a| matches!(a, Alert::Dropped { .. })),
+        "{alerts:?} / all: {:?}",
+        net.all_alerts()
+    );
+}
+
+#[test]
+fn host_that_stops_relaying_is_caught_by_the_sender() {
+    let (mut net, _) = room();
+    hook(&mut net, |_, env| {
+        if msg_of(&env).is_some_and(|m| m.sender == "m01") {
+            return vec![];
+        }
+        vec![env]
+    });
+    net.say("m01", "anyone?");
+    net.advance(13);
+    assert!(
+        net.alerts("m01")
+            .iter()
+            .any(|a| matches!(a, Alert::NotRelayed { text, .. } if text == "anyone?")),
+        "{:?}",
+        net.alerts("m01")
+    );
+}
+
+#[test]
+fn equivocating_host_is_caught_by_digests() {
+    let (mut net, _) = room();
+    // The host tells m02 something else than everyone else, in its own name (no MAC
+    // can catch that: only comparing transcripts does).
+    hook(&mut net, |to, mut env| {
+        if to == "m02" {
+            if let Some(m) = msg_mut(&mut env) {
+                if m.sender == "m00" {
+                    m.body = "the meeting is cancelled".into();
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m00", "the meeting is at 5");
+    // Within checkpoint_secs (5 s) of the transcript moving.
+    net.advance(6);
+    let diverged: Vec<_> = net
+        .all_alerts()
+        .into_iter()
+        .filter(|(_, a)| matches!(a, Alert::Diverged { .. }))
+        .collect();
+    assert!(!diverged.is_empty(), "{:?}", net.all_alerts());
+    // The alert names m02 on one side or the other.
+    assert!(diverged
+        .iter()
+        .any(|(n, a)| n == "m02" || matches!(a, Alert::Diverged { peer, .. } if peer == "m02")));
+}
+
+#[test]
+fn equivocation_is_caught_within_checkpoint_every_items() {
+    let (mut net, _) = room();
+    hook(&mut net, |to, mut env| {
+        if to == "m03" {
+            if let Some(m) = msg_mut(&mut env) {
+                if m.sender == "m00" && m.body == "x" {
+                    m.body = "y".into();
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m00", "x");
+    // No time passes; 8 more items reach everyone.
+    for i in 0..8 {
+        net.say("m00", &format!("filler {i}"));
+    }
+    assert!(
+        net.all_alerts()
+            .iter()
+            .any(|(_, a)| matches!(a, Alert::Diverged { .. })),
+        "{:?}",
+        net.all_alerts()
+    );
+}
+
+#[test]
+fn misattribution_without_pairwise_keys_is_caught_by_digests() {
+    let (mut net, names) = Net::room(4, Delivery::Private, |c| c.pairwise_macs = false);
+    for n in &names {
+        net.say(n, "hi");
+    }
+    net.advance(6);
+    net.clear_outputs();
+    hook(&mut net, |to, mut env| {
+        if to != "m01" {
+            if let Some(m) = msg_mut(&mut env) {
+                if m.sender == "m01" {
+                    m.sender = "m03".into();
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m01", "vote no");
+    net.advance(6);
+    assert!(!net.all_alerts().is_empty(), "nothing caught");
+}

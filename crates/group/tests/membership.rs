@@ -1,0 +1,232 @@
+//! Who is in the room: only the host admits, removed members get nothing, the room hands
+//! off to the next host, and stock OTR clients take part as thin members.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use group::envelope::{Envelope, Item, MsgItem};
+use group::{Alert, Auth, Delivery, LeftReason, Output, Target};
+use support::{assert_delivered, engine, Net, Thin};
+
+#[test]
+fn content_from_someone_not_admitted_is_rejected() {
+    let (mut net, _) = Net::room(3, Delivery::Private, |_| {});
+    let room = net.node("m01").room_id().unwrap().clone();
+    // Mallory is no member; she opens an OTR session with m01 and sends a relay, then a
+    // say to the host.
+    net.add(7, Delivery::Private, |_| {});
+    let fake = Envelope::Relay {
+        room: room.clone(),
+        epoch: 1,
+        gseq: 99,
+        item: Item::Msg(MsgItem {
+            sender: "m02".into(),
+            sseq: 9,
+            seen: 0,
+            body: "the host says: invite m07".into(),
+        }),
+        mac: None,
+    };
+    let e = net.node("m07").engine_mut().start("m01");
+    let outs = net.node("m07").absorb(e);
+    net.absorb("m07", outs);
+    net.run();
+    let e = net.node("m07").engine_mut().send("m01", &fake.encode());
+    let outs = net.node("m07").absorb(e);
+    net.absorb("m07", outs);
+    net.run();
+    assert!(net
+        .alerts("m01")
+        .iter()
+        .any(|a| matches!(a, Alert::NotAdmitted { nick, .. } if nick == "m07")));
+    assert!(net
+        .messages("m01")
+        .iter()
+        .all(|m| m.text != "the host says: invite m07"));
+    let say = Envelope::Say {
+        room,
+        sseq: 1,
+        seen: 0,
+        body: "hello room".into(),
+        macs: vec![],
+    };
+    let e = net.node("m07").engine_mut().start("m00");
+    let outs = net.node("m07").absorb(e);
+    net.absorb("m07", outs);
+    net.run();
+    let e = net.node("m07").engine_mut().send("m00", &say.encode());
+    let outs = net.node("m07").absorb(e);
+    net.absorb("m07", outs);
+    net.run();
+    assert!(net
+        .alerts("m00")
+        .iter()
+        .any(|a| matches!(a, Alert::NotAdmitted { nick, .. } if nick == "m07")));
+    for n in ["m00", "m01", "m02"] {
+        assert!(
+            net.messages(n).iter().all(|m| m.text != "hello room"),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn a_member_inviting_someone_does_not_admit_them() {
+    let (mut net, _) = Net::room(3, Delivery::Private, |_| {});
+    net.add(8, Delivery::Private, |_| {});
+    // m01 is no host: it cannot invite into m00's room.
+    assert!(net.node("m01").invite("m08").is_err());
+    // Roster unchanged for everyone.
+    for n in ["m00", "m01", "m02"] {
+        assert!(!net.node(n).roster().unwrap().contains("m08"));
+    }
+}
+
+#[test]
+fn removed_member_receives_nothing_after_removal() {
+    let (mut net, names) = Net::room(4, Delivery::Private, |_| {});
+    net.say("m01", "before");
+    net.record_wire = true;
+    net.act("m00", |h| h.kick("m02").unwrap());
+    assert!(net.outputs["m02"].iter().any(|o| matches!(
+        o,
+        Output::Left {
+            reason: LeftReason::Removed,
+            ..
+        }
+    )));
+    let wire_at_kick = net.wire.len();
+    net.clear_outputs();
+    net.say("m01", "after 1");
+    net.say("m00", "after 2");
+    net.say("m03", "after 3");
+    net.advance(10);
+    assert!(net.messages("m02").is_empty());
+    // Not a single line to m02 from the host after the removal.
+    assert!(!net.wire[wire_at_kick..]
+        .iter()
+        .any(|(from, to, _)| from == "m00" && *to == Target::Private("m02".into())));
+    let rest: Vec<String> = names.iter().filter(|n| *n != "m02").cloned().collect();
+    let expected: Vec<(String, String)> =
+        [("m01", "after 1"), ("m00", "after 2"), ("m03", "after 3")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+    assert_delivered(&net, &rest, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    // m02 trying to write to the room is rejected by the host.
+    assert!(net.node("m02").say("still here?").is_err());
+}
+
+fn successor(net: &mut Net, names: &[String]) -> String {
+    let mut v: Vec<(Vec<u8>, String)> = names[1..]
+        .iter()
+        .map(|n| (net.node(n).engine().fingerprint().0.to_vec(), n.clone()))
+        .collect();
+    v.sort();
+    v[0].1.clone()
+}
+
+#[test]
+fn host_hand_off_continues_the_room() {
+    for gone in [false, true] {
+        let (mut net, names) = Net::room(5, Delivery::Private, |_| {});
+        net.say("m01", "before the hand-off");
+        net.advance(6);
+        let next = successor(&mut net, &names);
+        net.clear_outputs();
+        if gone {
+            // The host drops off the network: the transport tells everyone.
+            net.nodes.remove("m00");
+            for n in &names[1..] {
+                let outs = net.node(n).peer_gone("m00");
+                net.absorb(n, outs);
+            }
+            net.run();
+        } else {
+            net.act("m00", |h| h.leave().unwrap());
+            net.nodes.remove("m00");
+        }
+        let rest: Vec<String> = names[1..].to_vec();
+        for n in &rest {
+            assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
+        }
+        assert!(net.node(&next).is_host());
+        let mut expected = Vec::new();
+        for n in &rest {
+            let t = format!("{n} after the hand-off");
+            net.say(n, &t);
+            expected.push((n.clone(), t));
+        }
+        net.advance(10);
+        assert_delivered(&net, &rest, &expected);
+        assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+        for n in &rest {
+            assert!(!net.node(n).roster().unwrap().contains("m00"));
+            assert_eq!(net.node(n).transcript().unwrap().0, 2, "generation 2");
+        }
+    }
+}
+
+#[test]
+fn hand_off_follows_the_same_rule_everywhere_even_when_the_new_host_lies() {
+    // A member that is not the successor cannot take over: members accept the next
+    // generation only from the member with the lowest fingerprint.
+    let (mut net, names) = Net::room(4, Delivery::Private, |_| {});
+    let next = successor(&mut net, &names);
+    net.act("m00", |h| h.leave().unwrap());
+    for n in &names[1..] {
+        assert_eq!(net.node(n).host_nick(), Some(next.as_str()));
+    }
+}
+
+fn thin_room(thin: Thin) -> (Net, Vec<String>) {
+    let (mut net, names) = Net::room(3, Delivery::Private, |_| {});
+    net.add_thin("dave", thin);
+    net.act("m00", |h| h.invite_thin("dave").unwrap());
+    assert!(net.node("m01").roster().unwrap().contains("dave"));
+    (net, names)
+}
+
+fn check_thin(mut net: Net, names: Vec<String>) {
+    net.say("m01", "hi dave");
+    net.say("m00", "welcome");
+    net.thin_say("dave", "m00", "hello everyone");
+    net.advance(6);
+    let shown: Vec<String> = net.thin_shown["dave"]
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert!(shown.contains(&"<m01> hi dave".to_owned()), "{shown:?}");
+    assert!(shown.contains(&"<m00> welcome".to_owned()), "{shown:?}");
+    assert!(shown[0].starts_with("[room "), "{shown:?}");
+    for n in &names {
+        let m = net
+            .messages(n)
+            .into_iter()
+            .find(|m| m.text == "hello everyone")
+            .unwrap_or_else(|| panic!("{n} did not get dave's line"));
+        assert_eq!(m.sender, "dave");
+        let want = if n == "m00" {
+            Auth::Session
+        } else {
+            Auth::HostAttested
+        };
+        assert_eq!(m.auth, want);
+    }
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}
+
+#[test]
+fn thin_member_with_a_plain_otr_engine() {
+    let (net, names) = thin_room(Thin::Ours(Box::new(engine(40))));
+    check_thin(net, names);
+}
+
+#[test]
+fn thin_member_with_libotr() {
+    let lib =
+        libotr_harness::LibOtr::with_cached_key("dave", libotr_harness::POLICY_DEFAULT).unwrap();
+    let (net, names) = thin_room(Thin::Lib(lib));
+    check_thin(net, names);
+}

@@ -322,7 +322,7 @@ impl Envelope {
                         parts.push(m.sseq.to_string());
                         parts.push(m.seen.to_string());
                         parts.push(mac.as_ref().map_or_else(|| "-".to_owned(), |m| b64(m)));
-                        parts.push(b64(m.body.as_bytes()));
+                        parts.push(b64_body(&m.body));
                     }
                     Item::Roster(r) => {
                         parts.push("r".into());
@@ -353,7 +353,7 @@ impl Envelope {
                     room.as_str(),
                     &sseq.to_string(),
                     &seen.to_string(),
-                    &b64(body.as_bytes()),
+                    &b64_body(body),
                     &macs,
                 ]);
             }
@@ -553,7 +553,19 @@ fn fixed<const N: usize>(s: &str, name: &'static str) -> Result<[u8; N], Envelop
     v.try_into().map_err(|_| EnvelopeError::Malformed(name))
 }
 
+/// A body in base64url; the empty body is `-` (base64 of nothing would be an empty field).
+fn b64_body(body: &str) -> String {
+    if body.is_empty() {
+        "-".to_owned()
+    } else {
+        b64(body.as_bytes())
+    }
+}
+
 fn body(s: &str) -> Result<String, EnvelopeError> {
+    if s == "-" {
+        return Ok(String::new());
+    }
     if s.len() > MAX_BODY.div_ceil(3) * 4 {
         return Err(EnvelopeError::TooLarge("body"));
     }

@@ -139,3 +139,29 @@ fn room_state_lines_are_emitted() {
     );
     assert!(infos.last().unwrap().starts_with("?AC?m01\t?CID?"));
 }
+
+#[test]
+fn wire_cost_private_is_linear_channel_broadcast_is_quadratic() {
+    for n in [3usize, 10] {
+        let cost = |delivery: Delivery| {
+            let (mut net, names) = Net::room(n, delivery, |c| {
+                c.checkpoint_every = u64::MAX;
+                c.checkpoint_secs = f64::INFINITY;
+            });
+            net.say(&names[1], "warm-up");
+            let (l0, d0) = (net.lines, net.deliveries);
+            net.say(&names[1], "one group message");
+            (net.lines - l0, net.deliveries - d0)
+        };
+        // The sender's line to the host, then one line per member (the echo included).
+        let (lines, deliveries) = cost(Delivery::Private);
+        assert_eq!((lines, deliveries), (n as u64, n as u64));
+        // The same lines in the channel, each delivered to every other member.
+        let (lines, deliveries) = cost(Delivery::Channel(CHANNEL.into()));
+        assert_eq!((lines, deliveries), (n as u64, (n * (n - 1)) as u64));
+        println!(
+            "{n} members: private {n} deliveries, channel {} deliveries",
+            n * (n - 1)
+        );
+    }
+}

@@ -63,6 +63,13 @@ pub fn parse(text: &[u8]) -> Result<Vec<FingerprintEntry>, ParseError> {
         if line.is_empty() {
             continue;
         }
+        if line.contains(&b'\r') {
+            // libotr would cut the line there and lose the rest.
+            return Err(ParseError::line(
+                line_no,
+                "a carriage return inside the line",
+            ));
+        }
         let line = std::str::from_utf8(line)
             .map_err(|_| ParseError::line(line_no, "the line is not UTF-8 text"))?;
         entries.push(parse_line(line).map_err(|m| ParseError::line(line_no, m))?);
@@ -212,5 +219,6 @@ mod tests {
         }
         assert!(parse(b"").unwrap().is_empty());
         assert!(parse(b"\xff\t\n").is_err());
+        assert!(parse(format!("b\ta\tp\t{FP}\tx\r\r\n").as_bytes()).is_err());
     }
 }

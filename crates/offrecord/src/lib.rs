@@ -8,6 +8,7 @@
 //! * [`commands`]: `keygen`, `fingerprint`, `contacts`, `trust`, `distrust`, `import`, `export`.
 //! * [`chat`]: `offrecord chat`, the terminal IRC client with OTR.
 //! * [`demo`]: `offrecord demo`, Alice and Bob talking over an in-memory network.
+//! * [`toolkit`]: `offrecord toolkit`, libotr's forgeability toolkit (parse, forge, re-MAC).
 #![forbid(unsafe_code)]
 
 pub mod chat;
@@ -16,3 +17,4 @@ pub mod demo;
 pub mod identity;
 pub mod rpc;
 pub mod store;
+pub mod toolkit;

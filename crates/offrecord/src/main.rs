@@ -36,6 +36,8 @@ enum Command {
     Rpc(RpcArgs),
     /// Show Alice and Bob having a private conversation on an in-memory network.
     Demo,
+    /// libotr's forgeability toolkit: parse, sesskeys, mackey, readforge, modify, remac.
+    Toolkit(offrecord::toolkit::ToolkitArgs),
     /// Generate a long-term key for an account (refuses to replace one without --force).
     Keygen {
         #[command(flatten)]
@@ -232,6 +234,7 @@ fn run(command: Command, home: &Path) -> anyhow::Result<()> {
             let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             offrecord::demo::run(&mut out, colour)
         }
+        Command::Toolkit(args) => offrecord::toolkit::run_cli(args).map_err(Into::into),
         Command::Keygen { id, force } => Ok(commands::keygen(
             home,
             &id.id(),

@@ -64,6 +64,78 @@ impl core::fmt::Debug for SymmetricKey {
     }
 }
 
+/// The AES and MAC keys one pair of D-H values gives data messages (Protocol-v3.html,
+/// "Computing AES keys and MAC keys"): with `secbytes` the MPI encoding of the shared
+/// secret, the end whose public value is numerically larger (the "high" end) sends with
+/// `SHA1(0x01 || secbytes)[..16]` and receives with `SHA1(0x02 || secbytes)[..16]`, the low
+/// end the other way round; each MAC key is `SHA1(AES key)`.
+///
+/// The engine derives its session keys with this; it is public for tools that inspect or
+/// forge transcripts (`offrecord toolkit sesskeys`). Zeroized on drop, redacted in `Debug`.
+///
+/// ```
+/// use otr::crypto::DhKeyPair;
+/// use otr::DataKeySet;
+///
+/// let alice = DhKeyPair::from_secret_bytes(&[7; 40]).unwrap();
+/// let bob = DhKeyPair::from_secret_bytes(&[9; 40]).unwrap();
+/// let a = DataKeySet::derive(alice.public(), bob.public(), &alice.shared_secret(bob.public()));
+/// let b = DataKeySet::derive(bob.public(), alice.public(), &bob.shared_secret(alice.public()));
+/// assert_ne!(a.high_end, b.high_end);
+/// assert_eq!(a.send_aes, b.recv_aes);
+/// assert_eq!(a.recv_mac, b.send_mac);
+/// assert_eq!(a.send_mac, DataKeySet::mac_key(&a.send_aes));
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct DataKeySet {
+    /// Whether our public value is the larger one (we send with byte 0x01).
+    pub high_end: bool,
+    /// The AES-128 key of the messages we send.
+    pub send_aes: [u8; 16],
+    /// The MAC key of the messages we send: `SHA1(send_aes)`.
+    pub send_mac: [u8; 20],
+    /// The AES-128 key of the messages we receive.
+    pub recv_aes: [u8; 16],
+    /// The MAC key of the messages we receive: `SHA1(recv_aes)`.
+    pub recv_mac: [u8; 20],
+}
+
+impl DataKeySet {
+    /// The keys for our public value `ours`, their public value `theirs` and the shared
+    /// secret of the two.
+    pub fn derive(ours: &DhPublicKey, theirs: &DhPublicKey, secret: &SharedSecret) -> Self {
+        let secbytes = secret.secbytes();
+        let high_end = ours > theirs;
+        let (send_byte, recv_byte) = if high_end { (0x01, 0x02) } else { (0x02, 0x01) };
+        let h1 = |b: u8| Zeroizing::new(sha1(&[&[b], &secbytes]));
+        let mut set = Self {
+            high_end,
+            send_aes: [0; 16],
+            send_mac: [0; 20],
+            recv_aes: [0; 16],
+            recv_mac: [0; 20],
+        };
+        set.send_aes.copy_from_slice(&h1(send_byte)[..16]);
+        set.recv_aes.copy_from_slice(&h1(recv_byte)[..16]);
+        set.send_mac = Self::mac_key(&set.send_aes);
+        set.recv_mac = Self::mac_key(&set.recv_aes);
+        set
+    }
+
+    /// The MAC key that goes with an AES key: `SHA1(aes)`.
+    pub fn mac_key(aes: &[u8; 16]) -> [u8; 20] {
+        sha1(&[aes])
+    }
+}
+
+impl core::fmt::Debug for DataKeySet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DataKeySet")
+            .field("high_end", &self.high_end)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The keys derived from one pair (our key, their key).
 #[derive(Zeroize, ZeroizeOnDrop)]
 struct SessionKeys {
@@ -98,29 +170,17 @@ impl SessionKeys {
 
     /// The key set of (`ours`, `theirs`) from their shared secret.
     fn from_secret(ours: &DhKeyPair, theirs: &DhPublicKey, secret: &SharedSecret) -> Self {
-        let secbytes = secret.secbytes();
-        // The "high" end (numerically larger public value) sends with h1(0x01).
-        let (send_byte, recv_byte) = if ours.public() > theirs {
-            (0x01, 0x02)
-        } else {
-            (0x02, 0x01)
-        };
-        let h1 = |b: u8| Zeroizing::new(sha1(&[&[b], &secbytes]));
-        let mut keys = Self {
-            send_aes: [0; 16],
-            send_mac: [0; 20],
-            recv_aes: [0; 16],
-            recv_mac: [0; 20],
-            extra: sha256(&[&[0xff], &secbytes]),
+        let set = DataKeySet::derive(ours.public(), theirs, secret);
+        Self {
+            send_aes: set.send_aes,
+            send_mac: set.send_mac,
+            recv_aes: set.recv_aes,
+            recv_mac: set.recv_mac,
+            extra: sha256(&[&[0xff], &secret.secbytes()]),
             send_ctr: 0,
             recv_ctr: 0,
             recv_mac_used: false,
-        };
-        keys.send_aes.copy_from_slice(&h1(send_byte)[..16]);
-        keys.recv_aes.copy_from_slice(&h1(recv_byte)[..16]);
-        keys.send_mac = sha1(&[&keys.send_aes]);
-        keys.recv_mac = sha1(&[&keys.recv_aes]);
-        keys
+        }
     }
 
     /// The MAC key to reveal when these keys are forgotten: the receiving key, if it
@@ -406,5 +466,37 @@ impl DataKeys {
     #[allow(dead_code)]
     pub(crate) fn pending_reveals(&self) -> &[RevealedMacKey] {
         &self.pending_reveals
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// `DataKeySet` is the spec's formula, and the engine's session keys are made from it.
+    #[test]
+    fn data_key_set_follows_the_spec() {
+        let a = DhKeyPair::from_secret_bytes(&[0x11; 40]).unwrap();
+        let b = DhKeyPair::from_secret_bytes(&[0x22; 40]).unwrap();
+        let secret = a.shared_secret(b.public());
+        let secbytes = secret.secbytes();
+        let set = DataKeySet::derive(a.public(), b.public(), &secret);
+        let high = a.public() > b.public();
+        assert_eq!(set.high_end, high);
+        let (s, r) = if high { (1u8, 2u8) } else { (2, 1) };
+        assert_eq!(set.send_aes[..], sha1(&[&[s], &secbytes])[..16]);
+        assert_eq!(set.recv_aes[..], sha1(&[&[r], &secbytes])[..16]);
+        assert_eq!(set.send_mac, sha1(&[&set.send_aes]));
+        assert_eq!(set.recv_mac, sha1(&[&set.recv_aes]));
+        let engine = SessionKeys::derive(&a, b.public());
+        assert_eq!(engine.send_aes, set.send_aes);
+        assert_eq!(engine.recv_mac, set.recv_mac);
+        assert_eq!(engine.extra, sha256(&[&[0xff], &secbytes]));
+        assert_eq!(
+            format!("{set:?}"),
+            format!("DataKeySet {{ high_end: {high}, .. }}")
+        );
     }
 }

@@ -26,6 +26,6 @@ pub mod wire;
 pub use ake::AkeError;
 pub use engine::{Engine, EngineConfig};
 pub use event::{ConversationState, ErrorCode, Event, SmpResult};
-pub use keys::{DataError, RevealedMacKey, SymmetricKey};
+pub use keys::{DataError, DataKeySet, RevealedMacKey, SymmetricKey};
 pub use policy::Policy;
 pub use trust::KnownFingerprints;

@@ -391,9 +391,11 @@ fn trust_and_distrust() {
         .take_trust_changes()
         .unwrap()
         .is_trusted("bob", &fp));
+    assert!(has(&net.transcript(Who::Alice, "bob"), "is now verified"));
+    net.type_line(Who::Alice, "/otr trust");
     assert!(has(
         &net.transcript(Who::Alice, "bob"),
-        "is marked verified"
+        "33B39E15 is verified."
     ));
     net.type_line(Who::Alice, "/otr distrust");
     assert_eq!(net.status(Who::Alice, "bob"), OtrStatus::Unverified);

@@ -59,8 +59,11 @@ fn default_payload(our_nick: &str, target: &str) -> usize {
     510usize.saturating_sub(prefix).max(64)
 }
 
+/// The largest PRIVMSG body for `(our_nick, target)`.
+pub type PayloadLimit = std::sync::Arc<dyn Fn(&str, &str) -> usize + Send + Sync>;
+
 /// How the client is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppConfig {
     /// The nick we ask for (the server may give us another; see [`IrcEvent::Connected`]).
     pub nick: String,
@@ -69,8 +72,19 @@ pub struct AppConfig {
     /// Channels to show as being joined (the transport joins them).
     pub channels: Vec<String>,
     /// The largest PRIVMSG body for `(our_nick, target)`: OTR messages to that target are
-    /// fragmented to it. The runner passes the transport's `irc::max_privmsg_payload`.
-    pub max_payload: fn(&str, &str) -> usize,
+    /// fragmented to it, and plain text longer than that is split into several messages.
+    /// The runner passes the transport's `IrcHandle::max_payload`.
+    pub max_payload: PayloadLimit,
+}
+
+impl core::fmt::Debug for AppConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AppConfig")
+            .field("nick", &self.nick)
+            .field("server", &self.server)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppConfig {
@@ -80,7 +94,7 @@ impl AppConfig {
             nick: nick.to_owned(),
             server: String::new(),
             channels: Vec::new(),
-            max_payload: default_payload,
+            max_payload: std::sync::Arc::new(default_payload),
         }
     }
 }
@@ -1208,10 +1222,13 @@ impl App {
                     },
                     text,
                 );
-                out.push(IrcCommand::Privmsg {
-                    target,
-                    text: text.to_owned(),
-                });
+                let limit = (self.config.max_payload)(&self.nick, &target);
+                for part in split_message(text, limit) {
+                    out.push(IrcCommand::Privmsg {
+                        target: target.clone(),
+                        text: part,
+                    });
+                }
             }
             WindowKind::Query => {
                 let peer = self.windows[i].name.clone();
@@ -1235,7 +1252,19 @@ impl App {
                 }
                 self.prepare_peer(&peer);
                 let state = self.engine.state(&peer);
-                let events = self.engine.send(&peer, text);
+                let events = if state == ConversationState::Encrypted {
+                    // The engine fragments OTR messages itself.
+                    self.engine.send(&peer, text)
+                } else {
+                    // Plain text goes out as it is (with room for a whitespace tag): split
+                    // what the server would cut.
+                    let limit = (self.config.max_payload)(&self.nick, &peer);
+                    let mut events = Vec::new();
+                    for part in split_message(text, limit.saturating_sub(WHITESPACE_TAG_ROOM)) {
+                        events.extend(self.engine.send(&peer, &part));
+                    }
+                    events
+                };
                 let delivery = if events.iter().any(|e| {
                     matches!(
                         e,
@@ -1416,7 +1445,13 @@ impl App {
                 self.otr_policy(rest.trim(), now);
                 return;
             }
-            _ => {}
+            "init" | "start" | "finish" | "end" | "trust" | "distrust" | "auth" | "authq"
+            | "abort" | "authabort" => {}
+            other => {
+                let text = format!("Unknown OTR command /otr {other}. Type /otr help.");
+                self.error_line(&text, now);
+                return;
+            }
         }
         if self.windows[i].kind != WindowKind::Query {
             let text = format!("/otr {sub} works in a private conversation: open one with /query NICK. Channels are never OTR.");
@@ -1466,12 +1501,15 @@ impl App {
                     self.error_line(&text, now);
                     return;
                 };
+                let before = self.windows[i].otr;
                 let events = self.engine.set_trust(&peer, trusted);
                 self.trust_changed = true;
                 self.handle_events(events, None, now, out);
-                let word = if trusted { "verified" } else { "not verified" };
-                let text = format!("{peer}'s fingerprint {fp} is marked {word}.");
-                self.windows[i].push(now, LineKind::Otr, &text);
+                if self.windows[i].otr == before {
+                    let word = if trusted { "verified" } else { "not verified" };
+                    let text = format!("{peer}'s fingerprint {fp} is {word}.");
+                    self.windows[i].push(now, LineKind::Otr, &text);
+                }
             }
             "auth" => {
                 let mut secret = rest.trim().to_owned();
@@ -1675,23 +1713,22 @@ impl App {
 /// The help text, one line each.
 pub const HELP: &[&str] = &[
     "Commands:",
-    "  /join #channel            join a channel (public: channels are never OTR)",
-    "  /part [#channel] [reason] leave a channel",
-    "  /query NICK               open a private conversation window",
-    "  /msg NICK|#channel TEXT   send one message",
-    "  /nick NEWNICK             change your nick",
-    "  /close                    close this window",
-    "  /clear                    clear this window",
-    "  /quit [reason]            end private conversations and quit",
-    "  /otr init                 start a private conversation (in a query window)",
-    "  /otr finish               end it",
-    "  /otr trust | distrust     mark the peer's fingerprint verified or not",
-    "  /otr auth SECRET          verify the peer with a secret you share (or answer them)",
-    "  /otr authq QUESTION SECRET  the same, with a question for the peer",
-    "  /otr abort                abort a verification",
-    "  /otr info                 your fingerprint and the peer's",
-    "  /otr policy [manual|opportunistic|always]  show or set the OTR policy",
-    "Keys: Alt-1..9 or Ctrl-N/Ctrl-P switch windows; PageUp/PageDown scroll; Up/Down history.",
+    "  /join #channel       join a channel (public: channels are never OTR)",
+    "  /part [#chan] [why]  leave a channel",
+    "  /query NICK          open a private conversation window",
+    "  /msg NICK|#chan TEXT send one message",
+    "  /nick NEWNICK        change your nick",
+    "  /close, /clear       close or clear this window",
+    "  /quit [reason]       end private conversations and quit",
+    "  /otr init            start a private conversation (in a query window)",
+    "  /otr finish          end it",
+    "  /otr trust|distrust  mark the peer's fingerprint verified or not",
+    "  /otr auth SECRET     verify the peer with a shared secret (or answer)",
+    "  /otr authq QUESTION SECRET   the same, asking a question",
+    "  /otr abort           abort a verification",
+    "  /otr info            your fingerprint and the peer's",
+    "  /otr policy [manual|opportunistic|always]   show or set the policy",
+    "Keys: Alt-1..9, Ctrl-N/P: windows; PageUp/Down: scroll; Up/Down: history",
 ];
 
 /// The status for an engine state.
@@ -1748,6 +1785,39 @@ fn split_question(s: &str) -> Option<(String, String)> {
         (q.to_owned(), rest.trim().to_owned())
     };
     (!question.is_empty() && !secret.is_empty()).then_some((question, secret))
+}
+
+/// Bytes kept free in a plain message for the whitespace tag the engine may append
+/// (16 for the base tag and 8 per version).
+const WHITESPACE_TAG_ROOM: usize = 40;
+
+/// Splits `text` into parts of at most `max` bytes (at least one character each), at the
+/// last space that fits when there is one.
+pub fn split_message(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(8);
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut == 0 {
+            // One character longer than `max` (cannot happen with max >= 8; be safe).
+            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let at_space = rest[..cut].rfind(' ').filter(|&i| i > 0);
+        let (part, next) = match at_space {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (&rest[..cut], &rest[cut..]),
+        };
+        parts.push(part.to_owned());
+        rest = next;
+    }
+    if !rest.is_empty() || parts.is_empty() {
+        parts.push(rest.to_owned());
+    }
+    parts
 }
 
 /// True for an input line carrying an SMP secret (never kept in the history).

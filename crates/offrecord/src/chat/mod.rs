@@ -2,5 +2,8 @@
 //!
 //! * [`app`]: the client's core, sans-IO (windows, commands, the OTR engine); tests drive it
 //!   directly, pairing two of them in memory or through a real IRC server.
+//! * [`ui`]: draws an [`app::App`] with ratatui into any backend (a terminal, or a test
+//!   buffer).
 
 pub mod app;
+pub mod ui;

@@ -6,9 +6,14 @@
 //! what the other side read), the MAC keys OTR reveals to make old messages forgeable (and so
 //! deniable), the end of the conversation, and a summary that checks, programmatically, that
 //! no typed text ever appeared on the wire.
+//!
+//! [`run_recorded`] also returns a [`Transcript`] (`offrecord demo --transcript FILE` saves it
+//! as JSON): every wire line in order, what each data message said, and each revealed MAC
+//! key with the messages it verifies. docs/forging.md forges a message from it.
 
 use std::collections::VecDeque;
 use std::io::Write;
+use std::path::Path;
 
 use otr::crypto::DsaPrivateKey;
 use otr::wire::encoded::{EncodedMessage, InstanceTag, MessageBody};
@@ -18,6 +23,7 @@ use otr::{ConversationState, Engine, EngineConfig, Event};
 use rand_core::OsRng;
 
 use crate::store::hex;
+use crate::toolkit::message::DataMessage;
 
 /// How many characters of a wire message Eve's line shows.
 const EVE_WIDTH: usize = 64;
@@ -42,12 +48,106 @@ const SCRIPT: &[(&str, &str)] = &[
 
 /// Runs the demo, writing a readable transcript to `out` (ANSI bold headers if `colour`).
 pub fn run(out: &mut dyn Write, colour: bool) -> anyhow::Result<()> {
+    run_recorded(out, colour).map(|_| ())
+}
+
+/// Runs the demo as [`run`] does, and returns the machine-readable [`Transcript`].
+pub fn run_recorded(out: &mut dyn Write, colour: bool) -> anyhow::Result<Transcript> {
     let mut demo = Demo::new(out, colour)?;
     demo.identities()?;
     demo.key_exchange()?;
     demo.conversation()?;
     demo.ending()?;
-    demo.summary()
+    demo.summary()?;
+    Ok(Transcript::new(demo.transcript))
+}
+
+/// Saves `transcript` as pretty JSON to `path`.
+pub fn save_transcript(transcript: &Transcript, path: &Path) -> anyhow::Result<()> {
+    let mut json = serde_json::to_string_pretty(transcript)?;
+    json.push('\n');
+    std::fs::write(path, json)
+        .map_err(|e| anyhow::anyhow!("writing the transcript to {}: {e}", path.display()))
+}
+
+/// What crossed the demo's network, for tools (`offrecord demo --transcript FILE`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Transcript {
+    /// Every wire line, in the order it was sent.
+    pub lines: Vec<TranscriptLine>,
+    /// Every MAC key the data messages revealed, in order.
+    pub revealed_mac_keys: Vec<RevealedKey>,
+}
+
+/// One wire line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TranscriptLine {
+    /// Its position in [`Transcript::lines`].
+    pub index: usize,
+    /// `alice` or `bob`.
+    pub from: String,
+    /// `alice` or `bob`.
+    pub to: String,
+    /// What a human would call it (as the demo's screen shows).
+    pub kind: String,
+    /// The line exactly as it crossed the network.
+    pub wire: String,
+    /// What the receiver's client showed for it, if anything.
+    pub read: Option<String>,
+    /// MAC keys this (data) message reveals, hex.
+    pub reveals: Vec<String>,
+    /// The revealed MAC key (hex) that verifies this data message, if one was revealed
+    /// later in the conversation.
+    pub verified_by_revealed_key: Option<String>,
+}
+
+/// A MAC key revealed in a data message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RevealedKey {
+    /// The key, hex.
+    pub key: String,
+    /// The index of the line that revealed it.
+    pub revealed_in: usize,
+    /// The indexes of the data messages whose MAC it verifies.
+    pub verifies: Vec<usize>,
+}
+
+impl Transcript {
+    /// Finds, for every revealed key, the data messages it verifies.
+    fn new(mut lines: Vec<TranscriptLine>) -> Self {
+        let data: Vec<(usize, DataMessage)> = lines
+            .iter()
+            .filter_map(|l| Some((l.index, DataMessage::parse(l.wire.as_bytes()).ok()?)))
+            .collect();
+        let mut revealed_mac_keys = Vec::new();
+        for line in &lines {
+            for key in &line.reveals {
+                let bytes: Vec<u8> =
+                    crate::toolkit::format::hex_arg(key.as_bytes()).unwrap_or_default();
+                let verifies = data
+                    .iter()
+                    .filter(|(_, m)| m.mac_verifies(&bytes))
+                    .map(|(i, _)| *i)
+                    .collect();
+                revealed_mac_keys.push(RevealedKey {
+                    key: key.clone(),
+                    revealed_in: line.index,
+                    verifies,
+                });
+            }
+        }
+        for r in &revealed_mac_keys {
+            for &i in &r.verifies {
+                if let Some(line) = lines.get_mut(i) {
+                    line.verified_by_revealed_key = Some(r.key.clone());
+                }
+            }
+        }
+        Self {
+            lines,
+            revealed_mac_keys,
+        }
+    }
 }
 
 /// The two engines, the network and the transcript.
@@ -56,8 +156,12 @@ struct Demo<'a> {
     colour: bool,
     alice: Engine,
     bob: Engine,
-    /// (from, data) in flight; the receiver is the other party.
-    network: VecDeque<(&'static str, String)>,
+    /// (from, data, index in `transcript`) in flight; the receiver is the other party.
+    network: VecDeque<(&'static str, String, usize)>,
+    /// Every wire line so far, for [`Transcript`].
+    transcript: Vec<TranscriptLine>,
+    /// The transcript index of the line being delivered, if any.
+    delivering: Option<usize>,
     /// Every line that crossed the network.
     seen_by_eve: Vec<String>,
     typed: Vec<String>,
@@ -99,6 +203,8 @@ impl<'a> Demo<'a> {
             alice,
             bob,
             network: VecDeque::new(),
+            transcript: Vec::new(),
+            delivering: None,
             seen_by_eve: Vec::new(),
             typed: Vec::new(),
             revealed: 0,
@@ -274,7 +380,7 @@ impl<'a> Demo<'a> {
     /// Carries messages until the network is quiet.
     fn deliver_all(&mut self, protocol_view: bool) -> anyhow::Result<()> {
         let mut steps = 0;
-        while let Some((from, data)) = self.network.pop_front() {
+        while let Some((from, data, index)) = self.network.pop_front() {
             steps += 1;
             if steps > 1000 {
                 anyhow::bail!("the engines keep talking: stopped after 1000 messages");
@@ -286,7 +392,10 @@ impl<'a> Demo<'a> {
                 &mut self.bob
             };
             let events = receiver.receive(from, &data);
-            self.handle(to, events, protocol_view)?;
+            self.delivering = Some(index);
+            let handled = self.handle(to, events, protocol_view);
+            self.delivering = None;
+            handled?;
         }
         Ok(())
     }
@@ -303,13 +412,28 @@ impl<'a> Demo<'a> {
                 Event::Wire { data, .. } => {
                     self.show_wire(who, &data, protocol_view)?;
                     self.seen_by_eve.push(data.clone());
-                    self.network.push_back((who, data));
+                    let info = describe(&data);
+                    let index = self.transcript.len();
+                    self.transcript.push(TranscriptLine {
+                        index,
+                        from: who.to_owned(),
+                        to: other(who).to_owned(),
+                        kind: info.kind,
+                        wire: data.clone(),
+                        read: None,
+                        reveals: info.old_mac_keys.iter().map(|k| hex(k)).collect(),
+                        verified_by_revealed_key: None,
+                    });
+                    self.network.push_back((who, data, index));
                 }
                 Event::Message {
                     text, encrypted, ..
                 } => {
                     if encrypted {
                         self.received_encrypted += 1;
+                    }
+                    if let Some(line) = self.delivering.and_then(|i| self.transcript.get_mut(i)) {
+                        line.read = Some(text.clone());
                     }
                     let how = if encrypted {
                         "decrypted and verified"

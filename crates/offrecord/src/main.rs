@@ -35,7 +35,11 @@ enum Command {
     /// Run the OTR engine as JSON lines on stdin/stdout (see engine-protocol.md).
     Rpc(RpcArgs),
     /// Show Alice and Bob having a private conversation on an in-memory network.
-    Demo,
+    Demo {
+        /// Also save the wire lines and revealed MAC keys as JSON (see docs/forging.md).
+        #[arg(long, value_name = "FILE")]
+        transcript: Option<PathBuf>,
+    },
     /// libotr's forgeability toolkit: parse, sesskeys, mackey, readforge, modify, remac.
     Toolkit(offrecord::toolkit::ToolkitArgs),
     /// Generate a long-term key for an account (refuses to replace one without --force).
@@ -230,9 +234,13 @@ fn run(command: Command, home: &Path) -> anyhow::Result<()> {
     let mut err = io::stderr();
     match command {
         Command::Rpc(args) => run_rpc(args, home),
-        Command::Demo => {
+        Command::Demo { transcript } => {
             let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            offrecord::demo::run(&mut out, colour)
+            let recorded = offrecord::demo::run_recorded(&mut out, colour)?;
+            match transcript {
+                Some(path) => offrecord::demo::save_transcript(&recorded, &path),
+                None => Ok(()),
+            }
         }
         Command::Toolkit(args) => offrecord::toolkit::run_cli(args).map_err(Into::into),
         Command::Keygen { id, force } => Ok(commands::keygen(

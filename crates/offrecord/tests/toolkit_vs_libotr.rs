@@ -589,6 +589,95 @@ fn readforge_modify_agree_on_crafted_damaged_and_non_data_input() {
     report("readforge/modify (crafted, damaged)");
 }
 
+/// Data messages of versions 1, 2 and 3 with a valid MAC under the MAC key of `aes`, the
+/// text encrypted under `aes`, D-H values with leading zeros, odd revealed-key lengths.
+fn valid_data_messages(aes: &[u8; 16]) -> Vec<Vec<u8>> {
+    let mac_key = otr::DataKeySet::mac_key(aes);
+    let mut out = Vec::new();
+    for (version, text, dh, reveal_len) in [
+        (1u8, &b"version one says hi"[..], &[0u8, 0, 5][..], 20usize),
+        (2, b"version two\0\x00\x01\x00\x00", &[7; 192][..], 0),
+        (3, "caf\u{e9} \u{1f600}".as_bytes(), &[0, 9][..], 27),
+        (3, b"", &[][..], 40),
+    ] {
+        let counter = [0, 0, 0, 0, 0, 0, 1, version];
+        let mut enc = text.to_vec();
+        aes128_ctr(aes, &counter, &mut enc);
+        let mut raw = vec![0, version, 3];
+        if version == 3 {
+            raw.extend_from_slice(&[0, 0, 1, 0, 0, 0, 2, 0]);
+        }
+        if version >= 2 {
+            raw.push(1);
+        }
+        raw.extend_from_slice(&[0, 0, 0, 3, 0, 0, 0, 4]);
+        raw.extend_from_slice(&(dh.len() as u32).to_be_bytes());
+        raw.extend_from_slice(dh);
+        raw.extend_from_slice(&counter);
+        raw.extend_from_slice(&(enc.len() as u32).to_be_bytes());
+        raw.extend_from_slice(&enc);
+        let mac = otr::crypto::sym::hmac_sha1(&mac_key, &[&raw]);
+        raw.extend_from_slice(&mac);
+        raw.extend_from_slice(&(reveal_len as u32).to_be_bytes());
+        raw.extend(std::iter::repeat_n(0xab, reveal_len));
+        out.push(armour(&raw).into_bytes());
+    }
+    out
+}
+
+#[test]
+fn tools_agree_on_v1_v2_v3_data_messages_with_valid_macs_and_odd_arguments() {
+    let aes = [0x5a; 16];
+    let aes_hex = hex(&aes);
+    let mac_hex = hex(&otr::DataKeySet::mac_key(&aes));
+    for msg in valid_data_messages(&aes) {
+        let out = both("readforge", &[aes_hex.as_bytes()], &msg);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("Plaintext: ``"));
+        both(
+            "readforge",
+            &[aes_hex.as_bytes(), b"new \xff\xfe text"],
+            &msg,
+        );
+        both("readforge", &[aes_hex.as_bytes(), b""], &msg);
+        both("parse", &[], &msg);
+        let out = both("modify", &[mac_hex.as_bytes(), b"ver", b"VER", b"0"], &msg);
+        assert!(out.status.success());
+        both("parse", &[], &out.stdout);
+        both(
+            "modify",
+            &[mac_hex.as_bytes(), b"\xff\x01", b"\x80a", b" 3"],
+            &msg,
+        );
+        both(
+            "modify",
+            &[mac_hex.as_bytes(), b"abc", b"xyz", b"4294967295"],
+            &msg,
+        );
+        both("modify", &[mac_hex.as_bytes(), b"abc", b"xyz", b"-1"], &msg);
+        // Arguments that look like options are arguments, as in libotr.
+        for args in [
+            [&b"--"[..], b"ab", b"0"],
+            [b"--help", b"-h-1", b"0"],
+            [b"-h", b"ab", b"0"],
+            [b"--home", b"x", b"0"],
+            [b"--", b"--", b"0"],
+        ] {
+            let mut all: Vec<&[u8]> = vec![mac_hex.as_bytes()];
+            all.extend_from_slice(&args);
+            both("modify", &all, &msg);
+        }
+        // Wrong argument counts and keys.
+        both("modify", &[mac_hex.as_bytes(), b"a", b"b"], &msg);
+        both("modify", &[aes_hex.as_bytes(), b"a", b"b", b"0"], &msg);
+        both("modify", &[mac_hex.as_bytes(), b"a", b"bc", b"0"], &msg);
+        both("modify", &[mac_hex.as_bytes(), b"a", b"b", b"x"], &msg);
+        both("readforge", &[mac_hex.as_bytes()], &msg);
+        both("readforge", &[aes_hex.as_bytes(), b"a", b"b"], &msg);
+        both("readforge", &[], &msg);
+    }
+    report("readforge/modify/parse (v1/v2/v3 with valid MACs, odd arguments)");
+}
+
 /// Our D-H value for a seed.
 fn dh(seed: u64) -> DhKeyPair {
     let mut secret = [0u8; 40];

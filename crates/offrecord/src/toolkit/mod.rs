@@ -19,7 +19,9 @@
 //! Every tool reads messages leniently, as libotr's do ([`message`]), and prints exactly
 //! what libotr's prints to stdout, with the same exit status (1 for every error). Where we
 //! differ: `sesskeys` refuses D-H values outside `[2, p-2]` (and the private key 0), with
-//! which libotr computes degenerate keys; messages to stderr are worded our way.
+//! which libotr computes degenerate keys; messages to stderr are worded our way; and, as the
+//! tools are clap subcommands, a *first* argument `-h`/`--help` shows help and a first `--`
+//! is dropped (every later argument is taken as is, as libotr does).
 
 pub mod format;
 pub mod mackey;

@@ -234,8 +234,21 @@ pub fn set_trust(
         .map(|(i, _)| i)
         .collect();
     if matching.is_empty() {
+        let mut elsewhere: Vec<String> = entries
+            .iter()
+            .filter(|e| {
+                e.username == peer && (e.account != id.account || e.protocol != id.protocol)
+            })
+            .map(|e| format!("--account {} --otr-protocol {}", e.account, e.protocol))
+            .collect();
+        elsewhere.dedup();
+        let hint = if elsewhere.is_empty() {
+            "talk to them first (see `offrecord contacts`)".to_owned()
+        } else {
+            format!("they are known under {}", elsewhere.join(", "))
+        };
         return Err(Error::Refused(format!(
-            "{id} knows no fingerprint of {peer:?}; talk to them first (see `offrecord contacts`)"
+            "{id} knows no fingerprint of {peer:?}; {hint}"
         )));
     }
     if let Some(wanted) = wanted {

@@ -384,6 +384,7 @@ fn run_rpc(args: RpcArgs, home: &Path) -> anyhow::Result<()> {
     };
     let mut store = Store::new(home, &args.account, &args.otr_protocol);
     let account = store.load_or_create(&mut OsRng)?;
+    store.set_baseline(account.known.clone());
     let config = EngineConfig {
         policy,
         instance_tag: InstanceTag(account.instance_tag),

@@ -38,8 +38,11 @@ impl Persist for NoPersist {
 }
 
 impl Persist for crate::store::Store {
+    /// Saves what changed since the last save (or [`crate::store::Store::set_baseline`]).
     fn save(&mut self, known: &KnownFingerprints) -> Result<(), String> {
-        self.save_known(known).map_err(|e| e.to_string())
+        self.save_known(known).map_err(|e| e.to_string())?;
+        self.set_baseline(known.clone());
+        Ok(())
     }
 }
 

@@ -14,14 +14,16 @@
 //!
 //! Trust: libotr stores a trust text per fingerprint (empty, `verified`, `smp`, ...), the
 //! engine a yes/no. A fingerprint whose trust the engine did not change keeps its text; one
-//! newly verified gets `verified`; one no longer verified gets an empty text.
+//! newly verified gets `verified`; one no longer verified gets an empty text. After
+//! [`Store::set_baseline`] (as `offrecord rpc` does), a save writes only the trust that
+//! changed since, so an `offrecord trust` run while the engine runs is not undone.
 //!
 //! `offrecord.json`, the file of versions before libotr's files were used, is ignored (it was
 //! never released).
 
 use std::path::PathBuf;
 
-use otr::crypto::DsaPrivateKey;
+use otr::crypto::{DsaPrivateKey, Fingerprint};
 use otr::KnownFingerprints;
 use rand_core::CryptoRngCore;
 
@@ -56,6 +58,9 @@ pub struct Store {
     files: OtrDir,
     account: String,
     protocol: String,
+    /// The known fingerprints as last loaded or saved by this store's user (see
+    /// [`Store::set_baseline`]).
+    baseline: Option<KnownFingerprints>,
 }
 
 impl Store {
@@ -70,7 +75,16 @@ impl Store {
             files: OtrDir::new(dir, Layout::LIBOTR),
             account: account.into(),
             protocol: protocol.into(),
+            baseline: None,
         }
+    }
+
+    /// Records the known fingerprints the caller started from. Later saves then write only
+    /// what changed since (and each save moves the baseline), so a trust decision another
+    /// program (`offrecord trust`, libotr) wrote to the file meanwhile is not undone by a
+    /// save about something else.
+    pub fn set_baseline(&mut self, known: KnownFingerprints) {
+        self.baseline = Some(known);
     }
 
     /// The files.
@@ -157,6 +171,7 @@ impl Store {
             &mut fingerprints,
             &self.account,
             &self.protocol,
+            None,
             &account.known,
         )?;
         self.files.write_private_keys(&keys)?;
@@ -170,7 +185,13 @@ impl Store {
         let _lock = self.files.lock()?;
         let mut fingerprints = self.files.read_fingerprints()?;
         let before = fingerprints.clone();
-        merge_known(&mut fingerprints, &self.account, &self.protocol, known)?;
+        merge_known(
+            &mut fingerprints,
+            &self.account,
+            &self.protocol,
+            self.baseline.as_ref(),
+            known,
+        )?;
         if fingerprints == before && self.files.fingerprints_path().exists() {
             return Ok(());
         }
@@ -194,14 +215,23 @@ pub fn known_of(entries: &[FingerprintEntry], account: &str, protocol: &str) -> 
 
 /// Updates `entries` (a fingerprints file) with the known fingerprints of (account,
 /// protocol): new ones are appended, changed trust is rewritten (`verified` / empty), an
-/// unchanged trust text is kept, and every other line stays as it is.
+/// unchanged trust text is kept, and every other line stays as it is. With a `baseline`,
+/// a fingerprint whose trust is the same as in the baseline is left as the file has it.
 pub fn merge_known(
     entries: &mut Vec<FingerprintEntry>,
     account: &str,
     protocol: &str,
+    baseline: Option<&KnownFingerprints>,
     known: &KnownFingerprints,
 ) -> Result<(), StoreError> {
+    let unchanged = |peer: &str, fingerprint: &Fingerprint, trusted: bool| {
+        baseline.is_some_and(|b| {
+            b.iter()
+                .any(|(p, f, t)| p == peer && f == fingerprint && t == trusted)
+        })
+    };
     for (peer, fingerprint, trusted) in known.iter() {
+        let unchanged = unchanged(peer, fingerprint, trusted);
         let mut seen = false;
         for e in entries.iter_mut().filter(|e| {
             e.account == account
@@ -210,7 +240,7 @@ pub fn merge_known(
                 && e.fingerprint == *fingerprint
         }) {
             seen = true;
-            if e.is_trusted() != trusted {
+            if !unchanged && e.is_trusted() != trusted {
                 e.trust = if trusted {
                     "verified".to_owned()
                 } else {
@@ -266,7 +296,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use otr::crypto::Fingerprint;
     use rand_core::OsRng;
     use std::fs;
 
@@ -326,6 +355,39 @@ mod tests {
         let text = fs::read_to_string(dir.path().join("otr.fingerprints")).unwrap();
         assert!(text.contains(&format!("bob\talice\t{PROTO}\t{}\t\n", fp.to_hex())));
         assert!(text.starts_with(&other));
+    }
+
+    #[test]
+    fn a_save_does_not_undo_what_another_program_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bob = Fingerprint([0xb0; 20]);
+        let mut store = Store::new(dir.path(), "alice", PROTO);
+        let mut account = store.load_or_create(&mut OsRng).unwrap();
+        account.known.set_trusted("bob", bob, true);
+        store.save_known(&account.known).unwrap();
+        store.set_baseline(account.known.clone());
+        // Another program distrusts bob.
+        let path = dir.path().join("otr.fingerprints");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace("\tverified\n", "\t\n")).unwrap();
+        // Our engine still thinks bob is trusted and saves because of carol.
+        account.known.insert("carol", Fingerprint([0xc0; 20]));
+        crate::rpc::Persist::save(&mut store, &account.known).unwrap();
+        let again = Store::new(dir.path(), "alice", PROTO)
+            .load_or_create(&mut OsRng)
+            .unwrap();
+        assert!(!again.known.is_trusted("bob", &bob));
+        assert!(again.known.iter().any(|(p, _, _)| p == "carol"));
+        // A change our user makes is written.
+        account
+            .known
+            .set_trusted("carol", Fingerprint([0xc0; 20]), true);
+        crate::rpc::Persist::save(&mut store, &account.known).unwrap();
+        let again = Store::new(dir.path(), "alice", PROTO)
+            .load_or_create(&mut OsRng)
+            .unwrap();
+        assert!(again.known.is_trusted("carol", &Fingerprint([0xc0; 20])));
+        assert!(!again.known.is_trusted("bob", &bob));
     }
 
     #[test]

@@ -271,6 +271,9 @@ fn contacts_trust_and_distrust() {
 
     // Unknown peer, unknown fingerprint, not a fingerprint: 1.
     expect(home, &["trust", "--account", "alice", "zed"], 1);
+    let o = run(home, &["trust", "--account", "alice", "dave"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--otr-protocol IRC"), "{}", stderr(&o));
     expect(
         home,
         &["trust", "--account", "alice", "carol", &b1.to_hex()],

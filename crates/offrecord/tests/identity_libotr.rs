@@ -300,3 +300,88 @@ fn libotr_and_offrecord_share_a_home() {
     assert_eq!(libotr.instance_tag(), ours.instance_tag);
     assert_eq!(fs::read(dir.path().join(KEYS)).unwrap(), keys_before);
 }
+
+/// Passes wire messages between our engine (account "alice") and libotr (account "bob")
+/// until both are quiet.
+fn exchange(engine: &mut otr::Engine, libotr: &mut LibOtr, first: Vec<otr::Event>) {
+    let mut to_libotr: Vec<String> = Vec::new();
+    let mut to_engine: Vec<String> = Vec::new();
+    let collect = |events: Vec<otr::Event>, out: &mut Vec<String>| {
+        for e in events {
+            if let otr::Event::Wire { data, .. } = e {
+                out.push(data);
+            }
+        }
+    };
+    collect(first, &mut to_libotr);
+    for _ in 0..50 {
+        if to_libotr.is_empty() && to_engine.is_empty() {
+            return;
+        }
+        for data in std::mem::take(&mut to_libotr) {
+            for e in libotr.receive("alice", &data) {
+                if let libotr_harness::Event::Wire { data, .. } = e {
+                    to_engine.push(data);
+                }
+            }
+        }
+        for data in std::mem::take(&mut to_engine) {
+            collect(engine.receive("bob", &data), &mut to_libotr);
+        }
+    }
+    panic!("the exchange did not settle");
+}
+
+#[test]
+fn a_session_with_libotr_is_remembered_by_both_sides() {
+    use offrecord::rpc::Persist;
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    let mut store = Store::new(ours.path(), "alice", "irc");
+    let account = store.load_or_create(&mut OsRng).unwrap();
+    store.set_baseline(account.known.clone());
+    let mut engine = otr::Engine::new(
+        account.key,
+        otr::EngineConfig {
+            policy: otr::Policy::from_preset("manual").unwrap(),
+            instance_tag: otr::wire::encoded::InstanceTag(account.instance_tag),
+            line_based: true,
+        },
+        Box::new(OsRng),
+    );
+    let mut libotr = LibOtr::new("bob", theirs.path(), libotr_harness::POLICY_MANUAL).unwrap();
+    let start = engine.start("bob");
+    exchange(&mut engine, &mut libotr, start);
+    let bob = engine.peer_fingerprint("bob").unwrap();
+    assert_eq!(bob.to_string(), libotr.fingerprint());
+    engine.set_trust("bob", true);
+    Persist::save(&mut store, engine.known_fingerprints()).unwrap();
+
+    // libotr reads our fingerprints file: bob's key, verified.
+    let mut us = UserState::new().unwrap();
+    us.read_fingerprints(&ours.path().join(FPS)).unwrap();
+    let known = us.fingerprints();
+    assert_eq!(known.len(), 1);
+    assert_eq!(
+        (
+            known[0].username.as_str(),
+            known[0].account.as_str(),
+            known[0].protocol.as_str()
+        ),
+        ("bob", "alice", "irc")
+    );
+    assert_eq!(known[0].fingerprint, bob.0);
+    assert_eq!(known[0].trust.as_deref(), Some("verified"));
+    // We read the file libotr wrote when it saw our key.
+    let seen = OtrDir::new(theirs.path(), Layout::LIBOTR)
+        .read_fingerprints()
+        .unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].username, "alice");
+    assert_eq!(seen[0].fingerprint, engine.fingerprint());
+    // A restart keeps the trust.
+    let again = Store::new(ours.path(), "alice", "irc")
+        .load_or_create(&mut OsRng)
+        .unwrap();
+    assert!(again.known.is_trusted("bob", &bob));
+}

@@ -617,3 +617,74 @@ async fn the_server_restarts_mid_conversation_and_the_session_recovers() {
     assert!(tap.connections() >= 4);
     assert_no_plaintext(&tap, &[in_flight[..20].to_string(), while_down.to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_20_kb_private_message_and_a_burst_of_50_under_default_flood_control() {
+    let server = Ngircd::start(Options::default()).unwrap();
+    let tap = Tap::start(server.port()).unwrap();
+    let pacing = Pacing::ngircd_default();
+    let mut alice = Side::new(
+        tap.port(),
+        "alice",
+        "bob",
+        Otr::Ours(Box::new(our_engine(8))),
+        pacing.clone(),
+    )
+    .await;
+    let mut bob = Side::new(
+        tap.port(),
+        "bob",
+        "alice",
+        Otr::Ours(Box::new(our_engine(9))),
+        pacing,
+    )
+    .await;
+    go_private(&mut alice, &mut bob).await;
+
+    let big: String = (0..20 * 1024)
+        .map(|i| char::from(b'A' + (i % 23) as u8))
+        .collect();
+    let before = fragments(&alice);
+    let started = Instant::now();
+    converse(&mut alice, &mut bob, &big, Duration::from_secs(120)).await;
+    let big_fragments = fragments(&alice) - before;
+    eprintln!(
+        "figure: a 20 KB private message, {big_fragments} fragments, through ngircd's default flood control: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let burst: Vec<String> = (0..50)
+        .map(|i| format!("burst {i:02}: short and private"))
+        .collect();
+    let n = bob.shown().len();
+    let started = Instant::now();
+    for text in &burst {
+        alice.say(text);
+    }
+    pump(&mut alice, &mut bob, Duration::from_secs(120), |_, b| {
+        b.shown().len() >= n + 50
+    })
+    .await;
+    eprintln!(
+        "figure: a burst of 50 private messages through ngircd's default flood control: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let shown: Vec<String> = bob.shown()[n..].iter().map(|(t, _)| t.clone()).collect();
+    assert_eq!(shown, burst);
+    assert!(bob.shown()[n..].iter().all(|(_, encrypted)| *encrypted));
+    for side in [&alice, &bob] {
+        assert!(
+            !side
+                .client
+                .seen
+                .iter()
+                .any(|e| matches!(e, IrcEvent::Disconnected { .. })),
+            "disconnected"
+        );
+    }
+    assert!(!server.log().contains("Request too long"));
+    assert_no_plaintext(
+        &tap,
+        &[big[..40].to_string(), "short and private".to_string()],
+    );
+}

@@ -54,8 +54,13 @@ impl User {
         irc_config.reconnect_min = Duration::from_millis(200);
         irc_config.reconnect_max = Duration::from_secs(2);
         let (handle, events) = irc::spawn(irc_config);
+        // OTR messages are fragmented to exactly what the server relays uncut from us.
+        let mut app_config = AppConfig::new(nick);
+        let limit = handle.clone();
+        app_config.max_payload =
+            std::sync::Arc::new(move |_nick, target| limit.max_payload(target));
         User {
-            app: App::new(engine, AppConfig::new(nick)),
+            app: App::new(engine, app_config),
             handle,
             events,
             seen: Vec::new(),
@@ -263,4 +268,24 @@ async fn two_chat_clients_talk_privately_through_ngircd_and_survive_a_restart() 
         );
     }
     assert!(tap.connections() >= 4);
+    // Fragments fill the relayed line: 511 bytes with CR LF (a fragment is one byte under
+    // the engine's maximum, as libotr's are), never more than 512.
+    let lines: Vec<&[u8]> = down.split(|&b| b == b'\n').collect();
+    assert!(lines.iter().all(|l| l.len() + 1 <= 512));
+    let full = lines
+        .iter()
+        .filter(|l| l.len() + 1 == 511 && contains(l, "?OTR|"))
+        .count();
+    let mut sizes: Vec<usize> = lines
+        .iter()
+        .filter(|l| contains(l, "?OTR|"))
+        .map(|l| l.len() + 1)
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    assert!(
+        full >= 200,
+        "{full} full-size fragment lines; sizes {:?}",
+        &sizes[sizes.len().saturating_sub(10)..]
+    );
 }

@@ -211,14 +211,7 @@ impl PolicyPreset {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let home = match cli.home.clone().or_else(commands::default_home) {
-        Some(home) => home,
-        None => {
-            eprintln!("offrecord: no home directory: set $HOME or XDG_DATA_HOME, or give --home");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = run(cli.command, &home);
+    let result = run(cli.command, cli.home);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -228,7 +221,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, home: &Path) -> anyhow::Result<()> {
+fn run(command: Command, home: Option<PathBuf>) -> anyhow::Result<()> {
+    // Only the commands that use the home directory need one.
+    let home = match &command {
+        Command::Demo { .. } | Command::Toolkit(_) => PathBuf::new(),
+        _ => home.or_else(commands::default_home).ok_or_else(|| {
+            anyhow::anyhow!("no home directory: set HOME or XDG_DATA_HOME, or give --home")
+        })?,
+    };
+    let home = home.as_path();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut err = io::stderr();

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install the system packages the differential tests need (Debian/Ubuntu):
 # libotr (headers, library, pkg-config file and the otr tools), pkg-config,
-# python-potr, ngircd and openssl (test certificates). Idempotent: installs only what is missing, and
+# python-potr, ngircd, openssl (test certificates) and bsdutils (script(1): the chat client on a pseudo-terminal). Idempotent: installs only what is missing, and
 # refreshes the package lists only if something is missing.
 set -euo pipefail
 
-packages=(libotr5-dev libotr5-bin pkg-config python3-potr ngircd openssl)
+packages=(libotr5-dev libotr5-bin pkg-config python3-potr ngircd openssl bsdutils)
 
 installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

@@ -40,6 +40,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         transcript: Option<PathBuf>,
     },
+    /// Chat on IRC in a full-screen terminal client, with OTR private conversations
+    /// (/otr init, /otr auth, ...; /help inside).
+    Chat(ChatArgs),
     /// libotr's forgeability toolkit: parse, sesskeys, mackey, readforge, modify, remac.
     Toolkit(offrecord::toolkit::ToolkitArgs),
     /// Generate a long-term key for an account (refuses to replace one without --force).
@@ -162,6 +165,91 @@ struct TrustArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct ChatArgs {
+    /// The IRC server: HOST or HOST:PORT (default port 6667, 6697 with --tls).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    server: String,
+    /// The nick to use (also the account name unless --account).
+    #[arg(long)]
+    nick: String,
+    /// Connect with TLS.
+    #[arg(long)]
+    tls: bool,
+    /// A PEM file of CA certificates to trust for TLS instead of the usual roots.
+    #[arg(long, value_name = "PEM")]
+    tls_ca: Option<PathBuf>,
+    /// A channel to join (repeat, or separate with commas).
+    #[arg(long, value_name = "#room")]
+    join: Vec<String>,
+    /// The account whose key and fingerprints to use (default: the nick).
+    #[arg(long)]
+    account: Option<String>,
+    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC).
+    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
+    otr_protocol: String,
+    /// The OTR policy to start with (/otr policy changes it).
+    #[arg(long, value_enum, default_value_t = PolicyPreset::Opportunistic)]
+    policy: PolicyPreset,
+}
+
+/// Splits `HOST[:PORT]` (`[v6]:PORT` for IPv6 addresses).
+fn parse_server(server: &str, tls: bool) -> anyhow::Result<(String, u16)> {
+    let default_port = if tls { 6697 } else { 6667 };
+    let bad = || anyhow::anyhow!("bad --server {server:?}: expected HOST or HOST:PORT");
+    if let Some(rest) = server.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match after.strip_prefix(':') {
+            Some(port) => port.parse().map_err(|_| bad())?,
+            None if after.is_empty() => default_port,
+            None => return Err(bad()),
+        };
+        return Ok((host.to_owned(), port));
+    }
+    match server.rsplit_once(':') {
+        // More than one colon: a bare IPv6 address.
+        Some((host, _)) if host.contains(':') => Ok((server.to_owned(), default_port)),
+        Some((host, port)) if !host.is_empty() => {
+            Ok((host.to_owned(), port.parse().map_err(|_| bad())?))
+        }
+        Some(_) => Err(bad()),
+        None if server.is_empty() => Err(bad()),
+        None => Ok((server.to_owned(), default_port)),
+    }
+}
+
+fn run_chat(args: ChatArgs, home: &Path) -> anyhow::Result<()> {
+    let (server, port) = parse_server(&args.server, args.tls)?;
+    let policy = Policy::from_preset(args.policy.name())
+        .ok_or_else(|| anyhow::anyhow!("unknown policy {}", args.policy.name()))?;
+    let channels = args
+        .join
+        .iter()
+        .flat_map(|j| j.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            if offrecord::chat::app::is_channel(c) {
+                c.to_owned()
+            } else {
+                format!("#{c}")
+            }
+        })
+        .collect();
+    offrecord::chat::run::run(offrecord::chat::run::ChatOptions {
+        server,
+        port,
+        tls: args.tls,
+        tls_ca: args.tls_ca,
+        account: args.account.unwrap_or_else(|| args.nick.clone()),
+        nick: args.nick,
+        channels,
+        home: home.to_path_buf(),
+        otr_protocol: args.otr_protocol,
+        policy,
+    })
+}
+
+#[derive(Debug, clap::Args)]
 struct RpcArgs {
     /// The account name (keys and trust are kept per account).
     #[arg(long)]
@@ -235,6 +323,7 @@ fn run(command: Command, home: Option<PathBuf>) -> anyhow::Result<()> {
     let mut err = io::stderr();
     match command {
         Command::Rpc(args) => run_rpc(args, home),
+        Command::Chat(args) => run_chat(args, home),
         Command::Demo { transcript } => {
             let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let recorded = offrecord::demo::run_recorded(&mut out, colour)?;

@@ -244,6 +244,10 @@ impl Line {
 
 /// `HH:MM` (UTC) for seconds since the epoch.
 pub fn clock(time: f64) -> String {
+    if !(time.is_finite() && time > 0.0) {
+        // Before the first tick (lines written when the app was made).
+        return "--:--".to_owned();
+    }
     let secs = if time.is_finite() && time > 0.0 {
         // Truncation to whole seconds is intended.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -699,6 +703,29 @@ impl App {
             IrcEvent::Info(text) => {
                 self.windows[0].push(now, LineKind::Info, &text);
                 self.windows[0].bump(Activity::Info);
+            }
+            IrcEvent::Undelivered {
+                target,
+                text,
+                written,
+                ..
+            } => {
+                let i = self.find(&target).unwrap_or(0);
+                let what = if text.starts_with("?OTR") {
+                    "An OTR message".to_owned()
+                } else {
+                    format!("\"{text}\"")
+                };
+                let fate = if written {
+                    "may not have arrived"
+                } else {
+                    "was not sent"
+                };
+                let line = format!(
+                    "{what} to {target} {fate}: the connection dropped. Nothing is resent by itself."
+                );
+                self.windows[i].push(now, LineKind::Error, &line);
+                self.windows[i].bump(Activity::Highlight);
             }
             // A later transport version may report more; nothing to show for it yet.
             _ => {}

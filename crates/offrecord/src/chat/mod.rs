@@ -4,6 +4,9 @@
 //!   directly, pairing two of them in memory or through a real IRC server.
 //! * [`ui`]: draws an [`app::App`] with ratatui into any backend (a terminal, or a test
 //!   buffer).
+//! * [`run`]: the terminal event loop: keyboard, the IRC transport, ticks, key generation
+//!   with progress, saving trust.
 
 pub mod app;
+pub mod run;
 pub mod ui;

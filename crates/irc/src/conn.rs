@@ -601,6 +601,19 @@ fn nick_candidate(base: &str, attempt: u32) -> String {
     format!("{}{suffix}", &base[..cut])
 }
 
+/// The first reply of RPL_USERHOST (`nick[*]=[+-]user@host`): nick, user, host.
+fn parse_userhost(reply: &str) -> Option<(String, String, String)> {
+    let first = reply.split(' ').next()?;
+    let (nick, rest) = first.split_once('=')?;
+    let nick = nick.trim_end_matches('*');
+    let rest = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+    let (user, host) = rest.split_once('@')?;
+    if nick.is_empty() || user.is_empty() || host.is_empty() {
+        return None;
+    }
+    Some((nick.to_string(), user.to_string(), host.to_string()))
+}
+
 fn same_nick(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
@@ -637,15 +650,24 @@ async fn on_message(task: &mut Task, s: &mut Session, msg: Message) -> Result<()
                 .and_then(|t| t.rsplit(' ').next())
                 .unwrap_or("");
             let prefix = line::Prefix::parse(full);
-            {
+            let known = {
                 let mut shared = lock(&task.shared);
                 shared.nick = nick.clone();
                 shared.connected = true;
+                shared.user = None;
+                shared.host = None;
                 if prefix.nick == nick {
                     if let (Some(user), Some(host)) = (prefix.user, prefix.host) {
                         shared.user = Some(user);
                         shared.host = Some(host);
                     }
+                }
+                shared.user.is_some()
+            };
+            if !known {
+                // The welcome text did not show our user@host: ask for it.
+                if let Ok(line) = line::format("USERHOST", &[("nick", &nick)], None) {
+                    s.urgent.push_back(line);
                 }
             }
             emit(IrcEvent::Connected { nick }).await?;
@@ -669,6 +691,15 @@ async fn on_message(task: &mut Task, s: &mut Session, msg: Message) -> Result<()
             lock(&task.shared).nick = trying.clone();
             s.urgent.push_back(format!("NICK {trying}\r\n"));
             emit(IrcEvent::NickInUse { refused, trying }).await?;
+        }
+        "302" => {
+            if let Some((nick, user, host)) = parse_userhost(msg.param(1)) {
+                let mut shared = lock(&task.shared);
+                if same_nick(&nick, &shared.nick) {
+                    shared.user = Some(user);
+                    shared.host = Some(host);
+                }
+            }
         }
         "396" => {
             if let Some(host) = msg.params.get(1) {
@@ -808,6 +839,18 @@ mod tests {
             encode(&IrcCommand::Join("#a".into())).unwrap(),
             "JOIN #a\r\n"
         );
+    }
+
+    #[test]
+    fn userhost_replies() {
+        let parsed = parse_userhost("alice=+~alice@127.0.0.1 bob=-b@h").unwrap();
+        assert_eq!(
+            parsed,
+            ("alice".into(), "~alice".into(), "127.0.0.1".into())
+        );
+        assert_eq!(parse_userhost("op*=-u@h").unwrap().0, "op");
+        assert!(parse_userhost("").is_none());
+        assert!(parse_userhost("nick=+nohost").is_none());
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! the server records every byte, which must never hold what the users typed.
 //!
 //! `/otr init`, 200 long messages (fragmented), `/otr authq` and `/otr auth`, then the
-//! server is killed and restarted: both clients reconnect by themselves and the private
-//! conversation goes on; then `/otr finish`.
+//! server is killed and restarted: what is typed meanwhile is reported not sent, both
+//! clients reconnect by themselves and the private conversation goes on; then `/otr finish`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -239,6 +239,17 @@ async fn two_chat_clients_talk_privately_through_ngircd_and_survive_a_restart() 
         .status_window()
         .iter()
         .any(|l| l.contains("Disconnected")));
+    // Typed while the server is down: the user is told it was not sent.
+    alice.type_line("/query bob");
+    alice.type_line("typed while the server was down");
+    pump(&mut alice, &mut bob, Duration::from_secs(30), |a, _| {
+        a.app.window("bob").is_some_and(|w| {
+            w.transcript()
+                .iter()
+                .any(|l| l.contains("to bob was not sent: the connection dropped"))
+        })
+    })
+    .await;
     server.restart().unwrap();
     pump(&mut alice, &mut bob, Duration::from_secs(30), |a, b| {
         a.connected_again() && b.connected_again() && a.app.is_connected() && b.app.is_connected()
@@ -247,6 +258,10 @@ async fn two_chat_clients_talk_privately_through_ngircd_and_survive_a_restart() 
     say(&mut alice, &mut bob, "after the restart, still private").await;
     say(&mut bob, &mut alice, "yes, same session").await;
     assert_eq!(alice.status("bob"), OtrStatus::Private);
+    assert!(!bob
+        .private_from("alice")
+        .iter()
+        .any(|t| t.contains("server was down")));
 
     alice.type_line("/query bob");
     alice.type_line("/otr finish");
@@ -261,6 +276,7 @@ async fn two_chat_clients_talk_privately_through_ngircd_and_survive_a_restart() 
         "lighthouse",
         "Where did we first meet?",
         "same session",
+        "server was down",
     ]) {
         assert!(
             !contains(&up, text) && !contains(&down, text),

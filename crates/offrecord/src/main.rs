@@ -491,3 +491,24 @@ fn run_rpc(args: RpcArgs, home: &Path) -> anyhow::Result<()> {
     output.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::parse_server;
+
+    #[test]
+    fn server_addresses() {
+        let ok = |s: &str, tls: bool| parse_server(s, tls).unwrap();
+        assert_eq!(ok("irc.example", false), ("irc.example".into(), 6667));
+        assert_eq!(ok("irc.example", true), ("irc.example".into(), 6697));
+        assert_eq!(ok("irc.example:7000", true), ("irc.example".into(), 7000));
+        assert_eq!(ok("[::1]:6668", false), ("::1".into(), 6668));
+        assert_eq!(ok("[::1]", false), ("::1".into(), 6667));
+        assert_eq!(ok("::1", false), ("::1".into(), 6667));
+        for bad in ["", ":6667", "host:port", "host:99999", "[::1", "[::1]x"] {
+            assert!(parse_server(bad, false).is_err(), "{bad}");
+        }
+    }
+}

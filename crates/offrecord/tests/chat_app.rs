@@ -525,3 +525,63 @@ fn join_part_query_msg_nick_commands() {
         "the status window sends nothing"
     );
 }
+
+#[test]
+fn long_plain_text_is_split_to_what_the_server_relays() {
+    let mut net = Net::new(Policy::MANUAL);
+    net.type_line(Who::Alice, "/join #room");
+    let long: String = (0..300).map(|i| format!("w{i} ")).collect();
+    let long = long.trim_end().to_owned();
+    net.type_line(Who::Alice, &long);
+    let limit = offrecord::chat::app::AppConfig::new("alice").max_payload;
+    let parts: Vec<_> = net.wire.iter().filter(|s| s.target == "#room").collect();
+    assert!(parts.len() > 1, "{}", parts.len());
+    for part in &parts {
+        assert!(
+            part.text.len() <= limit("alice", "#room"),
+            "{}",
+            part.text.len()
+        );
+    }
+    let joined: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(joined.join(" "), long);
+    // Encrypted text is one message for the user, fragmented on the wire.
+    net.connect();
+    let before = net.wire.len();
+    net.type_line(Who::Alice, "/query bob");
+    net.type_line(Who::Alice, &long);
+    assert!(net.wire.len() - before > 1);
+    for sent in &net.wire[before..] {
+        assert!(
+            sent.text.len() <= limit("alice", "bob"),
+            "{}",
+            sent.text.len()
+        );
+        assert!(sent.text.starts_with("?OTR|"), "{sent:?}");
+    }
+    let bob = net.transcript(Who::Bob, "alice");
+    assert!(bob.iter().any(|l| l.ends_with(&long)), "{bob:#?}");
+}
+
+#[test]
+fn undelivered_messages_are_reported_without_ciphertext() {
+    let mut net = Net::new(Policy::MANUAL);
+    net.connect();
+    let now = net.now;
+    let _ = net.alice.on_irc(
+        IrcEvent::Undelivered {
+            target: "bob".into(),
+            text: "?OTR:AAMDsecretbytes".into(),
+            notice: false,
+            written: true,
+        },
+        now,
+    );
+    let lines = net.transcript(Who::Alice, "bob");
+    let last = lines.last().unwrap();
+    assert!(
+        last.contains("An OTR message to bob may not have arrived"),
+        "{last}"
+    );
+    assert!(!last.contains("AAMD"));
+}

@@ -113,7 +113,10 @@ fn now() -> f64 {
 async fn run_async(options: ChatOptions, terminal: &mut Term) -> anyhow::Result<()> {
     let mut keys = EventStream::new();
     let store = Store::new(&options.home, &options.account, &options.otr_protocol);
-    let Some(account) = load_account(&store, &options, terminal, &mut keys).await? else {
+    let mut typed_early = Vec::new();
+    let Some(account) =
+        load_account(&store, &options, terminal, &mut keys, &mut typed_early).await?
+    else {
         return Ok(());
     };
     let config = EngineConfig {
@@ -144,6 +147,11 @@ async fn run_async(options: ChatOptions, terminal: &mut Term) -> anyhow::Result<
     };
     let mut app = App::new(engine, app_config);
     let _ = app.on_tick(now());
+    // What was typed while the key was generated is not lost.
+    for event in typed_early {
+        let commands = on_terminal(&mut app, event);
+        send_all(&handle, &mut app, commands);
+    }
 
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // After /quit: the QUIT waiting for the OTR disconnects queued before it to go out (the
@@ -195,12 +203,14 @@ async fn run_async(options: ChatOptions, terminal: &mut Term) -> anyhow::Result<
 }
 
 /// Loads the account's key (generating one the first time) on a blocking thread, with a
-/// spinner. `None` if the user pressed Ctrl-C meanwhile.
+/// spinner. `None` if the user pressed Ctrl-C meanwhile; other terminal events are kept in
+/// `typed` for the app.
 async fn load_account(
     store: &Store,
     options: &ChatOptions,
     terminal: &mut Term,
     keys: &mut EventStream,
+    typed: &mut Vec<TermEvent>,
 ) -> anyhow::Result<Option<Account>> {
     let has_key = store
         .files()
@@ -229,12 +239,14 @@ async fn load_account(
                 return Ok(Some(account));
             }
             _ = spin.tick() => step += 1,
-            key = keys.next() => {
-                if let Some(Ok(TermEvent::Key(k))) = key {
-                    if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
-                        return Ok(None);
-                    }
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(k)))
+                    if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') =>
+                {
+                    return Ok(None);
                 }
+                Some(Ok(event)) => typed.push(event),
+                Some(Err(_)) | None => {}
             }
         }
     }

@@ -494,3 +494,27 @@ async fn a_20_kb_message_in_max_size_lines_under_default_flood_control() {
     let log = server.log();
     assert!(!log.contains("Request too long"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_detected_by_keepalive() {
+    let server = Ngircd::start(Options::default()).unwrap();
+    let mut config = IrcConfig::new("127.0.0.1", server.port(), "alice");
+    config.keepalive = Duration::from_secs(1);
+    config.reconnect_min = Duration::from_millis(200);
+    config.reconnect_max = Duration::from_secs(1);
+    let mut alice = Client::with_config(config).await;
+    // The link goes dead: the connection stays open but nothing comes back.
+    server.freeze().unwrap();
+    let e = alice
+        .expect(|e| matches!(e, IrcEvent::Disconnected { .. }))
+        .await;
+    assert!(
+        matches!(&e, IrcEvent::Disconnected { reason, .. } if reason.contains("no answer from the server")),
+        "{e:?}"
+    );
+    server.thaw().unwrap();
+    alice
+        .expect(|e| matches!(e, IrcEvent::Connected { .. }))
+        .await;
+    assert!(alice.handle.is_connected());
+}

@@ -150,6 +150,34 @@ impl Ngircd {
         }
     }
 
+    /// Stops the server (SIGSTOP) without closing anything: connections stay open but
+    /// nothing is answered, as over a dead link.
+    pub fn freeze(&self) -> io::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Lets a frozen server run again (SIGCONT).
+    pub fn thaw(&self) -> io::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, which: &str) -> io::Result<()> {
+        let pid = self
+            .child
+            .as_ref()
+            .map(Child::id)
+            .ok_or_else(|| io::Error::other("ngircd is not running"))?;
+        let status = Command::new("kill")
+            .arg(which)
+            .arg(pid.to_string())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("kill {which} {pid}: {status}")))
+        }
+    }
+
     /// Starts the server again on the same ports.
     pub fn restart(&mut self) -> io::Result<()> {
         self.kill();
@@ -210,6 +238,7 @@ impl Ngircd {
 
 impl Drop for Ngircd {
     fn drop(&mut self) {
+        let _ = self.thaw();
         self.kill();
     }
 }

@@ -33,8 +33,15 @@ fn room(n: usize, delivery: Delivery) -> (Net, Vec<String>) {
     (net, names)
 }
 
-/// One group message from `speaker`; returns the host's time and its outputs' line count.
-fn relay_once(net: &mut Net, names: &[String], speaker: &str, text: &str) -> Duration {
+/// CPU time this thread has run, in ns (Linux `schedstat`), so that figures do not depend
+/// on how loaded the machine is; `None` elsewhere.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// One group message from `speaker`; returns the host's wall time and CPU time (ns).
+fn relay_timed(net: &mut Net, names: &[String], speaker: &str, text: &str) -> (Duration, u64) {
     let outs = net.node(speaker).say(text).unwrap();
     let lines: Vec<String> = outs
         .into_iter()
@@ -51,21 +58,28 @@ fn relay_once(net: &mut Net, names: &[String], speaker: &str, text: &str) -> Dur
         })
         .collect();
     let mut spent = Duration::ZERO;
+    let mut cpu = 0;
     let mut host_out = Vec::new();
     for line in lines {
         let host = net.node(&names[0]);
+        let c0 = thread_cpu_ns().unwrap_or(0);
         let t = Instant::now();
         let outs = match group::envelope::untag(&line) {
             Some(_) => host.receive_channel(support::CHANNEL, speaker, &line),
             None => host.receive_private(speaker, &line),
         };
         spent += t.elapsed();
+        cpu += thread_cpu_ns().unwrap_or(0).saturating_sub(c0);
         host_out.extend(outs);
     }
     let host = names[0].clone();
     net.absorb(&host, host_out);
     net.run();
-    spent
+    (spent, cpu)
+}
+
+fn relay_once(net: &mut Net, names: &[String], speaker: &str, text: &str) -> Duration {
+    relay_timed(net, names, speaker, text).0
 }
 
 fn bench(c: &mut Criterion) {

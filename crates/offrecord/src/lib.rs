@@ -12,8 +12,10 @@
 #![forbid(unsafe_code)]
 
 pub mod chat;
+pub mod chatinfo_file;
 pub mod commands;
 pub mod demo;
+pub mod group_demo;
 pub mod identity;
 pub mod rpc;
 pub mod store;

@@ -34,11 +34,15 @@ struct Cli {
 enum Command {
     /// Run the OTR engine as JSON lines on stdin/stdout (see engine-protocol.md).
     Rpc(RpcArgs),
-    /// Show Alice and Bob having a private conversation on an in-memory network.
+    /// Show Alice and Bob having a private conversation on an in-memory network; with
+    /// --group, a private group room with a host that tampers and is caught.
     Demo {
         /// Also save the wire lines and revealed MAC keys as JSON (see docs/forging.md).
         #[arg(long, value_name = "FILE")]
         transcript: Option<PathBuf>,
+        /// Show the group conversation (host Alice, members Bob and Carol) instead.
+        #[arg(long, conflicts_with = "transcript")]
+        group: bool,
     },
     /// Chat on IRC in a full-screen terminal client, with OTR private conversations
     /// (/otr init, /otr auth, ...; /help inside).
@@ -324,7 +328,11 @@ fn run(command: Command, home: Option<PathBuf>) -> anyhow::Result<()> {
     match command {
         Command::Rpc(args) => run_rpc(args, home),
         Command::Chat(args) => run_chat(args, home),
-        Command::Demo { transcript } => {
+        Command::Demo { group: true, .. } => {
+            let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            offrecord::group_demo::run(&mut out, colour)
+        }
+        Command::Demo { transcript, .. } => {
             let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let recorded = offrecord::demo::run_recorded(&mut out, colour)?;
             match transcript {

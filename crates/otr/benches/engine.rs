@@ -212,7 +212,25 @@ fn summary() {
     }
 }
 
+/// `OTR_ROUND_TRIPS=n`: only our engine, one key exchange and then `n` round trips of 1 KB,
+/// no timing. For instruction counts: run under `valgrind --tool=callgrind` with `n` and
+/// with 0; the difference divided by `n` is the cost of one round trip.
+fn round_trips_only(n: usize) {
+    let (mut oa, mut ob) = our_pair();
+    let text = text_of(1000);
+    for _ in 0..n {
+        round_trip(&mut oa, &mut ob, &text);
+    }
+}
+
 fn main() {
+    if let Some(n) = std::env::var("OTR_ROUND_TRIPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        round_trips_only(n);
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     criterion_benches(&mut c);
     c.final_summary();

@@ -385,6 +385,9 @@ pub(crate) struct MontyParams<const N: usize> {
     r2: Uint<N>,
     /// Bit length of the modulus.
     bits: usize,
+    /// Whether the unrolled kernels of [`super::mont24`] apply: `N = 24` and
+    /// `m ≡ -1 (mod 2^64)` (the DH prime p and SMP's q = (p-1)/2). Public.
+    unrolled24: bool,
 }
 
 impl<const N: usize> MontyParams<N> {
@@ -411,6 +414,7 @@ impl<const N: usize> MontyParams<N> {
             r: Uint::ZERO,
             r2: Uint::ZERO,
             bits: modulus.bits_vartime(),
+            unrolled24: N == 24 && m0 == u64::MAX,
         };
         // R mod m by doubling 1 (< m) 64N times, then R^2 mod m by doubling 64N more.
         let mut x = Uint::<N>::ONE;
@@ -483,6 +487,32 @@ impl<const N: usize> MontyParams<N> {
     /// the result is fully reduced. Schoolbook product, then a separate reduction.
     #[inline(always)]
     pub(crate) fn mul(&self, a: &Uint<N>, b: &Uint<N>) -> Uint<N> {
+        if self.unrolled24 {
+            if let (Ok(a24), Ok(b24), Ok(n24)) = (
+                <&[u64; 24]>::try_from(&a.0[..]),
+                <&[u64; 24]>::try_from(&b.0[..]),
+                <&[u64; 24]>::try_from(&self.modulus.0[..]),
+            ) {
+                let (t, hi) = super::mont24::mul(a24, b24, n24);
+                return self.final_sub(&Self::from_24(&t), hi);
+            }
+        }
+        self.mul_generic(a, b)
+    }
+
+    /// `[u64; 24]` as `Uint<N>` (only called when `N = 24`).
+    #[inline(always)]
+    fn from_24(t: &[u64; 24]) -> Uint<N> {
+        let mut out = [0u64; N];
+        for (o, v) in out.iter_mut().zip(t.iter()) {
+            *o = *v;
+        }
+        Uint(out)
+    }
+
+    /// [`MontyParams::mul`] by rows for any `N` and modulus (the unrolled kernel's reference).
+    #[inline(always)]
+    fn mul_generic(&self, a: &Uint<N>, b: &Uint<N>) -> Uint<N> {
         let () = AssertLimbs::<N>::OK;
         let mut t = [0u64; 2 * MAX_LIMBS];
         for (i, &bi) in b.0.iter().enumerate() {
@@ -496,6 +526,22 @@ impl<const N: usize> MontyParams<N> {
     /// the squares; then the reduction.
     #[inline(always)]
     pub(crate) fn square(&self, a: &Uint<N>) -> Uint<N> {
+        if self.unrolled24 {
+            if let (Ok(a24), Ok(n24)) = (
+                <&[u64; 24]>::try_from(&a.0[..]),
+                <&[u64; 24]>::try_from(&self.modulus.0[..]),
+            ) {
+                let (t, hi) = super::mont24::square(a24, n24);
+                return self.final_sub(&Self::from_24(&t), hi);
+            }
+        }
+        self.square_generic(a)
+    }
+
+    /// [`MontyParams::square`] by rows for any `N` and modulus (the unrolled kernel's
+    /// reference).
+    #[inline(always)]
+    fn square_generic(&self, a: &Uint<N>) -> Uint<N> {
         let () = AssertLimbs::<N>::OK;
         let a = &a.0;
         let mut t = [0u64; 2 * MAX_LIMBS];
@@ -991,6 +1037,67 @@ mod tests {
             prop_assert_eq!(to_big(&prod), trunc);
             prop_assert_eq!(of, full.bits() > 1024);
         }
+    }
+
+    /// Random 24-limb moduli `≡ -1 (mod 2^64)` (the unrolled kernels' domain), of any size.
+    fn arb_modulus_minus1() -> impl Strategy<Value = Uint<24>> {
+        (arb::<24>(), 64usize..=1536).prop_map(|(a, bits)| {
+            let mut m = a.shl(1536 - bits).shr(1536 - bits);
+            m.0[0] = u64::MAX;
+            m
+        })
+    }
+
+    /// The unrolled kernels against the generic rows and against num-bigint.
+    fn check_unrolled(m: Uint<24>, a: Uint<24>, b: Uint<24>) {
+        let p = MontyParams::new(m).unwrap();
+        assert!(p.unrolled24);
+        let b = p.reduce(&b);
+        let mb = to_big(&m);
+        let r = BigUint::from(1u8) << 1536;
+        let prod = p.mul(&a, &b);
+        assert_eq!(prod, p.mul_generic(&a, &b));
+        assert_eq!((to_big(&prod) * &r) % &mb, (to_big(&a) * to_big(&b)) % &mb);
+        let sq = p.square(&b);
+        assert_eq!(sq, p.square_generic(&b));
+        assert_eq!((to_big(&sq) * &r) % &mb, (to_big(&b) * to_big(&b)) % &mb);
+        assert!(to_big(&prod) < mb && to_big(&sq) < mb);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn unrolled_matches(a in arb::<24>(), b in arb::<24>(), which in 0usize..2) {
+            check_unrolled(moduli24()[which], a, b);
+        }
+        #[test]
+        fn unrolled_matches_random_moduli(m in arb_modulus_minus1(), a in arb::<24>(), b in arb::<24>()) {
+            check_unrolled(m, a, b);
+        }
+    }
+
+    #[test]
+    fn unrolled_edges() {
+        let all = Uint([u64::MAX; 24]);
+        let mut small = Uint::<24>::ZERO;
+        small.0[0] = u64::MAX;
+        for m in [moduli24()[0], moduli24()[1], all, small] {
+            let mm1 = m.wrapping_sub_u64(1);
+            for (a, b) in [(mm1, mm1), (all, mm1), (Uint::ZERO, mm1), (all, Uint::ONE)] {
+                check_unrolled(m, a, b);
+            }
+        }
+        // Other moduli keep the generic rows.
+        assert!(
+            !MontyParams::new(moduli24()[0].wrapping_sub_u64(2))
+                .unwrap()
+                .unrolled24
+        );
+        assert!(
+            !MontyParams::new(Uint::<16>([u64::MAX; 16]))
+                .unwrap()
+                .unrolled24
+        );
     }
 
     #[test]

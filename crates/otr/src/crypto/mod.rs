@@ -11,6 +11,7 @@ pub(crate) mod bigint;
 pub mod dh;
 pub mod dsa;
 pub(crate) mod group;
+mod mont24;
 pub mod sym;
 
 pub use dh::{DhKeyPair, DhPublicKey, SharedSecret};

@@ -705,29 +705,31 @@ impl<const N: usize> MontyParams<N> {
             }
         }
         row_base.zeroize();
-        let mut out = [self.r; 2];
-        for (o, e) in out.iter_mut().zip([e1, e2]) {
-            let mut acc = self.r;
-            for c in (0..d).rev() {
-                let mut idx = 0u64;
-                for r in 0..COMB_H {
-                    let pos = r * d + c;
-                    if pos < exp_bits {
-                        idx |= e.bit(pos) << r;
-                    }
+        // Comb column c of an exponent: bit c of each row.
+        let column = |e: &Uint<E>, c: usize| {
+            let mut idx = 0u64;
+            for r in 0..COMB_H {
+                let pos = r * d + c;
+                if pos < exp_bits {
+                    idx |= e.bit(pos) << r;
                 }
-                let sel = ct_lookup(&table, idx);
-                acc = if c + 1 == d {
-                    sel
-                } else {
-                    let sq = self.square(&acc);
-                    self.mul(&sq, &sel)
-                };
             }
-            *o = acc;
+            idx
+        };
+        // Both exponents advance together, so that the two squarings and the two
+        // multiplications of a step run back to back (the kernel's code stays in cache).
+        let mut acc1 = ct_lookup(&table, column(e1, d - 1));
+        let mut acc2 = ct_lookup(&table, column(e2, d - 1));
+        for c in (0..d - 1).rev() {
+            let sel1 = ct_lookup(&table, column(e1, c));
+            let sel2 = ct_lookup(&table, column(e2, c));
+            acc1 = self.square(&acc1);
+            acc2 = self.square(&acc2);
+            acc1 = self.mul(&acc1, &sel1);
+            acc2 = self.mul(&acc2, &sel2);
         }
         table.zeroize();
-        (out[0], out[1])
+        (acc1, acc2)
     }
 
     /// Variable-time exponentiation for public exponents (and public or secret bases: the

@@ -212,14 +212,27 @@ fn summary() {
     }
 }
 
-/// `OTR_ROUND_TRIPS=n`: only our engine, one key exchange and then `n` round trips of 1 KB,
-/// no timing. For instruction counts: run under `valgrind --tool=callgrind` with `n` and
-/// with 0; the difference divided by `n` is the cost of one round trip.
+/// `OTR_ROUND_TRIPS=n`: one pair (ours, or libotr's with `OTR_ROUND_TRIPS_PEER=libotr`),
+/// one key exchange and then `n` round trips of 1 KB (`OTR_ROUND_TRIP_BYTES` to change),
+/// no timing. Run it with `n` and with 0
+/// under `valgrind --tool=callgrind` (instruction counts) or `/usr/bin/time -f %U` (CPU
+/// time, robust on a loaded machine): the difference divided by `n` is one round trip.
 fn round_trips_only(n: usize) {
-    let (mut oa, mut ob) = our_pair();
-    let text = text_of(1000);
-    for _ in 0..n {
-        round_trip(&mut oa, &mut ob, &text);
+    let bytes = std::env::var("OTR_ROUND_TRIP_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let text = text_of(bytes);
+    if std::env::var("OTR_ROUND_TRIPS_PEER").is_ok_and(|p| p == "libotr") {
+        let (mut la, mut lb) = lib_pair();
+        for _ in 0..n {
+            round_trip(&mut la, &mut lb, &text);
+        }
+    } else {
+        let (mut oa, mut ob) = our_pair();
+        for _ in 0..n {
+            round_trip(&mut oa, &mut ob, &text);
+        }
     }
 }
 

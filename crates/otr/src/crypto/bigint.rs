@@ -792,12 +792,23 @@ impl<const N: usize> MontyParams<N> {
     }
 }
 
-/// Selects `table[idx]` reading every entry (constant time in `idx`); `one` if out of range.
+/// Selects `table[idx]` reading every entry (constant time in `idx`); zero if out of range.
+///
+/// The masks are computed arithmetically for all entries first and passed through one
+/// `black_box` (an optimisation barrier, so the compiler cannot turn them back into a
+/// branch or an indexed load); the scan is then plain vector code. Calling `subtle`'s
+/// `ct_eq` per entry cost a function call and register spills for each of the entries.
 #[inline(always)]
 fn ct_lookup<const N: usize, const T: usize>(table: &[Uint<N>; T], idx: u64) -> Uint<N> {
+    let mut masks = [0u64; T];
+    for (j, m) in masks.iter_mut().enumerate() {
+        let x = (j as u64) ^ idx;
+        // (x | -x) has its top bit set iff x != 0: all-ones iff j == idx, else zero.
+        *m = ((x | x.wrapping_neg()) >> 63).wrapping_sub(1);
+    }
+    let masks = core::hint::black_box(masks);
     let mut out = [0u64; N];
-    for (j, entry) in table.iter().enumerate() {
-        let m = mask((j as u64).ct_eq(&idx).unwrap_u8() as u64);
+    for (entry, m) in table.iter().zip(masks.iter()) {
         for (o, v) in out.iter_mut().zip(entry.0.iter()) {
             *o |= v & m;
         }

@@ -618,29 +618,35 @@ async fn the_server_restarts_mid_conversation_and_the_session_recovers() {
     assert_no_plaintext(&tap, &[in_flight[..20].to_string(), while_down.to_string()]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_20_kb_private_message_and_a_burst_of_50_under_default_flood_control() {
+/// Two offrecord engines, private, behind paced connections to a server with ngircd's
+/// default flood control.
+async fn private_pair_under_default_flood_control(seed: u64) -> (Ngircd, Tap, Side, Side) {
     let server = Ngircd::start(Options::default()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let pacing = Pacing::ngircd_default();
-    let mut alice = Side::new(
-        tap.port(),
-        "alice",
-        "bob",
-        Otr::Ours(Box::new(our_engine(8))),
-        pacing.clone(),
-    )
-    .await;
-    let mut bob = Side::new(
-        tap.port(),
-        "bob",
-        "alice",
-        Otr::Ours(Box::new(our_engine(9))),
-        pacing,
-    )
-    .await;
+    let alice = Otr::Ours(Box::new(our_engine(seed)));
+    let mut alice = Side::new(tap.port(), "alice", "bob", alice, pacing.clone()).await;
+    let bob = Otr::Ours(Box::new(our_engine(seed + 1)));
+    let mut bob = Side::new(tap.port(), "bob", "alice", bob, pacing).await;
     go_private(&mut alice, &mut bob).await;
+    (server, tap, alice, bob)
+}
 
+fn assert_never_disconnected(server: &Ngircd, sides: [&Side; 2]) {
+    for side in sides {
+        let dropped = side
+            .client
+            .seen
+            .iter()
+            .any(|e| matches!(e, IrcEvent::Disconnected { .. }));
+        assert!(!dropped, "disconnected: {:#?}", side.client.seen);
+    }
+    assert!(!server.log().contains("Request too long"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_20_kb_private_message_under_default_flood_control() {
+    let (server, tap, mut alice, mut bob) = private_pair_under_default_flood_control(8).await;
     let big: String = (0..20 * 1024)
         .map(|i| char::from(b'A' + (i % 23) as u8))
         .collect();
@@ -652,7 +658,14 @@ async fn a_20_kb_private_message_and_a_burst_of_50_under_default_flood_control()
         "figure: a 20 KB private message, {big_fragments} fragments, through ngircd's default flood control: {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    assert!(big_fragments > 40);
+    assert_never_disconnected(&server, [&alice, &bob]);
+    assert_no_plaintext(&tap, &[big[..40].to_string()]);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_50_private_messages_under_default_flood_control() {
+    let (server, tap, mut alice, mut bob) = private_pair_under_default_flood_control(10).await;
     let burst: Vec<String> = (0..50)
         .map(|i| format!("burst {i:02}: short and private"))
         .collect();
@@ -672,19 +685,6 @@ async fn a_20_kb_private_message_and_a_burst_of_50_under_default_flood_control()
     let shown: Vec<String> = bob.shown()[n..].iter().map(|(t, _)| t.clone()).collect();
     assert_eq!(shown, burst);
     assert!(bob.shown()[n..].iter().all(|(_, encrypted)| *encrypted));
-    for side in [&alice, &bob] {
-        assert!(
-            !side
-                .client
-                .seen
-                .iter()
-                .any(|e| matches!(e, IrcEvent::Disconnected { .. })),
-            "disconnected"
-        );
-    }
-    assert!(!server.log().contains("Request too long"));
-    assert_no_plaintext(
-        &tap,
-        &[big[..40].to_string(), "short and private".to_string()],
-    );
+    assert_never_disconnected(&server, [&alice, &bob]);
+    assert_no_plaintext(&tap, &["short and private".to_string()]);
 }

@@ -288,7 +288,7 @@ async fn pump(c: &mut Chat, l: &mut Lib, limit: Duration, done: impl Fn(&Chat, &
 /// A text with unique markers at both ends: 60 to about 2,000 bytes; every third one is
 /// over 1,000 bytes (several fragments).
 fn text(i: usize) -> String {
-    let len = if i % 3 == 0 {
+    let len = if i.is_multiple_of(3) {
         1_000 + (i * 97) % 1_000
     } else {
         60 + (i * 131) % 800

@@ -46,8 +46,12 @@ pub struct Config {
     pub checkpoint_every: u64,
     /// ... and at the latest this many seconds after the transcript moved.
     pub checkpoint_secs: f64,
-    /// Retry interval for resend requests, unechoed messages, key offers, key exchanges.
+    /// Retry interval for resend requests and unechoed messages.
     pub retry_secs: f64,
+    /// Retry interval for a key exchange or a pairwise key offer that has not completed
+    /// (longer: over a paced IRC connection an exchange takes seconds, and restarting it
+    /// early would only collide with itself).
+    pub session_retry_secs: f64,
     /// After this long, a gap or an unechoed message raises an alert.
     pub deadline_secs: f64,
     /// Transcript items the host keeps for resends, and heads a member keeps for digests.
@@ -56,7 +60,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults: private delivery, pairwise MACs, a digest every 8 items or 5 s, retries
-    /// every 2 s, alerts after 12 s, 1024 items of history.
+    /// every 2 s (key exchanges: 15 s), alerts after 12 s, 1024 items of history.
     pub fn new(nick: &str) -> Self {
         Self {
             nick: nick.to_owned(),
@@ -65,6 +69,7 @@ impl Config {
             checkpoint_every: 8,
             checkpoint_secs: 5.0,
             retry_secs: 2.0,
+            session_retry_secs: 15.0,
             deadline_secs: 12.0,
             history: 1024,
         }
@@ -680,6 +685,9 @@ impl Node {
     pub fn tick(&mut self, now: f64) -> Vec<Output> {
         let mut out = Vec::new();
         if now.is_finite() && now > self.now {
+            if self.now == 0.0 {
+                self.rebase_time(now);
+            }
             self.now = now;
         }
         let events = self.engine.tick(self.now);
@@ -693,6 +701,35 @@ impl Node {
             Room::Host(_) | Room::Idle | Room::Invited { .. } | Room::Joining { .. } => {}
         }
         out
+    }
+
+    /// The first tick: what was stamped before we knew the time (0) is stamped now, so
+    /// no timer fires for the mere arrival of the clock.
+    fn rebase_time(&mut self, now: f64) {
+        for link in self.links.values_mut() {
+            if link.started.is_some() {
+                link.started = Some(now);
+            }
+            if let KeyState::Offered { since, .. } = &mut link.key {
+                *since = now;
+            }
+        }
+        let s = match &mut self.room {
+            Room::Member(m) => {
+                m.last_resend = now;
+                if m.gap_since.is_some() {
+                    m.gap_since = Some(now);
+                }
+                &mut m.s
+            }
+            Room::Host(h) => &mut h.s,
+            Room::Idle | Room::Invited { .. } | Room::Joining { .. } => return,
+        };
+        s.last_digest.1 = now;
+        for (_, first, last) in s.unechoed.values_mut() {
+            *first = now;
+            *last = now;
+        }
     }
 
     /// Handles events from the engine obtained through [`Node::engine_mut`].
@@ -788,7 +825,7 @@ impl Node {
 
     fn ensure_session(&mut self, peer: &str, out: &mut Vec<Output>) {
         let now = self.now;
-        let retry = self.cfg.retry_secs;
+        let retry = self.cfg.session_retry_secs;
         let link = self.link(peer);
         if link.started.is_some_and(|t| now - t < retry) {
             return;
@@ -1045,7 +1082,7 @@ impl Node {
 
     fn retry_keys(&mut self, out: &mut Vec<Output>) {
         let now = self.now;
-        let retry = self.cfg.retry_secs;
+        let retry = self.cfg.session_retry_secs;
         let due: Vec<String> = self
             .links
             .iter()

@@ -165,3 +165,21 @@ fn wire_cost_private_is_linear_channel_broadcast_is_quadratic() {
         );
     }
 }
+
+#[test]
+fn fifty_members_with_the_full_pairwise_mac_mesh() {
+    // Every member derives a key with every other: 1,176 member-member key exchanges.
+    let (mut net, names) = Net::room(50, Delivery::Private, |_| {});
+    let speakers: Vec<String> = names.iter().step_by(12).cloned().collect();
+    let expected = converse(&mut net, &speakers, 1);
+    net.advance(6);
+    assert_delivered(&net, &names, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    // Lines between members are authenticated end to end.
+    let pairwise = net
+        .messages("m49")
+        .iter()
+        .filter(|m| m.auth == Auth::Pairwise)
+        .count();
+    assert_eq!(pairwise, speakers.len() - 1, "all but the host's line");
+}

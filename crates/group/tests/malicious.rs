@@ -346,3 +346,41 @@ fn misattribution_without_pairwise_keys_is_caught_by_digests() {
     net.advance(6);
     assert!(!net.all_alerts().is_empty(), "nothing caught");
 }
+
+#[test]
+fn equivocation_and_alteration_caught_in_rooms_of_10_and_50() {
+    for n in [10usize, 50] {
+        // 50 members without the MAC mesh: digests alone.
+        let (mut net, names) = Net::room(n, Delivery::Private, |c| c.pairwise_macs = n <= 10);
+        net.say(&names[1], "hello");
+        net.advance(6);
+        assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+        let victim = names[n / 2].clone();
+        hook(&mut net, move |to, mut env| {
+            if to == victim {
+                if let Some(m) = msg_mut(&mut env) {
+                    m.body = format!("{} (altered)", m.body);
+                }
+            }
+            vec![env]
+        });
+        net.say(&names[1], "the vote is at noon");
+        if n <= 10 {
+            // With pairwise keys the victim sees it at once.
+            assert!(net.alerts(&names[n / 2]).iter().any(|a| matches!(
+                a,
+                Alert::Forged {
+                    reason: ForgeReason::BadMac,
+                    ..
+                }
+            )));
+        }
+        net.advance(6);
+        let diverged = net
+            .all_alerts()
+            .into_iter()
+            .filter(|(_, a)| matches!(a, Alert::Diverged { .. }))
+            .count();
+        assert!(diverged > 0, "{n} members: {:?}", net.all_alerts());
+    }
+}

@@ -230,3 +230,37 @@ fn thin_member_with_libotr() {
     let (net, names) = thin_room(Thin::Lib(lib));
     check_thin(net, names);
 }
+
+#[test]
+fn thin_member_follows_the_hand_off() {
+    let (mut net, names) = thin_room(Thin::Ours(Box::new(engine(41))));
+    net.say("m01", "before");
+    let next = successor(&mut net, &names);
+    net.act("m00", |h| h.leave().unwrap());
+    net.nodes.remove("m00");
+    // The new host opened its own session with dave and told him.
+    let shown: Vec<String> = net.thin_shown["dave"]
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|t| t.contains(&format!("{next} hosts the room now"))),
+        "{shown:?}"
+    );
+    net.thin_say("dave", &next, "still here");
+    let other = names[1..].iter().find(|n| **n != next).unwrap().clone();
+    net.say(&other, "welcome back dave");
+    net.advance(6);
+    for n in names[1..].iter() {
+        assert!(
+            net.texts(n).contains(&("dave".into(), "still here".into())),
+            "{n}"
+        );
+    }
+    assert!(net.thin_shown["dave"]
+        .iter()
+        .any(|(from, t)| *from == next && *t == format!("<{other}> welcome back dave")));
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}

@@ -306,11 +306,22 @@ fn main() -> ExitCode {
     let result = run(cli.command, cli.home);
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`offrecord demo | head`): nothing to report.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("offrecord: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the error is, at bottom, a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(command: Command, home: Option<PathBuf>) -> anyhow::Result<()> {

@@ -241,7 +241,7 @@ fn help_and_unknown_commands() {
     assert_screen_sized(
         &net.alice,
         80,
-        24,
+        28,
         &[
             " [1:(status)]",
             "00:16 [!] Unknown command /frobnicate. Type /help for the commands.",
@@ -262,6 +262,10 @@ fn help_and_unknown_commands() {
             "00:16   /otr abort           abort a verification",
             "00:16   /otr info            your fingerprint and the peer's",
             "00:16   /otr policy [manual|opportunistic|always]   show or set the policy",
+            "00:16   /group host          open a private room (window room:ID) that you host",
+            "00:16   /group invite|kick NICK   (host) invite over OTR, or remove",
+            "00:16   /group join|leave    accept an invitation; leave (or decline)",
+            "00:16   /group roster        the host and members, with fingerprints",
             "00:16 Keys: Alt-1..9, Ctrl-N/P: windows; PageUp/Down: scroll; Up/Down: history",
             "",
             "",

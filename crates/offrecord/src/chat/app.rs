@@ -38,6 +38,9 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use group::{
+    Auth, ChatInfo, Config as GroupConfig, LeftReason, Node, Output, SecurityLevel, Target,
+};
 use irc::{IrcCommand, IrcEvent};
 use otr::{ConversationState, Engine, ErrorCode, Event, KnownFingerprints, Policy, SmpResult};
 use zeroize::Zeroize;
@@ -109,6 +112,9 @@ pub enum WindowKind {
     Channel,
     /// A private conversation with a nick: OTR.
     Query,
+    /// A group room (`room:ID`): its lines travel over our private OTR sessions with the
+    /// host (or, as host, with every member).
+    Room,
 }
 
 /// A private conversation's OTR state, with the words irssi-otr's status bar uses.
@@ -306,6 +312,8 @@ pub struct Window {
     members: BTreeSet<String>,
     /// The peer's fingerprint in the current session, as last reported.
     fingerprint: Option<otr::crypto::Fingerprint>,
+    /// A room window's state (room id, host, security level), as the node last reported.
+    room: Option<ChatInfo>,
 }
 
 impl Window {
@@ -323,7 +331,13 @@ impl Window {
             engine_held: 0,
             members: BTreeSet::new(),
             fingerprint: None,
+            room: None,
         }
+    }
+
+    /// A room window's state: its id, host and security level.
+    pub fn room_info(&self) -> Option<&ChatInfo> {
+        self.room.as_ref()
     }
 
     /// The channel name, the peer's nick, or `(status)`.
@@ -435,7 +449,11 @@ pub enum Key {
 
 /// The chat client: windows, input, and the OTR engine.
 pub struct App {
-    engine: Engine,
+    /// The group node owns the OTR engine: every private conversation goes through it,
+    /// and room traffic (which rides on the same private sessions) is handled there.
+    node: Node,
+    /// The room's window name (`room:ID`) while we are in a room or invited to one.
+    room_window: Option<String>,
     config: AppConfig,
     nick: String,
     connected: bool,
@@ -469,8 +487,14 @@ impl App {
     /// already loaded). Window 1 is the status window.
     pub fn new(engine: Engine, config: AppConfig) -> Self {
         let saved_known = engine.known_fingerprints().clone();
-        let mut app = Self {
+        let node = Node::new(
             engine,
+            GroupConfig::new(&config.nick),
+            Box::new(rand_core::OsRng),
+        );
+        let mut app = Self {
+            node,
+            room_window: None,
             nick: config.nick.clone(),
             connected: false,
             connection: "connecting".to_owned(),
@@ -487,7 +511,7 @@ impl App {
             quit: false,
             config,
         };
-        let fp = app.engine.fingerprint();
+        let fp = app.node.engine().fingerprint();
         let server = app.config.server.clone();
         let status = &mut app.windows[0];
         status.push(
@@ -558,12 +582,12 @@ impl App {
 
     /// The engine (for its fingerprint, policy and known fingerprints).
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.node.engine()
     }
 
     /// The policy's preset name (`manual`, `opportunistic`, `always`, `never`) or `custom`.
     pub fn policy_name(&self) -> &'static str {
-        policy_name(self.engine.config().policy)
+        policy_name(self.node.engine().config().policy)
     }
 
     /// True once the user asked to quit (`/quit`): the runner sends the returned commands,
@@ -576,11 +600,11 @@ impl App {
     /// `/otr trust`, `/otr distrust` or SMP, or a new fingerprint seen): the runner saves
     /// them to the identity store.
     pub fn take_trust_changes(&mut self) -> Option<KnownFingerprints> {
-        if !self.trust_changed && self.engine.known_fingerprints() == &self.saved_known {
+        if !self.trust_changed && self.node.engine().known_fingerprints() == &self.saved_known {
             return None;
         }
         self.trust_changed = false;
-        self.saved_known = self.engine.known_fingerprints().clone();
+        self.saved_known = self.node.engine().known_fingerprints().clone();
         Some(self.saved_known.clone())
     }
 
@@ -674,12 +698,14 @@ impl App {
                 }
             }
             IrcEvent::Quit { nick, reason } => {
+                let outputs = self.node.peer_gone(&nick);
+                self.handle_outputs(outputs, None, now, &mut out);
                 let reason = bracket(&reason);
                 for w in &mut self.windows {
                     let here = match w.kind {
                         WindowKind::Channel => w.members.remove(&nick),
                         WindowKind::Query => w.name.eq_ignore_ascii_case(&nick),
-                        WindowKind::Status => false,
+                        WindowKind::Status | WindowKind::Room => false,
                     };
                     if here {
                         let mut text = format!("{nick} quit{reason}");
@@ -853,8 +879,8 @@ impl App {
     /// finished.
     pub fn on_tick(&mut self, now: f64) -> Vec<IrcCommand> {
         let mut out = Vec::new();
-        let events = self.engine.tick(now);
-        self.handle_events(events, None, now, &mut out);
+        let outputs = self.node.tick(now);
+        self.handle_outputs(outputs, None, now, &mut out);
         for i in 0..self.windows.len() {
             let w = &mut self.windows[i];
             let expired = w.starting_since.is_some_and(|t| now - t >= AKE_TIMEOUT);
@@ -891,21 +917,29 @@ impl App {
         if is_channel(target) {
             let i = self.open(target, WindowKind::Channel);
             self.windows[i].members.insert(from.to_owned());
-            let events = self.engine.receive_from_channel(from, text);
+            let events = self.node.engine_mut().receive_from_channel(from, text);
             self.handle_events(events, Some(i), now, out);
             return;
         }
         // A server notice before registration, or a NOTICE from a nick: shown, never OTR.
         if notice || from.is_empty() || from.contains('.') {
             let i = self.find(from).unwrap_or(0);
-            let events = self.engine.receive_from_channel(from, text);
+            let events = self.node.engine_mut().receive_from_channel(from, text);
             self.handle_events(events, Some(i), now, out);
             return;
         }
-        let i = self.open(from, WindowKind::Query);
-        let peer = self.windows[i].name.clone();
+        // While in a room, room traffic arrives as private messages from its members: a
+        // query window opens only for what is shown there (see handle_outputs).
+        let peer = match self.find(from) {
+            Some(i) => self.windows[i].name.clone(),
+            None if self.node.room_id().is_some() => from.to_owned(),
+            None => {
+                let i = self.open(from, WindowKind::Query);
+                self.windows[i].name.clone()
+            }
+        };
         self.prepare_peer(&peer);
-        let events = self.engine.receive(&peer, text);
+        let events = self.node.engine_mut().receive(&peer, text);
         self.handle_events(events, None, now, out);
     }
 
@@ -942,14 +976,20 @@ impl App {
             return;
         };
         let trusted = self
-            .engine
+            .node
+            .engine()
             .peer_fingerprint(&old_name)
-            .is_some_and(|fp| self.engine.known_fingerprints().is_trusted(&old_name, &fp));
+            .is_some_and(|fp| {
+                self.node
+                    .engine()
+                    .known_fingerprints()
+                    .is_trusted(&old_name, &fp)
+            });
         self.windows[i].name = new.to_owned();
-        let mut events = self.engine.rename_peer(&old_name, new);
-        if self.engine.peer_fingerprint(new).is_some() {
+        let mut events = self.node.engine_mut().rename_peer(&old_name, new);
+        if self.node.engine().peer_fingerprint(new).is_some() {
             // Same key, same person: the verification carries over to the new nick.
-            events = self.engine.set_trust(new, trusted);
+            events = self.node.engine_mut().set_trust(new, trusted);
         }
         let w = &mut self.windows[i];
         w.push(
@@ -965,6 +1005,53 @@ impl App {
     /// Turns engine events into IRC commands and lines. `channel`: the window of a channel
     /// the events came from (messages and errors go there, never to a query window).
     fn handle_events(
+        &mut self,
+        events: Vec<Event>,
+        channel: Option<usize>,
+        now: f64,
+        out: &mut Vec<IrcCommand>,
+    ) {
+        let outputs = self.node.absorb(events);
+        self.handle_outputs(outputs, channel, now, out);
+    }
+
+    /// Turns the group node's outputs into IRC commands and lines: room lines go to the
+    /// room window, OTR events of private conversations to `handle_engine_events`.
+    fn handle_outputs(
+        &mut self,
+        outputs: Vec<Output>,
+        channel: Option<usize>,
+        now: f64,
+        out: &mut Vec<IrcCommand>,
+    ) {
+        for output in outputs {
+            match output {
+                Output::Send {
+                    to: Target::Private(peer),
+                    line,
+                } => self.handle_engine_events(
+                    vec![Event::Wire { peer, data: line }],
+                    channel,
+                    now,
+                    out,
+                ),
+                Output::Send {
+                    to: Target::Channel(target),
+                    line,
+                } => out.push(IrcCommand::Privmsg { target, text: line }),
+                Output::Otr(Event::State { ref peer, .. })
+                    if self.find(peer).is_none() && self.node.room_id().is_some() =>
+                {
+                    // A session set up for the room: no query window for it (one opens,
+                    // with this state, if a private message comes).
+                }
+                Output::Otr(event) => self.handle_engine_events(vec![event], channel, now, out),
+                other => self.on_group(other, now),
+            }
+        }
+    }
+
+    fn handle_engine_events(
         &mut self,
         events: Vec<Event>,
         channel: Option<usize>,
@@ -1064,7 +1151,7 @@ impl App {
         let otr = ["?OTR:", "?OTR|", "?OTR,", "?OTRv", "?OTR?"]
             .iter()
             .any(|p| data.starts_with(p));
-        if otr && self.engine.state(peer) != ConversationState::Encrypted {
+        if otr && self.node.engine().state(peer) != ConversationState::Encrypted {
             if w.otr != OtrStatus::Starting {
                 w.starting_since = Some(now);
             }
@@ -1171,7 +1258,7 @@ impl App {
             if !held.is_empty() {
                 let n = held.len();
                 for text in &held {
-                    let events = self.engine.send(peer, text);
+                    let events = self.node.engine_mut().send(peer, text);
                     self.handle_events(events, None, now, out);
                 }
                 self.windows[i].push(
@@ -1257,6 +1344,25 @@ impl App {
                     });
                 }
             }
+            WindowKind::Room => {
+                let current = self
+                    .node
+                    .room_id()
+                    .map(|r| room_window_name(&r.to_string()));
+                if current.as_deref() != Some(self.windows[i].name.as_str()) {
+                    self.windows[i].push(
+                        now,
+                        LineKind::Error,
+                        "You are not in this room any more: nothing is sent.",
+                    );
+                    return;
+                }
+                // The line shows when the host relays it back (in transcript order).
+                match self.node.say(text) {
+                    Ok(outputs) => self.handle_outputs(outputs, None, now, out),
+                    Err(e) => self.windows[i].push(now, LineKind::Error, &format!("Not sent: {e}")),
+                }
+            }
             WindowKind::Query => {
                 let peer = self.windows[i].name.clone();
                 let w = &mut self.windows[i];
@@ -1278,17 +1384,17 @@ impl App {
                     return;
                 }
                 self.prepare_peer(&peer);
-                let state = self.engine.state(&peer);
+                let state = self.node.engine().state(&peer);
                 let events = if state == ConversationState::Encrypted {
                     // The engine fragments OTR messages itself.
-                    self.engine.send(&peer, text)
+                    self.node.engine_mut().send(&peer, text)
                 } else {
                     // Plain text goes out as it is (with room for a whitespace tag): split
                     // what the server would cut.
                     let limit = (self.config.max_payload)(&self.nick, &peer);
                     let mut events = Vec::new();
                     for part in split_message(text, limit.saturating_sub(WHITESPACE_TAG_ROOM)) {
-                        events.extend(self.engine.send(&peer, &part));
+                        events.extend(self.node.engine_mut().send(&peer, &part));
                     }
                     events
                 };
@@ -1371,7 +1477,7 @@ impl App {
                     });
                 } else if self.windows[i].otr.is_private() {
                     let peer = self.windows[i].name.clone();
-                    let events = self.engine.finish(&peer);
+                    let events = self.node.engine_mut().finish(&peer);
                     self.handle_events(events, None, now, out);
                 }
                 self.close(i);
@@ -1434,7 +1540,7 @@ impl App {
                     .map(|w| w.name.clone())
                     .collect();
                 for peer in peers {
-                    let events = self.engine.finish(&peer);
+                    let events = self.node.engine_mut().finish(&peer);
                     self.handle_events(events, None, now, out);
                 }
                 let reason = if rest.is_empty() { "offrecord" } else { rest };
@@ -1446,10 +1552,277 @@ impl App {
                 self.windows[i].scroll = 0;
             }
             "otr" => self.otr_command(rest, now, out),
+            "group" | "room" => self.group_command(rest, now, out),
             other => {
                 let text = format!("Unknown command /{other}. Type /help for the commands.");
                 self.error_line(&text, now);
             }
+        }
+    }
+
+    /// Shows a group node output (not a transmission, not an OTR event) in the room window.
+    fn on_group(&mut self, output: Output, now: f64) {
+        match output {
+            Output::Message(m) => {
+                let i = self.room_window_index(&m.room.to_string());
+                let w = &mut self.windows[i];
+                match m.auth {
+                    Auth::Own => w.push(
+                        now,
+                        LineKind::Own {
+                            nick: m.sender,
+                            delivery: Delivery::Private,
+                        },
+                        &m.text,
+                    ),
+                    Auth::Failed => {
+                        w.push(
+                            now,
+                            LineKind::Error,
+                            &format!(
+                                "UNAUTHENTICATED line attributed to {}: {}",
+                                m.sender, m.text
+                            ),
+                        );
+                        w.bump(Activity::Highlight);
+                    }
+                    _ => {
+                        w.push(
+                            now,
+                            LineKind::Message {
+                                from: m.sender,
+                                private: true,
+                            },
+                            &m.text,
+                        );
+                        w.bump(Activity::Message);
+                    }
+                }
+            }
+            Output::Alert(alert) => {
+                let i = self.room_alert_window();
+                let w = &mut self.windows[i];
+                w.push(now, LineKind::Error, &format!("ROOM ALERT: {alert}"));
+                w.bump(Activity::Highlight);
+            }
+            Output::Roster { room, roster, .. } => {
+                let i = self.room_window_index(&room.to_string());
+                let w = &mut self.windows[i];
+                w.members = roster.members.iter().map(|m| m.nick.clone()).collect();
+                let names: Vec<&str> = roster.members.iter().map(|m| m.nick.as_str()).collect();
+                w.push(
+                    now,
+                    LineKind::Info,
+                    &format!(
+                        "Room members (host {}): {}. /group roster for their fingerprints.",
+                        roster.host,
+                        names.join(", ")
+                    ),
+                );
+                w.bump(Activity::Info);
+                let peers: Vec<String> = roster.members.iter().map(|m| m.nick.clone()).collect();
+                for peer in peers {
+                    if !self.is_me(&peer) {
+                        self.prepare_peer(&peer);
+                    }
+                }
+            }
+            Output::Invited { room, host } => {
+                let name = room_window_name(&room.to_string());
+                self.room_window = Some(name);
+                let text = format!("{host} invites you to the private room {room}: /group join to accept, /group leave to decline.");
+                let a = self.active;
+                self.windows[0].push(now, LineKind::Otr, &text);
+                self.windows[0].bump(Activity::Highlight);
+                if a != 0 {
+                    self.windows[a].push(now, LineKind::Otr, &text);
+                }
+            }
+            Output::Joined { room, host } => {
+                let i = self.room_window_index(&room.to_string());
+                let w = &mut self.windows[i];
+                w.push(
+                    now,
+                    LineKind::Otr,
+                    &format!("You are in room {room}, hosted by {host}."),
+                );
+                w.bump(Activity::Info);
+            }
+            Output::HostChanged { room, epoch, host } => {
+                let i = self.room_window_index(&room.to_string());
+                let w = &mut self.windows[i];
+                w.push(
+                    now,
+                    LineKind::Otr,
+                    &format!("The room has a new host: {host} (generation {epoch})."),
+                );
+                w.bump(Activity::Highlight);
+            }
+            Output::Left { room, reason } => {
+                let i = self.room_window_index(&room.to_string());
+                let text = match reason {
+                    LeftReason::Left => "You left the room.".to_owned(),
+                    LeftReason::Removed => "The host removed you from the room.".to_owned(),
+                    LeftReason::Closed => {
+                        "You closed the room (the members hand off to a new host).".to_owned()
+                    }
+                    _ => "You are out of the room.".to_owned(),
+                };
+                let w = &mut self.windows[i];
+                w.push(now, LineKind::Otr, &text);
+                w.bump(Activity::Highlight);
+                w.members.clear();
+                if let Some(info) = &mut w.room {
+                    info.level = SecurityLevel::Finished;
+                }
+                self.room_window = None;
+            }
+            Output::Info(info) => {
+                let i = self.room_window_index(&info.room);
+                let w = &mut self.windows[i];
+                if w.room.as_ref().map(|r| r.level) != Some(info.level) {
+                    w.push(
+                        now,
+                        LineKind::Otr,
+                        &format!("Room security: {}.", level_name(info.level)),
+                    );
+                }
+                w.room = Some(info);
+            }
+            // Sends and OTR events are handled by handle_outputs; a later version may add more.
+            _ => {}
+        }
+    }
+
+    /// The room window for `room` (an id as displayed), opened if missing.
+    fn room_window_index(&mut self, room: &str) -> usize {
+        let name = room_window_name(room);
+        self.room_window = Some(name.clone());
+        self.open(&name, WindowKind::Room)
+    }
+
+    /// Where an alert goes: the room's window.
+    fn room_alert_window(&mut self) -> usize {
+        match self.node.room_id().map(ToString::to_string) {
+            Some(room) => self.room_window_index(&room),
+            None => self
+                .room_window
+                .as_deref()
+                .and_then(|n| self.find(n))
+                .unwrap_or(0),
+        }
+    }
+
+    /// `/group ...`: rooms over OTR.
+    fn group_command(&mut self, args: &str, now: f64, out: &mut Vec<IrcCommand>) {
+        let (sub, rest) = split_word(args);
+        let (nick, _) = split_word(rest.trim());
+        if self.nick != self.node.nick() && !matches!(sub, "roster" | "who" | "leave") {
+            // The room protocol names participants by the nick the client started with.
+            let text = format!(
+                "/group: rooms work under the nick you started with ({}), not {}.",
+                self.node.nick(),
+                self.nick
+            );
+            self.error_line(&text, now);
+            return;
+        }
+        let result = match sub.to_ascii_lowercase().as_str() {
+            "host" | "create" => self.node.host(),
+            "invite" | "kick" if nick.is_empty() => {
+                self.usage(&format!("/group {sub} NICK"), now);
+                return;
+            }
+            "invite" => {
+                self.prepare_peer(nick);
+                self.node.invite(nick)
+            }
+            "kick" => self.node.kick(nick),
+            "join" | "accept" => self.node.accept(),
+            "leave" | "decline" => self.node.leave(),
+            "roster" | "who" => {
+                self.group_roster(now);
+                return;
+            }
+            _ => {
+                self.usage(
+                    "/group host | invite NICK | kick NICK | join | leave | roster",
+                    now,
+                );
+                return;
+            }
+        };
+        match result {
+            Ok(outputs) => {
+                let joined_or_hosting = matches!(
+                    sub.to_ascii_lowercase().as_str(),
+                    "host" | "create" | "join" | "accept"
+                );
+                self.handle_outputs(outputs, None, now, out);
+                if joined_or_hosting {
+                    if let Some(room) = self.node.room_id().map(ToString::to_string) {
+                        let i = self.room_window_index(&room);
+                        self.activate(i);
+                    }
+                }
+                match sub.to_ascii_lowercase().as_str() {
+                    "invite" => {
+                        let text = format!("Invited {nick}: the invitation goes over a private OTR session (starting one if needed).");
+                        self.group_note(&text, now);
+                    }
+                    "kick" => {
+                        let text = format!("Removed {nick} from the room: it receives nothing of the room from now on.");
+                        self.group_note(&text, now);
+                    }
+                    _ => {}
+                }
+            }
+            Err(e) => self.error_line(&format!("/group {sub}: {e}"), now),
+        }
+    }
+
+    /// A line in the room window (or the active one when there is none).
+    fn group_note(&mut self, text: &str, now: f64) {
+        let i = match self.node.room_id().map(ToString::to_string) {
+            Some(room) => self.room_window_index(&room),
+            None => self.active,
+        };
+        self.windows[i].push(now, LineKind::Otr, text);
+    }
+
+    /// `/group roster`: the host and every member with the fingerprint the host announced.
+    fn group_roster(&mut self, now: f64) {
+        let i = self.active;
+        let Some(roster) = self.node.roster().cloned() else {
+            let text = match (self.node.room_id(), self.node.host_nick()) {
+                (Some(room), Some(host)) => format!("Room {room} (host {host}): no roster yet."),
+                _ => "You are in no room: /group host to open one.".to_owned(),
+            };
+            self.windows[i].push(now, LineKind::Output, &text);
+            return;
+        };
+        let room = self
+            .node
+            .room_id()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let w = &mut self.windows[i];
+        w.push(
+            now,
+            LineKind::Output,
+            &format!("Room {room}, host {}:", roster.host),
+        );
+        for m in &roster.members {
+            let role = if m.nick == roster.host { " (host)" } else { "" };
+            let kind = match m.kind {
+                group::MemberKind::Thin => " [thin: stock OTR client]",
+                _ => "",
+            };
+            w.push(
+                now,
+                LineKind::Output,
+                &format!("  {}{role}{kind} {}", m.nick, m.fingerprint),
+            );
         }
     }
 
@@ -1489,7 +1862,7 @@ impl App {
         self.prepare_peer(&peer);
         match sub.as_str() {
             "init" | "start" => {
-                let events = self.engine.start(&peer);
+                let events = self.node.engine_mut().start(&peer);
                 let was = self.windows[i].otr;
                 self.handle_events(events, None, now, out);
                 let w = &mut self.windows[i];
@@ -1508,28 +1881,28 @@ impl App {
                 }
             }
             "finish" | "end" => {
-                let state = self.engine.state(&peer);
+                let state = self.node.engine().state(&peer);
                 if state == ConversationState::Plaintext {
                     let text = format!("There is no private conversation with {peer} to finish.");
                     self.error_line(&text, now);
                     return;
                 }
-                let events = self.engine.finish(&peer);
+                let events = self.node.engine_mut().finish(&peer);
                 self.handle_events(events, None, now, out);
                 let w = &mut self.windows[i];
                 w.held.clear();
                 w.starting_since = None;
-                w.otr = status_of(self.engine.state(&peer), false);
+                w.otr = status_of(self.node.engine().state(&peer), false);
             }
             "trust" | "distrust" => {
                 let trusted = sub == "trust";
-                let Some(fp) = self.engine.peer_fingerprint(&peer) else {
+                let Some(fp) = self.node.engine().peer_fingerprint(&peer) else {
                     let text = format!("There is no private conversation with {peer}, so there is no fingerprint to {sub}.");
                     self.error_line(&text, now);
                     return;
                 };
                 let before = self.windows[i].otr;
-                let events = self.engine.set_trust(&peer, trusted);
+                let events = self.node.engine_mut().set_trust(&peer, trusted);
                 self.trust_changed = true;
                 self.handle_events(events, None, now, out);
                 if self.windows[i].otr == before {
@@ -1553,10 +1926,12 @@ impl App {
                         LineKind::Otr,
                         &format!("Answering {peer}'s verification..."),
                     );
-                    self.engine.smp_respond(&peer, secret.as_bytes())
+                    self.node.engine_mut().smp_respond(&peer, secret.as_bytes())
                 } else {
                     self.smp_start_line(i, &peer, None, now);
-                    self.engine.smp_start(&peer, secret.as_bytes(), None)
+                    self.node
+                        .engine_mut()
+                        .smp_start(&peer, secret.as_bytes(), None)
                 };
                 secret.zeroize();
                 self.handle_events(events, None, now, out);
@@ -1570,14 +1945,15 @@ impl App {
                     return;
                 };
                 self.smp_start_line(i, &peer, Some(&question), now);
-                let events = self
-                    .engine
-                    .smp_start(&peer, secret.as_bytes(), Some(&question));
+                let events =
+                    self.node
+                        .engine_mut()
+                        .smp_start(&peer, secret.as_bytes(), Some(&question));
                 secret.zeroize();
                 self.handle_events(events, None, now, out);
             }
             "abort" | "authabort" => {
-                let events = self.engine.smp_abort(&peer);
+                let events = self.node.engine_mut().smp_abort(&peer);
                 self.windows[i].smp = SmpStatus::Idle;
                 self.handle_events(events, None, now, out);
             }
@@ -1606,21 +1982,25 @@ impl App {
         let mut lines = vec![format!(
             "Your fingerprint ({}): {}",
             self.nick,
-            self.engine.fingerprint()
+            self.node.engine().fingerprint()
         )];
         if self.windows[i].kind == WindowKind::Query {
             let peer = self.windows[i].name.clone();
             let status = self.windows[i].otr;
-            match self.engine.peer_fingerprint(&peer) {
+            match self.node.engine().peer_fingerprint(&peer) {
                 Some(fp) => {
-                    let trusted = self.engine.known_fingerprints().is_trusted(&peer, &fp);
+                    let trusted = self
+                        .node
+                        .engine()
+                        .known_fingerprints()
+                        .is_trusted(&peer, &fp);
                     let word = if trusted { "verified" } else { "NOT verified" };
                     lines.push(format!("{peer}'s fingerprint: {fp} ({word})"));
                 }
                 None => lines.push(format!("{peer}: no private session, no fingerprint yet.")),
             }
             lines.push(format!("Conversation with {peer}: {}", status.as_str()));
-            for (name, fp, trusted) in self.engine.known_fingerprints().iter() {
+            for (name, fp, trusted) in self.node.engine().known_fingerprints().iter() {
                 if name.eq_ignore_ascii_case(&peer) {
                     let word = if trusted { "verified" } else { "not verified" };
                     lines.push(format!("Known for {name}: {fp} ({word})"));
@@ -1637,7 +2017,7 @@ impl App {
         let i = self.active;
         if !arg.is_empty() {
             match Policy::from_preset(&arg.to_ascii_lowercase()) {
-                Some(policy) if policy.otr_enabled() => self.engine.set_policy(policy),
+                Some(policy) if policy.otr_enabled() => self.node.engine_mut().set_policy(policy),
                 _ => {
                     self.usage("/otr policy [manual|opportunistic|always]", now);
                     return;
@@ -1694,12 +2074,15 @@ impl App {
         let mut w = Window::new(name, kind);
         if kind == WindowKind::Query {
             w.otr = status_of(
-                self.engine.state(name),
-                self.engine
-                    .peer_fingerprint(name)
-                    .is_some_and(|fp| self.engine.known_fingerprints().is_trusted(name, &fp)),
+                self.node.engine().state(name),
+                self.node.engine().peer_fingerprint(name).is_some_and(|fp| {
+                    self.node
+                        .engine()
+                        .known_fingerprints()
+                        .is_trusted(name, &fp)
+                }),
             );
-            w.fingerprint = self.engine.peer_fingerprint(name);
+            w.fingerprint = self.node.engine().peer_fingerprint(name);
         }
         self.windows.push(w);
         self.windows.len() - 1
@@ -1723,17 +2106,19 @@ impl App {
     }
 
     fn status_from_engine(&self, peer: &str) -> OtrStatus {
-        let trusted = self
-            .engine
-            .peer_fingerprint(peer)
-            .is_some_and(|fp| self.engine.known_fingerprints().is_trusted(peer, &fp));
-        status_of(self.engine.state(peer), trusted)
+        let trusted = self.node.engine().peer_fingerprint(peer).is_some_and(|fp| {
+            self.node
+                .engine()
+                .known_fingerprints()
+                .is_trusted(peer, &fp)
+        });
+        status_of(self.node.engine().state(peer), trusted)
     }
 
     /// Sets the fragment size for `peer` from our nick and theirs.
     fn prepare_peer(&mut self, peer: &str) {
         let size = (self.config.max_payload)(&self.nick, peer);
-        self.engine.set_max_message_size(peer, size);
+        self.node.engine_mut().set_max_message_size(peer, size);
     }
 }
 
@@ -1755,8 +2140,26 @@ pub const HELP: &[&str] = &[
     "  /otr abort           abort a verification",
     "  /otr info            your fingerprint and the peer's",
     "  /otr policy [manual|opportunistic|always]   show or set the policy",
+    "  /group host          open a private room (window room:ID) that you host",
+    "  /group invite|kick NICK   (host) invite over OTR, or remove",
+    "  /group join|leave    accept an invitation; leave (or decline)",
+    "  /group roster        the host and members, with fingerprints",
     "Keys: Alt-1..9, Ctrl-N/P: windows; PageUp/Down: scroll; Up/Down: history",
 ];
+
+/// The window name of a room.
+fn room_window_name(room: &str) -> String {
+    format!("room:{room}")
+}
+
+/// How a room's security level is shown.
+pub fn level_name(level: SecurityLevel) -> &'static str {
+    match level {
+        SecurityLevel::Private => "private",
+        SecurityLevel::NotPrivate => "NOT private (no OTR session with the host yet)",
+        SecurityLevel::Finished => "finished",
+    }
+}
 
 /// The status for an engine state.
 fn status_of(state: ConversationState, trusted: bool) -> OtrStatus {

@@ -23,7 +23,11 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use unicode_width::UnicodeWidthChar;
 
-use super::app::{Activity, App, Delivery, LineKind, OtrStatus, SmpStatus, Window, WindowKind};
+use group::SecurityLevel;
+
+use super::app::{
+    level_name, Activity, App, Delivery, LineKind, OtrStatus, SmpStatus, Window, WindowKind,
+};
 
 /// The rows the scrollback gets on a screen `height` rows high.
 pub fn scrollback_height(height: u16) -> usize {
@@ -208,6 +212,24 @@ pub fn otr_label(window: &Window) -> String {
         WindowKind::Query => format!("OTR: {}", window.otr().as_str()),
         WindowKind::Channel => "public channel, not OTR".to_owned(),
         WindowKind::Status => String::new(),
+        WindowKind::Room => match window.room_info() {
+            Some(info) => format!(
+                "room: {}, host {}, {} member(s)",
+                level_name(info.level),
+                info.host,
+                window.members().count()
+            ),
+            None => "room: not joined".to_owned(),
+        },
+    }
+}
+
+fn room_style(window: &Window) -> Style {
+    match window.room_info().map(|i| i.level) {
+        Some(SecurityLevel::Private) => Style::new()
+            .fg(Color::LightGreen)
+            .add_modifier(Modifier::BOLD),
+        _ => Style::new().fg(Color::LightRed),
     }
 }
 
@@ -233,6 +255,7 @@ fn status_line(app: &App) -> Paragraph<'static> {
     if !label.is_empty() {
         let style = match w.kind() {
             WindowKind::Query => otr_style(w.otr()),
+            WindowKind::Room => room_style(w),
             _ => Style::new(),
         };
         spans.push(Span::raw(" ["));

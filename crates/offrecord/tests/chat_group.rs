@@ -1,0 +1,359 @@
+//! `/group` rooms in the chat client: three clients (alice hosts, bob and carol join) on an
+//! in-memory IRC network that delivers every PRIVMSG to its target nick, as a server would.
+//! Room traffic rides on the clients' private OTR sessions; nothing of it is in the clear.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_range_loop
+)]
+
+mod chat_common;
+
+use chat_common::app;
+use irc::{IrcCommand, IrcEvent};
+use offrecord::chat::app::{App, Key, LineKind, WindowKind};
+use offrecord::chat::ui;
+use otr::Policy;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+struct Net3 {
+    apps: Vec<App>,
+    /// Every PRIVMSG (sender, target, text), in order.
+    wire: Vec<(String, String, String)>,
+    now: f64,
+}
+
+const NICKS: [&str; 3] = ["alice", "bob", "carol"];
+
+impl Net3 {
+    fn new() -> Self {
+        let apps = NICKS
+            .iter()
+            .enumerate()
+            .map(|(i, n)| app(n, 11 + i as u64, Policy::OPPORTUNISTIC))
+            .collect();
+        let mut net = Self {
+            apps,
+            wire: Vec::new(),
+            now: 1000.0,
+        };
+        net.tick();
+        net
+    }
+
+    fn type_line(&mut self, who: usize, line: &str) {
+        let now = self.now;
+        let mut out = Vec::new();
+        for c in line.chars() {
+            out.extend(self.apps[who].on_key(Key::Char(c), now));
+        }
+        out.extend(self.apps[who].on_key(Key::Enter, now));
+        self.deliver(who, out);
+    }
+
+    fn tick(&mut self) {
+        self.now += 1.0;
+        for i in 0..3 {
+            let out = self.apps[i].on_tick(self.now);
+            self.deliver(i, out);
+        }
+    }
+
+    fn deliver(&mut self, from: usize, commands: Vec<IrcCommand>) {
+        let mut queue: Vec<(usize, IrcCommand)> = commands.into_iter().map(|c| (from, c)).collect();
+        let mut steps = 0;
+        while !queue.is_empty() {
+            steps += 1;
+            assert!(steps < 20_000, "the clients do not settle");
+            let (who, command) = queue.remove(0);
+            let sender = NICKS[who].to_owned();
+            let events: Vec<(usize, IrcEvent)> = match command {
+                IrcCommand::Privmsg { target, text } => {
+                    assert!(!text.contains(['\r', '\n', '\0']), "{text:?}");
+                    self.wire
+                        .push((sender.clone(), target.clone(), text.clone()));
+                    match NICKS.iter().position(|n| *n == target) {
+                        Some(to) => vec![(
+                            to,
+                            IrcEvent::Message {
+                                from: sender,
+                                target,
+                                text,
+                                notice: false,
+                            },
+                        )],
+                        None => Vec::new(),
+                    }
+                }
+                IrcCommand::Quit(reason) => (0..3)
+                    .filter(|&i| i != who)
+                    .map(|i| {
+                        (
+                            i,
+                            IrcEvent::Quit {
+                                nick: sender.clone(),
+                                reason: reason.clone(),
+                            },
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (to, event) in events {
+                let out = self.apps[to].on_irc(event, self.now);
+                queue.extend(out.into_iter().map(|c| (to, c)));
+            }
+        }
+    }
+
+    /// The name of `who`'s room window.
+    fn room_window(&self, who: usize) -> String {
+        self.apps[who]
+            .windows()
+            .iter()
+            .find(|w| w.kind() == WindowKind::Room)
+            .unwrap_or_else(|| panic!("{} has no room window", NICKS[who]))
+            .name()
+            .to_owned()
+    }
+
+    /// `(sender, text)` of the room messages `who` shows (own lines included).
+    fn room_messages(&self, who: usize) -> Vec<(String, String)> {
+        let name = self.room_window(who);
+        self.apps[who]
+            .window(&name)
+            .unwrap()
+            .lines()
+            .filter_map(|l| match &l.kind {
+                LineKind::Message { from, .. } => Some((from.clone(), l.text.clone())),
+                LineKind::Own { nick, .. } => Some((nick.clone(), l.text.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn room_errors(&self, who: usize) -> Vec<String> {
+        let name = self.room_window(who);
+        self.apps[who]
+            .window(&name)
+            .unwrap()
+            .lines()
+            .filter(|l| l.kind == LineKind::Error)
+            .map(|l| l.text.clone())
+            .collect()
+    }
+
+    fn transcript(&self, who: usize, window: &str) -> Vec<String> {
+        self.apps[who].window(window).unwrap().transcript()
+    }
+
+    /// Alice hosts; bob and carol accept with `/group join`.
+    fn room_of_three() -> Self {
+        let mut net = Self::new();
+        net.type_line(0, "/group host");
+        net.type_line(0, "/group invite bob");
+        net.type_line(0, "/group invite carol");
+        for who in [1, 2] {
+            let status = net.apps[who].windows()[0].transcript().join("\n");
+            assert!(
+                status.contains("alice invites you to the private room"),
+                "{status}"
+            );
+            net.type_line(who, "/group join");
+        }
+        for _ in 0..3 {
+            net.tick();
+        }
+        for who in 0..3 {
+            let w = net.apps[who].window(&net.room_window(who)).unwrap();
+            let members: Vec<&str> = w.members().collect();
+            assert_eq!(members, ["alice", "bob", "carol"], "{}", NICKS[who]);
+            let info = w
+                .room_info()
+                .unwrap_or_else(|| panic!("{}: {:?}", NICKS[who], w.transcript()));
+            assert_eq!(info.host, "alice");
+            assert_eq!(info.level, group::SecurityLevel::Private);
+        }
+        // Everyone's room window has the same name (the room id).
+        assert_eq!(net.room_window(0), net.room_window(1));
+        assert_eq!(net.room_window(0), net.room_window(2));
+        net
+    }
+
+    fn say(&mut self, who: usize, text: &str) {
+        let name = self.room_window(who);
+        let i = self.apps[who]
+            .windows()
+            .iter()
+            .position(|w| w.name() == name)
+            .unwrap();
+        let now = self.now;
+        let out = self.apps[who].on_key(Key::Window(i + 1), now);
+        self.deliver(who, out);
+        assert_eq!(self.apps[who].active_window().name(), name);
+        self.type_line(who, text);
+        self.tick();
+    }
+}
+
+#[test]
+fn host_invites_two_members_and_messages_reach_all_three_with_their_sender() {
+    let mut net = Net3::room_of_three();
+    net.say(0, "hello from the host");
+    net.say(1, "bob here");
+    net.say(2, "carol too");
+    let expected: Vec<(String, String)> = [
+        ("alice", "hello from the host"),
+        ("bob", "bob here"),
+        ("carol", "carol too"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    for who in 0..3 {
+        assert_eq!(net.room_messages(who), expected, "{}", NICKS[who]);
+        assert!(
+            net.room_errors(who).is_empty(),
+            "{:?}",
+            net.room_errors(who)
+        );
+    }
+    // Room text never crossed the network in the clear.
+    for text in ["hello from the host", "bob here", "carol too"] {
+        assert!(
+            net.wire.iter().all(|(_, _, t)| !t.contains(text)),
+            "{text} in the clear"
+        );
+    }
+    // The room's own sessions open no query window, except the invitee's session with the
+    // host, which starts before the invitation arrives (and shows the host's fingerprint,
+    // to verify with /otr auth before joining).
+    for who in 0..3 {
+        let queries: Vec<&str> = net.apps[who]
+            .windows()
+            .iter()
+            .filter(|w| w.kind() == WindowKind::Query)
+            .map(|w| w.name())
+            .collect();
+        let expected: &[&str] = if who == 0 { &[] } else { &["alice"] };
+        assert_eq!(queries, expected, "{}", NICKS[who]);
+    }
+}
+
+#[test]
+fn roster_shows_every_member_with_its_fingerprint_and_the_host() {
+    let mut net = Net3::room_of_three();
+    net.type_line(2, "/group roster");
+    let name = net.room_window(2);
+    let lines = net.transcript(2, &name).join("\n");
+    for who in 0..3 {
+        let fp = net.apps[who].engine().fingerprint().to_string();
+        assert!(
+            lines.contains(&format!("{} ", NICKS[who])) && lines.contains(&fp),
+            "{} {fp} missing in:\n{lines}",
+            NICKS[who]
+        );
+    }
+    assert!(lines.contains("host alice"), "{lines}");
+    assert!(lines.contains("alice (host)"), "{lines}");
+}
+
+#[test]
+fn kick_stops_delivery_to_the_kicked_member() {
+    let mut net = Net3::room_of_three();
+    net.say(0, "before the kick");
+    net.type_line(0, "/group kick carol");
+    for _ in 0..3 {
+        net.tick();
+    }
+    let carol_room = net.room_window(2);
+    let carol = net.transcript(2, &carol_room).join("\n");
+    assert!(
+        carol.contains("The host removed you from the room."),
+        "{carol}"
+    );
+    net.say(0, "after the kick");
+    net.say(1, "bob after the kick");
+    let carol_msgs: Vec<String> = net.room_messages(2).into_iter().map(|m| m.1).collect();
+    assert_eq!(carol_msgs, ["before the kick"]);
+    for who in [0, 1] {
+        let msgs: Vec<String> = net.room_messages(who).into_iter().map(|m| m.1).collect();
+        assert_eq!(
+            msgs,
+            ["before the kick", "after the kick", "bob after the kick"],
+            "{}",
+            NICKS[who]
+        );
+        let members: Vec<String> = net.apps[who]
+            .window(&net.room_window(who))
+            .unwrap()
+            .members()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(members, ["alice", "bob"]);
+    }
+    // Typing in carol's old room window sends nothing.
+    let before = net.wire.len();
+    net.say(2, "am I still here?");
+    assert_eq!(net.wire.len(), before);
+    assert!(net
+        .transcript(2, &carol_room)
+        .join("\n")
+        .contains("not in this room"));
+}
+
+#[test]
+fn a_member_leaves_and_the_others_go_on() {
+    let mut net = Net3::room_of_three();
+    net.type_line(1, "/group leave");
+    for _ in 0..3 {
+        net.tick();
+    }
+    let bob_room = net.room_window(1);
+    assert!(net
+        .transcript(1, &bob_room)
+        .join("\n")
+        .contains("You left the room."));
+    net.say(2, "carol after bob left");
+    assert!(net.room_messages(1).is_empty());
+    for who in [0, 2] {
+        let msgs: Vec<String> = net.room_messages(who).into_iter().map(|m| m.1).collect();
+        assert_eq!(msgs, ["carol after bob left"], "{}", NICKS[who]);
+        let members: Vec<String> = net.apps[who]
+            .window(&net.room_window(who))
+            .unwrap()
+            .members()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(members, ["alice", "carol"], "{}", NICKS[who]);
+    }
+    // Without a room, the commands say so.
+    net.type_line(1, "/group kick carol");
+    let status = net.apps[1].active_window().transcript().join("\n");
+    assert!(status.contains("/group kick:"), "{status}");
+}
+
+#[test]
+fn the_room_window_on_screen() {
+    let mut net = Net3::room_of_three();
+    net.say(1, "hi all");
+    net.say(0, "welcome bob");
+    let app = &net.apps[2];
+    let mut terminal = Terminal::new(TestBackend::new(100, 14)).unwrap();
+    terminal.draw(|f| ui::draw(f, app)).unwrap();
+    let screen = ui::buffer_text(terminal.backend().buffer());
+    let text = screen.join("\n");
+    let room = net.room_window(2);
+    assert!(text.contains(&room), "{text}");
+    assert!(text.contains("<bob> hi all"), "{text}");
+    assert!(text.contains("<alice> welcome bob"), "{text}");
+    // The status line: our nick, the room window, its security level and host.
+    let status = &screen[screen.len() - 2];
+    assert!(status.contains("[carol]"), "{status}");
+    assert!(
+        status.contains("room: private, host alice, 3 member(s)"),
+        "{status}"
+    );
+}

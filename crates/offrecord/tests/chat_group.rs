@@ -357,3 +357,39 @@ fn the_room_window_on_screen() {
         "{status}"
     );
 }
+
+#[test]
+fn an_altered_relay_shows_a_room_alert_and_an_unauthenticated_line() {
+    use group::envelope::{Envelope, Item};
+    let mut net = Net3::room_of_three();
+    // Alice, hosting, changes what bob wrote before relaying it to carol.
+    net.apps[0].set_group_relay_hook(Some(Box::new(|to: &str, mut env: Envelope| {
+        if to == "carol" {
+            if let Envelope::Relay {
+                item: Item::Msg(m), ..
+            } = &mut env
+            {
+                if m.sender == "bob" {
+                    m.body = "send the money to Mallory".into();
+                }
+            }
+        }
+        vec![env]
+    })));
+    net.say(1, "do not send money");
+    let errors = net.room_errors(2);
+    println!("carol sees: {errors:?}");
+    assert!(
+        errors.iter().any(|e| e.starts_with("ROOM ALERT:")),
+        "{errors:?}"
+    );
+    // The altered text is never shown as bob's.
+    assert!(!net
+        .room_messages(2)
+        .iter()
+        .any(|(from, text)| from == "bob" && text.contains("Mallory")));
+    // Bob's own view is intact.
+    assert!(net
+        .room_messages(1)
+        .contains(&("bob".to_owned(), "do not send money".to_owned())));
+}

@@ -580,6 +580,12 @@ impl App {
         &self.history
     }
 
+    /// Makes the room we host misbehave (see [`group::RelayHook`]): for tests and
+    /// demonstrations of the alerts members see. An honest client never sets one.
+    pub fn set_group_relay_hook(&mut self, hook: Option<group::RelayHook>) {
+        self.node.set_relay_hook(hook);
+    }
+
     /// The engine (for its fingerprint, policy and known fingerprints).
     pub fn engine(&self) -> &Engine {
         self.node.engine()

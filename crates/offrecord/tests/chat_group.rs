@@ -393,3 +393,68 @@ fn an_altered_relay_shows_a_room_alert_and_an_unauthenticated_line() {
         .room_messages(1)
         .contains(&("bob".to_owned(), "do not send money".to_owned())));
 }
+
+#[test]
+fn a_thin_member_reads_and_writes_the_room_through_its_private_conversation() {
+    // Carol plays a stock OTR client: she never runs the room protocol, only the private
+    // conversation with the host.
+    let mut net = Net3::new();
+    net.type_line(0, "/group host");
+    net.type_line(0, "/group invite bob");
+    net.type_line(0, "/group thin carol");
+    net.type_line(1, "/group join");
+    for _ in 0..3 {
+        net.tick();
+    }
+    let host_room = net.room_window(0);
+    let members: Vec<&str> = net.apps[0].window(&host_room).unwrap().members().collect();
+    assert_eq!(members, ["alice", "bob", "carol"]);
+    net.type_line(0, "/group roster");
+    let roster = net.transcript(0, &host_room).join("\n");
+    assert!(
+        roster.contains("carol [thin: stock OTR client]"),
+        "{roster}"
+    );
+
+    // The state the runner saves in otr.chatinfo.
+    let state = net.apps[1].room_state().unwrap();
+    assert_eq!(
+        (state.account.as_str(), state.host.as_str()),
+        ("bob", "alice")
+    );
+    assert_eq!(state.level, group::SecurityLevel::Private);
+
+    net.say(1, "bob to everyone");
+    // Carol reads it in her private conversation with the host, prefixed with the sender.
+    let carol_query = net.transcript(2, "alice").join("\n");
+    assert!(
+        carol_query.contains("<bob> bob to everyone"),
+        "{carol_query}"
+    );
+
+    // What carol writes to the host reaches the room under her name.
+    let i = net.apps[2]
+        .windows()
+        .iter()
+        .position(|w| w.name() == "alice")
+        .unwrap();
+    let now = net.now;
+    let out = net.apps[2].on_key(Key::Window(i + 1), now);
+    net.deliver(2, out);
+    net.type_line(2, "carol from irssi");
+    net.tick();
+    for who in [0, 1] {
+        let got = net.room_messages(who);
+        assert!(
+            got.contains(&("carol".to_owned(), "carol from irssi".to_owned())),
+            "{}: {got:?}",
+            NICKS[who]
+        );
+    }
+    for text in ["bob to everyone", "carol from irssi"] {
+        assert!(
+            net.wire.iter().all(|(_, _, t)| !t.contains(text)),
+            "{text} in the clear"
+        );
+    }
+}

@@ -1719,6 +1719,12 @@ impl App {
         }
     }
 
+    /// The room we are in, as the paper's `otr.chatinfo` line records it (account, room id,
+    /// host, security level), for the runner to persist; `None` outside a room.
+    pub fn room_state(&self) -> Option<group::chatinfo::ChatInfo> {
+        self.node.info()
+    }
+
     /// `/group ...`: rooms over OTR.
     fn group_command(&mut self, args: &str, now: f64, out: &mut Vec<IrcCommand>) {
         let (sub, rest) = split_word(args);
@@ -1735,13 +1741,19 @@ impl App {
         }
         let result = match sub.to_ascii_lowercase().as_str() {
             "host" | "create" => self.node.host(),
-            "invite" | "kick" if nick.is_empty() => {
+            "invite" | "kick" | "thin" | "invite-thin" if nick.is_empty() => {
                 self.usage(&format!("/group {sub} NICK"), now);
                 return;
             }
             "invite" => {
                 self.prepare_peer(nick);
                 self.node.invite(nick)
+            }
+            "thin" | "invite-thin" => {
+                // A stock OTR client (irssi, Pidgin): the room reaches it as private
+                // messages prefixed with the sender's nick.
+                self.prepare_peer(nick);
+                self.node.invite_thin(nick)
             }
             "kick" => self.node.kick(nick),
             "join" | "accept" => self.node.accept(),
@@ -1752,7 +1764,7 @@ impl App {
             }
             _ => {
                 self.usage(
-                    "/group host | invite NICK | kick NICK | join | leave | roster",
+                    "/group host | invite NICK | thin NICK | kick NICK | join | leave | roster",
                     now,
                 );
                 return;
@@ -1774,6 +1786,10 @@ impl App {
                 match sub.to_ascii_lowercase().as_str() {
                     "invite" => {
                         let text = format!("Invited {nick}: the invitation goes over a private OTR session (starting one if needed).");
+                        self.group_note(&text, now);
+                    }
+                    "thin" | "invite-thin" => {
+                        let text = format!("Invited {nick} as a thin member (a stock OTR client): it joins once a private OTR session with it is up, and reads the room as private messages prefixed with each sender's nick.");
                         self.group_note(&text, now);
                     }
                     "kick" => {
@@ -2148,6 +2164,7 @@ pub const HELP: &[&str] = &[
     "  /otr policy [manual|opportunistic|always]   show or set the policy",
     "  /group host          open a private room (window room:ID) that you host",
     "  /group invite|kick NICK   (host) invite over OTR, or remove",
+    "  /group thin NICK     (host) invite a stock OTR client (irssi, Pidgin)",
     "  /group join|leave    accept an invitation; leave (or decline)",
     "  /group roster        the host and members, with fingerprints",
     "Keys: Alt-1..9, Ctrl-N/P: windows; PageUp/Down: scroll; Up/Down: history",

@@ -153,6 +153,8 @@ async fn run_async(options: ChatOptions, terminal: &mut Term) -> anyhow::Result<
         send_all(&handle, &mut app, commands);
     }
 
+    // The room state last written to `otr.chatinfo`, so that it is rewritten only on change.
+    let mut room_saved: Option<group::chatinfo::ChatInfo> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // After /quit: the QUIT waiting for the OTR disconnects queued before it to go out (the
     // transport sends QUIT at once and drops what is still queued), and when to give up.
@@ -197,6 +199,7 @@ async fn run_async(options: ChatOptions, terminal: &mut Term) -> anyhow::Result<
             }
         }
         save_trust(&store, &mut app);
+        save_room(&options.home, &mut app, &mut room_saved);
     }
     save_trust(&store, &mut app);
     Ok(())
@@ -271,6 +274,25 @@ fn save_trust(store: &Store, app: &mut App) {
     if let Some(known) = app.take_trust_changes() {
         if let Err(e) = store.save_known(&known) {
             app.notice(&format!("Could not save the fingerprints: {e}"), now());
+        }
+    }
+}
+
+/// Records the room's state in `otr.chatinfo` (the paper's room state file) whenever it
+/// changes: room id, host and security level, per account.
+fn save_room(home: &std::path::Path, app: &mut App, saved: &mut Option<group::chatinfo::ChatInfo>) {
+    let Some(info) = app.room_state() else {
+        return;
+    };
+    if saved.as_ref() == Some(&info) {
+        return;
+    }
+    match crate::chatinfo_file::record(home, info.clone()) {
+        Ok(()) => *saved = Some(info),
+        Err(e) => {
+            // Said once per state, not on every loop.
+            *saved = Some(info);
+            app.notice(&format!("Could not save the room state: {e:#}"), now());
         }
     }
 }

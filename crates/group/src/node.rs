@@ -112,6 +112,8 @@ pub enum GroupError {
 /// |---|---|---|
 /// | `None` | we are the initiator (lower fingerprint) and the session is private: derive, send TLV 8 | `Offered` |
 /// | `None`, `Offered`, `Ready` | TLV 8 from the peer (we are the responder): send `pk` | `Ready` |
+/// | any | TLV 8 from a peer our roster does not name yet: keep it in `early_offer` | unchanged |
+/// | any | a roster that names the peer, with an `early_offer` kept: as TLV 8 from the peer | `Ready` |
 /// | `Offered` | `pk` naming one of our keys: send our `pk` | `Ready` |
 /// | `Offered` | no `pk` after `retry_secs`: derive again | `Offered` (one more key) |
 /// | `Ready` | `pk` (the peer's first MACed counter) | `Ready` |
@@ -130,6 +132,9 @@ struct Link {
     their_from: Option<u64>,
     /// Recent messages attributed to the peer that came without a MAC: (sseq, gseq).
     unauthenticated: Vec<(u64, u64)>,
+    /// The peer's latest key offer (TLV 8) for our room that came before our roster named
+    /// the peer: the host's roster and the peer's offer race each other.
+    early_offer: Option<otr::SymmetricKey>,
 }
 
 impl Link {
@@ -140,6 +145,7 @@ impl Link {
             key: KeyState::None,
             their_from: None,
             unauthenticated: Vec::new(),
+            early_offer: None,
         }
     }
 
@@ -353,6 +359,14 @@ impl Node {
     /// True if we host the room.
     pub fn is_host(&self) -> bool {
         matches!(self.room, Room::Host(_))
+    }
+
+    /// Do we share a pairwise MAC key with member `peer`, so that its lines to us (and ours
+    /// to it) are authenticated end to end rather than only vouched for by the host?
+    pub fn pairwise_ready(&self, peer: &str) -> bool {
+        self.links
+            .get(peer)
+            .is_some_and(|l| matches!(l.key, KeyState::Ready { .. }))
     }
 
     /// The host generation and our transcript position (number, chain head).
@@ -1000,9 +1014,29 @@ impl Node {
         let Some(room) = self.room_id().cloned() else {
             return;
         };
-        if usedata != room.as_str().as_bytes() || !self.wants_key(peer) {
+        if usedata != room.as_str().as_bytes() {
             return;
         }
+        if !self.wants_key(peer) {
+            if peer != self.cfg.nick && self.shared().is_none_or(|s| s.roster.entry(peer).is_none())
+            {
+                // The sender learnt of us before we learnt of it: answer once our roster
+                // names it (see `mesh`), not at the initiator's next retry.
+                self.link(peer).early_offer = Some(extra);
+            }
+            return;
+        }
+        self.accept_offer(peer, room, extra, out);
+    }
+
+    /// We are the responder: take the peer's key and acknowledge it.
+    fn accept_offer(
+        &mut self,
+        peer: &str,
+        room: RoomId,
+        extra: otr::SymmetricKey,
+        out: &mut Vec<Output>,
+    ) {
         let k = PairKey::derive(extra.as_bytes(), &room);
         let kid = k.kid();
         let from = self.shared().map_or(0, |s| s.sseq) + 1;
@@ -1115,10 +1149,16 @@ impl Node {
         let Some(s) = self.shared() else {
             return;
         };
+        let room = s.id.clone();
         let peers: Vec<String> = s.roster.members.iter().map(|m| m.nick.clone()).collect();
         for peer in peers {
             if self.key_initiator(&peer) && matches!(self.link(&peer).key, KeyState::None) {
                 self.offer_key(&peer, out);
+            }
+            if self.wants_key(&peer) {
+                if let Some(extra) = self.links.get_mut(&peer).and_then(|l| l.early_offer.take()) {
+                    self.accept_offer(&peer, room.clone(), extra, out);
+                }
             }
         }
     }

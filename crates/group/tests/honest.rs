@@ -183,3 +183,45 @@ fn fifty_members_with_the_full_pairwise_mac_mesh() {
         .count();
     assert_eq!(pairwise, speakers.len() - 1, "all but the host's line");
 }
+
+#[test]
+fn a_key_offer_that_beats_the_roster_is_answered_when_the_roster_comes() {
+    // The host's roster reaches one member late (the host's line to it is slow), so the
+    // newcomer's pairwise key offer arrives first. The offer is kept and answered as soon
+    // as the roster names the newcomer, not at the newcomer's retry seconds later.
+    let mut net = Net::new();
+    let names: Vec<String> = (0..3)
+        .map(|i| net.add(i, Delivery::Private, |_| {}))
+        .collect();
+    let fp = |net: &mut Net, n: &str| net.node(n).engine().fingerprint().0;
+    // The newcomer must be the initiator (lower fingerprint) for the race to exist.
+    let (early, late) = if fp(&mut net, &names[1]) > fp(&mut net, &names[2]) {
+        (names[2].clone(), names[1].clone())
+    } else {
+        (names[1].clone(), names[2].clone())
+    };
+    let host = names[0].clone();
+    net.act(&host, |h| h.host().unwrap());
+    let l = late.clone();
+    net.act(&host, |h| h.invite(&l).unwrap());
+    net.act(&late, |n| n.accept().unwrap());
+    net.hold = Some((host.clone(), late.clone()));
+    let e = early.clone();
+    net.act(&host, |h| h.invite(&e).unwrap());
+    net.act(&early, |n| n.accept().unwrap());
+    assert!(
+        !net.node(&late).roster().unwrap().contains(&early),
+        "the roster naming the newcomer is still on its way"
+    );
+    net.release();
+    // No time passes: the answer to the kept offer is what makes the key.
+    net.say(&early, "first words");
+    let got = net
+        .messages(&late)
+        .into_iter()
+        .find(|m| m.text == "first words")
+        .unwrap();
+    assert_eq!(got.sender, early);
+    assert_eq!(got.auth, Auth::Pairwise);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}

@@ -342,11 +342,22 @@ async fn fifty_member_room_through_ngircd_relaxed_flood() {
         "every pair of full members had an OTR session {:.1} s later",
         pairwise.elapsed().as_secs_f64()
     );
-    // A pairwise key offer that reached a member before the roster naming its sender is
-    // ignored and offered again after `session_retry_secs` (15 s): wait that out, so
-    // every line between full members carries its pairwise MAC (with margin for a loaded
-    // machine).
-    room.run_for(Duration::from_secs(25)).await;
+    // ...and every pair its pairwise MAC key (an offer that beat the roster naming its
+    // sender is answered when that roster arrives).
+    let keys = Instant::now();
+    room.until(Duration::from_secs(300), |r| {
+        (0..FIRST_THIN).all(|i| {
+            let Peer::Full(node) = &r.members[i].peer else {
+                return false;
+            };
+            (1..FIRST_THIN).all(|j| i == j || i == 0 || node.pairwise_ready(&support::nick(j)))
+        })
+    })
+    .await;
+    println!(
+        "every pair of full members had its pairwise key {:.1} s later",
+        keys.elapsed().as_secs_f64()
+    );
     assert!(room.all_alerts().is_empty(), "{:?}", room.all_alerts());
 
     // Group messages from several members (the host, full members, a thin member).

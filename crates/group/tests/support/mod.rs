@@ -86,6 +86,9 @@ pub struct Net {
     /// Every line an eavesdropper saw: (from, target, line).
     pub wire: Vec<(String, Target, String)>,
     pub record_wire: bool,
+    /// Private lines from `.0` to `.1` wait in `held` (a slow path) until [`Net::release`].
+    pub hold: Option<(String, String)>,
+    held: VecDeque<(String, Target, String)>,
 }
 
 impl Net {
@@ -104,6 +107,8 @@ impl Net {
             channel_lines: 0,
             wire: Vec::new(),
             record_wire: false,
+            hold: None,
+            held: VecDeque::new(),
         }
     }
 
@@ -213,6 +218,12 @@ impl Net {
             if self.record_wire {
                 self.wire.push((from.clone(), to.clone(), line.clone()));
             }
+            if let (Some((f, d)), Target::Private(dest)) = (&self.hold, &to) {
+                if *f == from && d == dest {
+                    self.held.push_back((from, to, line));
+                    continue;
+                }
+            }
             match to {
                 Target::Private(dest) => {
                     self.deliveries += 1;
@@ -254,6 +265,14 @@ impl Net {
                 }
             }
         }
+    }
+
+    /// Stops holding lines and delivers the held ones, in order.
+    pub fn release(&mut self) {
+        self.hold = None;
+        let held = std::mem::take(&mut self.held);
+        self.queue.extend(held);
+        self.run();
     }
 
     /// Advances the clock by `secs` in steps of one second, ticking every node.

@@ -30,4 +30,4 @@ pub mod output;
 pub use chatinfo::{ChatInfo, SecurityLevel};
 pub use envelope::{Envelope, MemberKind, RoomId, Roster, RosterEntry};
 pub use node::{Config, Delivery, GroupError, Node, RelayHook, Stats, GROUP_KEY_USAGE};
-pub use output::{Alert, Auth, ForgeReason, GroupMessage, LeftReason, Output, Target};
+pub use output::{Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target};

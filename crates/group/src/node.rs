@@ -17,7 +17,9 @@ use crate::envelope::{
     tag, untag, valid_nick, Envelope, Item, MemberKind, MsgItem, RoomId, Roster, RosterEntry,
     MAC_LEN, MAX_BODY, MAX_MEMBERS, PREFIX,
 };
-use crate::output::{Alert, Auth, ForgeReason, GroupMessage, LeftReason, Output, Target};
+use crate::output::{
+    Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
+};
 
 /// The TLV 8 usage number under which members derive pairwise keys ("org1").
 pub const GROUP_KEY_USAGE: u32 = 0x6f72_6731;
@@ -190,6 +192,89 @@ struct MemberRoom {
     known_max: u64,
     gap_since: Option<f64>,
     last_resend: f64,
+    /// Members whose digest matched ours this generation: nick -> the highest number.
+    agreed: BTreeMap<String, u64>,
+    /// Members whose digest differed from ours, not reported yet: nick -> (number, since).
+    /// Reported once another member's digest tells who is the odd one out, or after
+    /// `checkpoint_secs`.
+    suspects: BTreeMap<String, (u64, f64)>,
+}
+
+impl MemberRoom {
+    fn new(s: Shared, welcomed: bool, known_max: u64, now: f64) -> Self {
+        Self {
+            s,
+            welcomed,
+            buffer: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            known_max,
+            gap_since: None,
+            last_resend: now,
+            agreed: BTreeMap::new(),
+            suspects: BTreeMap::new(),
+        }
+    }
+
+    /// Our head at `gseq` was compared with `peer`'s: remember the outcome.
+    fn compared(&mut self, peer: &str, gseq: u64, agree: bool, now: f64) {
+        if agree {
+            let best = self.agreed.entry(peer.to_owned()).or_insert(gseq);
+            *best = (*best).max(gseq);
+        } else if self.s.diverged.insert((self.s.epoch, peer.to_owned())) {
+            self.suspects.insert(peer.to_owned(), (gseq, now));
+        }
+    }
+
+    /// Reports the differences whose odd one out is known, or whose wait is over (all of
+    /// them when `flush`). `watchers` is how many members compare with us.
+    fn settle(&mut self, watchers: usize, wait: f64, now: f64, flush: bool, out: &mut Vec<Output>) {
+        if self.suspects.is_empty() {
+            return;
+        }
+        let (room, epoch) = (self.s.id.clone(), self.s.epoch);
+        if self.suspects.len() >= 2 {
+            // Two members we compare with both differ from us: we are the odd one out.
+            let suspects = std::mem::take(&mut self.suspects);
+            let gseq = suspects.values().map(|(g, _)| *g).min().unwrap_or(0);
+            let mut names = suspects.into_keys();
+            let peer = names.next().unwrap_or_default();
+            out.push(Output::Alert(Alert::Diverged {
+                room,
+                epoch,
+                gseq,
+                peer,
+                verdict: Divergence::Us {
+                    others: names.collect(),
+                },
+            }));
+            return;
+        }
+        let suspects: Vec<(String, (u64, f64))> =
+            self.suspects.iter().map(|(n, v)| (n.clone(), *v)).collect();
+        for (peer, (gseq, since)) in suspects {
+            let witnesses: Vec<String> = self
+                .agreed
+                .iter()
+                .filter(|(n, g)| **n != peer && **g >= gseq)
+                .map(|(n, _)| n.clone())
+                .collect();
+            let verdict = if !witnesses.is_empty() {
+                Divergence::Peer { witnesses }
+            } else if flush || watchers < 2 || now - since >= wait {
+                Divergence::Unresolved
+            } else {
+                continue;
+            };
+            self.suspects.remove(&peer);
+            out.push(Output::Alert(Alert::Diverged {
+                room: room.clone(),
+                epoch,
+                gseq,
+                peer,
+                verdict,
+            }));
+        }
+    }
 }
 
 /// A relayed item the host keeps for resends.
@@ -1543,15 +1628,7 @@ impl Node {
                     gseq,
                     Some(anchor),
                 );
-                self.room = Room::Member(Box::new(MemberRoom {
-                    s,
-                    welcomed: true,
-                    buffer: BTreeMap::new(),
-                    claims: BTreeMap::new(),
-                    known_max: gseq,
-                    gap_since: None,
-                    last_resend: self.now,
-                }));
+                self.room = Room::Member(Box::new(MemberRoom::new(s, true, gseq, self.now)));
                 out.push(Output::Joined { room, host });
                 self.push_info(out);
             }
@@ -1562,6 +1639,7 @@ impl Node {
                         epoch,
                         gseq,
                         peer: from.to_owned(),
+                        verdict: Divergence::NewHost,
                     }));
                 }
                 m.welcomed = true;
@@ -1707,7 +1785,7 @@ impl Node {
             return;
         };
         m.s.chain.push(gseq, &item);
-        let (epoch, head) = (m.s.epoch, m.s.chain.head);
+        let head = m.s.chain.head;
         // Digests from others that waited for this number.
         let due: Vec<(String, [u8; 32])> = m
             .claims
@@ -1715,17 +1793,13 @@ impl Node {
             .filter(|(_, (g, _))| *g == gseq)
             .map(|(p, (_, h))| (p.clone(), *h))
             .collect();
+        let now = self.now;
         for (peer, theirs) in due {
             m.claims.remove(&peer);
-            if theirs != head && m.s.diverged.insert((epoch, peer.clone())) {
-                out.push(Output::Alert(Alert::Diverged {
-                    room: m.s.id.clone(),
-                    epoch,
-                    gseq,
-                    peer,
-                }));
-            }
+            m.compared(&peer, gseq, theirs == head, now);
         }
+        let watchers = Self::watchers(&m.s.roster, &me).len();
+        m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
         if let Item::Roster(r) = item {
             if !r.contains(&me) {
                 let room = m.s.id.clone();
@@ -1897,13 +1971,22 @@ impl Node {
     }
 
     /// Our digest ring successor: the next full non-host member by fingerprint.
-    fn ring_next(roster: &Roster, me: &str) -> Option<String> {
+    /// The members we send our digests to: our next two on the ring (fewer in a small
+    /// room). By symmetry, as many compare with us, so each difference has a second
+    /// opinion.
+    fn watchers(roster: &Roster, me: &str) -> Vec<String> {
         let ring = roster.ring();
-        if ring.len() < 2 {
-            return None;
+        let Some(i) = ring.iter().position(|e| e.nick == me) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for step in 1..=2 {
+            let e = ring[(i + step) % ring.len()];
+            if e.nick != me && !out.contains(&e.nick) {
+                out.push(e.nick.clone());
+            }
         }
-        let i = ring.iter().position(|e| e.nick == me)?;
-        ring.get((i + 1) % ring.len()).map(|e| e.nick.clone())
+        out
     }
 
     fn send_digest(&mut self, out: &mut Vec<Output>) {
@@ -1913,16 +1996,15 @@ impl Node {
             return;
         };
         m.s.last_digest = (m.s.chain.gseq, now);
-        let Some(next) = Self::ring_next(&m.s.roster, &me) else {
-            return;
-        };
         let env = Envelope::Digest {
             room: m.s.id.clone(),
             epoch: m.s.epoch,
             gseq: m.s.chain.gseq,
             head: m.s.chain.head,
         };
-        self.send_env(&next, &env, None, out);
+        for peer in Self::watchers(&m.s.roster, &me) {
+            self.send_env(&peer, &env, None, out);
+        }
     }
 
     fn on_digest(
@@ -1942,15 +2024,12 @@ impl Node {
                 return;
             }
             match m.s.chain.head_at(gseq) {
-                Some(mine) if mine != head && m.s.diverged.insert((epoch, from.to_owned())) => {
-                    out.push(Output::Alert(Alert::Diverged {
-                        room: m.s.id.clone(),
-                        epoch,
-                        gseq,
-                        peer: from.to_owned(),
-                    }));
+                Some(mine) => {
+                    let now = self.now;
+                    m.compared(from, gseq, mine == head, now);
+                    let watchers = Self::watchers(&m.s.roster, &self.cfg.nick).len();
+                    m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
                 }
-                Some(_) => {}
                 None if gseq > m.s.chain.gseq => {
                     m.claims.insert(from.to_owned(), (gseq, head));
                     m.known_max = m.known_max.max(gseq);
@@ -1972,6 +2051,7 @@ impl Node {
                         epoch,
                         gseq,
                         peer: from.to_owned(),
+                        verdict: Divergence::Unresolved,
                     }));
                 }
                 None if gseq > chain.gseq => out.push(Output::Alert(Alert::Dropped {
@@ -2015,7 +2095,10 @@ impl Node {
             self.room = room;
             return;
         };
-        let old = *old;
+        let mut old = *old;
+        // Differences still waiting for a second opinion are reported now.
+        let watchers = Self::watchers(&old.s.roster, &me).len();
+        old.settle(watchers, self.cfg.checkpoint_secs, self.now, true, out);
         let mut roster = old.s.roster.clone();
         let old_host = old.s.host.clone();
         roster.members.retain(|m| m.nick != old_host);
@@ -2035,15 +2118,14 @@ impl Node {
         s.diverged = old.s.diverged;
         s.prev = Some((old.s.chain.clone(), old.s.roster.clone()));
         let (id, final_gseq, final_head) = (s.id.clone(), old.s.chain.gseq, old.s.chain.head);
-        // Our final digest of the old generation goes to our ring successor.
-        if let Some(peer) = Self::ring_next(&old.s.roster, &me) {
-            let env = Envelope::Digest {
-                room: id.clone(),
-                epoch: epoch - 1,
-                gseq: final_gseq,
-                head: final_head,
-            };
-            self.room = Room::Idle;
+        // Our final digest of the old generation goes to those who compare with us.
+        let env = Envelope::Digest {
+            room: id.clone(),
+            epoch: epoch - 1,
+            gseq: final_gseq,
+            head: final_head,
+        };
+        for peer in Self::watchers(&old.s.roster, &me) {
             self.send_env(&peer, &env, None, out);
         }
         if next == me {
@@ -2104,15 +2186,7 @@ impl Node {
                 }
             }
         } else {
-            self.room = Room::Member(Box::new(MemberRoom {
-                s,
-                welcomed: false,
-                buffer: BTreeMap::new(),
-                claims: BTreeMap::new(),
-                known_max: 0,
-                gap_since: None,
-                last_resend: self.now,
-            }));
+            self.room = Room::Member(Box::new(MemberRoom::new(s, false, 0, self.now)));
             self.ensure_session(&next, out);
         }
         self.push_info(out);
@@ -2192,6 +2266,12 @@ impl Node {
         for sseq in retry_now {
             self.send_say(sseq, out);
         }
+        // Differences whose second opinion did not come in time.
+        let Room::Member(m) = &mut self.room else {
+            return;
+        };
+        let watchers = Self::watchers(&m.s.roster, &self.cfg.nick).len();
+        m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
         // A digest at least every `checkpoint_secs` while the transcript moves.
         let Room::Member(m) = &self.room else {
             return;

@@ -60,6 +60,32 @@ pub enum ForgeReason {
     NotOurs,
 }
 
+/// Which side of a transcript difference is the odd one out. Each member compares its
+/// transcript with two others' (its ring predecessors), so one member's word alone never
+/// decides: a member that lies about its transcript cannot make the others blame the host
+/// for what they did not see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Divergence {
+    /// Only this member could be compared in time: the host showed one of us a different
+    /// conversation, or the member misreports its transcript.
+    Unresolved,
+    /// `witnesses`' transcripts match ours: the host showed the member a different
+    /// conversation, or the member misreports its transcript; ours is the common one.
+    Peer {
+        /// Members whose transcripts match ours at or past the difference.
+        witnesses: Vec<String>,
+    },
+    /// `others` differ from us as well: the host showed us a different conversation.
+    Us {
+        /// The other members whose transcripts differ from ours.
+        others: Vec<String>,
+    },
+    /// The member is the new host and started its generation from another point than
+    /// the one everyone computes.
+    NewHost,
+}
+
 /// Something the user must see: the host (or someone) broke the room's guarantees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -132,8 +158,9 @@ pub enum Alert {
         /// What we wrote.
         text: String,
     },
-    /// Our transcript and `peer`'s differ at `gseq`: the host showed us different
-    /// conversations.
+    /// Our transcript and `peer`'s differ at `gseq`: the host showed different members
+    /// different conversations, or a member misreports its transcript; `verdict` says what
+    /// the other members' digests tell apart.
     Diverged {
         /// The room.
         room: RoomId,
@@ -143,6 +170,8 @@ pub enum Alert {
         gseq: u64,
         /// The member we compared with.
         peer: String,
+        /// Who is the odd one out, as far as other members' digests show.
+        verdict: Divergence,
     },
     /// Room content from, or attributed to, someone the host has not admitted.
     NotAdmitted {
@@ -222,11 +251,31 @@ impl core::fmt::Display for Alert {
                 "your message {sseq} ({text:?}) was never relayed by the host"
             ),
             Self::Diverged {
-                epoch, gseq, peer, ..
-            } => write!(
-                f,
-                "your transcript and {peer}'s differ at message #{gseq} (host generation {epoch}): the host showed you different conversations"
-            ),
+                epoch,
+                gseq,
+                peer,
+                verdict,
+                ..
+            } => match verdict {
+                Divergence::Unresolved => write!(
+                    f,
+                    "your transcript and {peer}'s differ at message #{gseq} (host generation {epoch}): the host showed one of you a different conversation, or {peer} misreports theirs"
+                ),
+                Divergence::Peer { witnesses } => write!(
+                    f,
+                    "{peer}'s transcript differs from yours at message #{gseq} (host generation {epoch}), while {}'s matches yours: the host showed {peer} a different conversation, or {peer} misreports theirs",
+                    witnesses.join(", ")
+                ),
+                Divergence::Us { others } => write!(
+                    f,
+                    "your transcript differs from {peer}'s and {}'s at message #{gseq} (host generation {epoch}): the host showed you a different conversation",
+                    others.join(", ")
+                ),
+                Divergence::NewHost => write!(
+                    f,
+                    "{peer}, the new host, started host generation {epoch} from a wrong transcript point (#{gseq})"
+                ),
+            },
             Self::NotAdmitted { nick, .. } => write!(
                 f,
                 "{nick} is not admitted to the room by its host; their content was rejected"

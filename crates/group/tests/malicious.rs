@@ -8,7 +8,7 @@
 mod support;
 
 use group::envelope::{Envelope, Item, MsgItem};
-use group::{Alert, Delivery, ForgeReason};
+use group::{Alert, Delivery, Divergence, ForgeReason};
 use support::Net;
 
 /// A 4-member room (host m00) that has talked a little, so pairwise keys are in use.
@@ -291,10 +291,65 @@ fn equivocating_host_is_caught_by_digests() {
         .filter(|(_, a)| matches!(a, Alert::Diverged { .. }))
         .collect();
     assert!(!diverged.is_empty(), "{:?}", net.all_alerts());
-    // The alert names m02 on one side or the other.
-    assert!(diverged
-        .iter()
-        .any(|(n, a)| n == "m02" || matches!(a, Alert::Diverged { peer, .. } if peer == "m02")));
+    // Each member compares with two others, so the alerts agree on who was shown another
+    // conversation: m02 learns it was (both its neighbours differ), the others that m02
+    // differs while their other neighbour matches them.
+    for (n, a) in &diverged {
+        let Alert::Diverged { peer, verdict, .. } = a else {
+            unreachable!()
+        };
+        if n == "m02" {
+            assert!(matches!(verdict, Divergence::Us { .. }), "{n}: {a}");
+        } else {
+            assert_eq!(peer, "m02", "{n}: {a}");
+            assert!(matches!(verdict, Divergence::Peer { .. }), "{n}: {a}");
+        }
+    }
+    assert!(diverged.iter().any(|(n, _)| n == "m02"));
+    assert!(diverged.iter().any(|(n, _)| n != "m02"));
+}
+
+#[test]
+fn a_member_lying_about_its_transcript_cannot_make_the_others_blame_the_host() {
+    // The host is honest; m01 sends its neighbours a digest of a conversation that never
+    // happened. They see m01's word against their other neighbour's, and the alert says
+    // m01's transcript is the odd one, not theirs.
+    let (mut net, names) = room();
+    net.say("m02", "an ordinary line");
+    net.advance(6);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    let room_id = net.node("m01").room_id().unwrap().clone();
+    let (epoch, gseq, _) = net.node("m01").transcript().unwrap();
+    let lie = Envelope::Digest {
+        room: room_id,
+        epoch,
+        gseq,
+        head: [7; 32],
+    };
+    for n in names.iter().filter(|n| *n != "m00" && *n != "m01") {
+        let e = net.node("m01").engine_mut().send(n, &lie.encode());
+        let outs = net.node("m01").absorb(e);
+        net.absorb("m01", outs);
+        net.run();
+    }
+    net.advance(6);
+    let alerts = net.all_alerts();
+    // Both of m01's neighbours noticed, once each.
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    for (n, a) in &alerts {
+        match a {
+            Alert::Diverged {
+                peer,
+                verdict: Divergence::Peer { witnesses },
+                ..
+            } => {
+                assert_eq!(peer, "m01", "{n}: {a}");
+                assert!(!witnesses.is_empty() && !witnesses.contains(peer));
+                assert!(a.to_string().contains("m01 misreports"), "{a}");
+            }
+            other => panic!("{n}: {other}"),
+        }
+    }
 }
 
 #[test]

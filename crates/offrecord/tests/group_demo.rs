@@ -25,7 +25,7 @@ fn group_demo_catches_the_tampering_host() {
         "verified by a MAC only the two of them share",
         "carol ALERT: message #",
         "was altered or not written by bob",
-        "the host showed you different conversations",
+        "the host showed one of you a different conversation",
         "No typed text ever appeared on the wire.",
     ] {
         assert!(

@@ -23,6 +23,10 @@ struct Net3 {
     /// Every PRIVMSG (sender, target, text), in order.
     wire: Vec<(String, String, String)>,
     now: f64,
+    /// PRIVMSGs from the first to the second client are held here, not delivered (a slow
+    /// link), while set.
+    hold: Option<(usize, usize)>,
+    held: Vec<IrcCommand>,
 }
 
 const NICKS: [&str; 3] = ["alice", "bob", "carol"];
@@ -38,6 +42,8 @@ impl Net3 {
             apps,
             wire: Vec::new(),
             now: 1000.0,
+            hold: None,
+            held: Vec::new(),
         };
         net.tick();
         net
@@ -68,6 +74,12 @@ impl Net3 {
             steps += 1;
             assert!(steps < 20_000, "the clients do not settle");
             let (who, command) = queue.remove(0);
+            if let (Some((from, to)), IrcCommand::Privmsg { target, .. }) = (self.hold, &command) {
+                if who == from && target == NICKS[to] {
+                    self.held.push(command);
+                    continue;
+                }
+            }
             let sender = NICKS[who].to_owned();
             let events: Vec<(usize, IrcEvent)> = match command {
                 IrcCommand::Privmsg { target, text } => {
@@ -274,6 +286,10 @@ fn kick_stops_delivery_to_the_kicked_member() {
         carol.contains("The host removed you from the room."),
         "{carol}"
     );
+    // The room state the runner saves no longer says private.
+    let state = net.apps[2].room_state().unwrap();
+    assert_eq!(state.level, group::SecurityLevel::Finished);
+    assert_eq!(state.host, "alice");
     net.say(0, "after the kick");
     net.say(1, "bob after the kick");
     let carol_msgs: Vec<String> = net.room_messages(2).into_iter().map(|m| m.1).collect();
@@ -316,6 +332,13 @@ fn a_member_leaves_and_the_others_go_on() {
         .transcript(1, &bob_room)
         .join("\n")
         .contains("You left the room."));
+    // The room state the runner saves no longer says private.
+    let state = net.apps[1].room_state().unwrap();
+    assert_eq!(state.level, group::SecurityLevel::Finished);
+    assert_eq!(
+        net.apps[0].room_state().unwrap().level,
+        group::SecurityLevel::Private
+    );
     net.say(2, "carol after bob left");
     assert!(net.room_messages(1).is_empty());
     for who in [0, 2] {
@@ -457,4 +480,27 @@ fn a_thin_member_reads_and_writes_the_room_through_its_private_conversation() {
             "{text} in the clear"
         );
     }
+}
+
+#[test]
+fn room_traffic_in_flight_to_a_member_who_left_opens_no_window() {
+    let mut net = Net3::room_of_three();
+    // carol's lines to bob are slow: her digest after the next message stays in flight.
+    net.hold = Some((2, 1));
+    net.say(0, "a line for the digests");
+    for _ in 0..8 {
+        net.tick();
+    }
+    assert!(!net.held.is_empty(), "carol sent bob nothing");
+    net.type_line(1, "/group leave");
+    for _ in 0..3 {
+        net.tick();
+    }
+    // Now it arrives: bob, out of the room, has nothing to show and opens no window.
+    net.hold = None;
+    let held = std::mem::take(&mut net.held);
+    net.deliver(2, held);
+    let windows: Vec<&str> = net.apps[1].windows().iter().map(|w| w.name()).collect();
+    assert!(!windows.contains(&"carol"), "{windows:?}");
+    assert_eq!(net.apps[1].windows().len(), 3, "{windows:?}");
 }

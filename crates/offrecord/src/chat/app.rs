@@ -454,6 +454,10 @@ pub struct App {
     node: Node,
     /// The room's window name (`room:ID`) while we are in a room or invited to one.
     room_window: Option<String>,
+    /// The state of the room we last left (or were removed from, or closed), level
+    /// finished: what [`App::room_state`] reports once the node is in no room, so that
+    /// the saved `otr.chatinfo` does not go on saying "private".
+    left_room: Option<ChatInfo>,
     config: AppConfig,
     nick: String,
     connected: bool,
@@ -495,6 +499,7 @@ impl App {
         let mut app = Self {
             node,
             room_window: None,
+            left_room: None,
             nick: config.nick.clone(),
             connected: false,
             connection: "connecting".to_owned(),
@@ -935,10 +940,16 @@ impl App {
             return;
         }
         // While in a room, room traffic arrives as private messages from its members: a
-        // query window opens only for what is shown there (see handle_outputs).
+        // query window opens only for what is shown there (see handle_outputs). So it does
+        // for a private session with no window, which only a room sets up: a former fellow
+        // member's room traffic still in flight when we left must not open an empty one.
         let peer = match self.find(from) {
             Some(i) => self.windows[i].name.clone(),
-            None if self.node.room_id().is_some() => from.to_owned(),
+            None if self.node.room_id().is_some()
+                || self.node.engine().state(from) == ConversationState::Encrypted =>
+            {
+                from.to_owned()
+            }
             None => {
                 let i = self.open(from, WindowKind::Query);
                 self.windows[i].name.clone()
@@ -1681,6 +1692,7 @@ impl App {
                 if let Some(info) = &mut w.room {
                     info.level = SecurityLevel::Finished;
                 }
+                self.left_room = w.room.clone();
                 self.room_window = None;
             }
             Output::Info(info) => {
@@ -1720,9 +1732,11 @@ impl App {
     }
 
     /// The room we are in, as the paper's `otr.chatinfo` line records it (account, room id,
-    /// host, security level), for the runner to persist; `None` outside a room.
+    /// host, security level), for the runner to persist. Once we left the room, were
+    /// removed or closed it, the room we were last in with level 1 (finished); `None`
+    /// before any room.
     pub fn room_state(&self) -> Option<group::chatinfo::ChatInfo> {
-        self.node.info()
+        self.node.info().or_else(|| self.left_room.clone())
     }
 
     /// `/group ...`: rooms over OTR.

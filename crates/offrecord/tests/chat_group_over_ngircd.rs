@@ -1,0 +1,793 @@
+//! `/group` rooms at chat-client level through a real ngircd on 127.0.0.1 with its default
+//! flood control: three offrecord chat clients (the headless `App` core, driven by typed
+//! command lines) and a libotr 4.1.1 peer, each behind its own IRC transport (paced for
+//! ngircd's defaults) and a byte-logging tap. Checks are on what the users see: the room
+//! window's lines with their senders, the roster, the status window, and the room state
+//! the runner saves in `otr.chatinfo`.
+//!
+//! alice types `/group host`, `/group invite bob`, `/group invite carol`; bob and carol see
+//! the invitation and type `/group join`. Each writes a line that the two others show with
+//! its sender; `/group roster` lists the three with their fingerprints and the host; every
+//! member's room state is level 2 (private). alice types `/group thin dave` for the libotr
+//! peer, which reads the room as private OTR messages `<sender> text`, and whose lines
+//! reach the full members' room windows as its own. bob types `/group leave`: the others
+//! go on without him. alice types `/group kick carol`: carol is told, and shows nothing of
+//! what alice and dave write afterwards. No room alert shows anywhere, and no typed line
+//! crosses the network in the clear.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use group::chatinfo::ChatInfo;
+use group::SecurityLevel;
+use irc::{IrcCommand, IrcConfig, IrcEvent, IrcHandle};
+use libotr_harness::{Event as LEvent, LibOtr, MsgState, POLICY_DEFAULT};
+use ngircd_harness::{Ngircd, Options, Tap};
+use offrecord::chat::app::{App, AppConfig, Key, LineKind, WindowKind};
+use otr::crypto::DsaPrivateKey;
+use otr::wire::encoded::InstanceTag;
+use otr::{Engine, EngineConfig, Policy};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use tokio::sync::mpsc::Receiver;
+
+const HOST: &str = "alice";
+const THIN: &str = "dave";
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// A transport with the default configuration: paced for ngircd's default flood control.
+fn connect(port: u16, nick: &str) -> (IrcHandle, Receiver<IrcEvent>) {
+    irc::spawn(IrcConfig::new("127.0.0.1", port, nick))
+}
+
+/// One chat user: the chat core, its connection, and its home directory, where the room
+/// state is saved as the runner does.
+struct User {
+    nick: &'static str,
+    app: App,
+    handle: IrcHandle,
+    events: Receiver<IrcEvent>,
+    home: tempfile::TempDir,
+    /// The room state last written to `otr.chatinfo`.
+    saved: Option<ChatInfo>,
+}
+
+impl User {
+    fn new(port: u16, nick: &'static str, seed: u64) -> User {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let key = DsaPrivateKey::generate(&mut rng);
+        let config = EngineConfig {
+            policy: Policy::OPPORTUNISTIC,
+            instance_tag: InstanceTag(0x5200_0000 + u32::try_from(seed).unwrap()),
+            line_based: true,
+        };
+        let engine = Engine::new(key, config, Box::new(ChaCha20Rng::seed_from_u64(seed + 7)));
+        let (handle, events) = connect(port, nick);
+        // OTR messages are fragmented to exactly what the server relays uncut from us.
+        let mut app_config = AppConfig::new(nick);
+        let limit = handle.clone();
+        app_config.max_payload =
+            std::sync::Arc::new(move |_nick, target| limit.max_payload(target));
+        User {
+            nick,
+            app: App::new(engine, app_config),
+            handle,
+            events,
+            home: tempfile::tempdir().unwrap(),
+            saved: None,
+        }
+    }
+
+    fn send_all(&mut self, commands: Vec<IrcCommand>) {
+        for command in commands {
+            self.handle.send(command).unwrap();
+        }
+        self.save_room();
+    }
+
+    /// What the runner does after every change: the room state goes to `otr.chatinfo`.
+    fn save_room(&mut self) {
+        let Some(info) = self.app.room_state() else {
+            return;
+        };
+        if self.saved.as_ref() != Some(&info) {
+            offrecord::chatinfo_file::record(self.home.path(), info.clone()).unwrap();
+            self.saved = Some(info);
+        }
+    }
+
+    fn on_irc(&mut self, event: IrcEvent) {
+        let out = self.app.on_irc(event, now());
+        self.send_all(out);
+    }
+
+    fn tick(&mut self) {
+        let out = self.app.on_tick(now());
+        self.send_all(out);
+    }
+
+    /// Switches to `window` (Alt-N) and types `line` there.
+    fn type_in(&mut self, window: &str, line: &str) {
+        let i = self
+            .app
+            .windows()
+            .iter()
+            .position(|w| w.name() == window)
+            .unwrap_or_else(|| panic!("{} has no window {window}", self.nick));
+        let out = self.app.on_key(Key::Window(i + 1), now());
+        self.send_all(out);
+        assert_eq!(self.app.active_window().name(), window);
+        let out = self.app.on_input(line, now());
+        self.send_all(out);
+    }
+
+    fn type_in_status(&mut self, line: &str) {
+        let status = self.app.windows()[0].name().to_owned();
+        self.type_in(&status, line);
+    }
+
+    fn type_in_room(&mut self, line: &str) {
+        let room = self.room().expect("a room window");
+        self.type_in(&room, line);
+    }
+
+    /// The room window's name (`room:ID`), once there is one.
+    fn room(&self) -> Option<String> {
+        self.app
+            .windows()
+            .iter()
+            .find(|w| w.kind() == WindowKind::Room)
+            .map(|w| w.name().to_owned())
+    }
+
+    /// `(sender, text)` of every message the room window shows, own lines included.
+    fn room_messages(&self) -> Vec<(String, String)> {
+        let Some(w) = self.room().and_then(|r| self.app.window(&r)) else {
+            return Vec::new();
+        };
+        w.lines()
+            .filter_map(|l| match &l.kind {
+                LineKind::Message { from, .. } => Some((from.clone(), l.text.clone())),
+                LineKind::Own { nick, .. } => Some((nick.clone(), l.text.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn shows(&self, from: &str, text: &str) -> bool {
+        self.room_messages()
+            .iter()
+            .any(|(f, t)| f == from && t == text)
+    }
+
+    fn room_members(&self) -> Vec<String> {
+        self.room()
+            .and_then(|r| self.app.window(&r))
+            .map(|w| w.members().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    fn room_transcript(&self) -> String {
+        self.room()
+            .and_then(|r| self.app.window(&r))
+            .map(|w| w.transcript().join("\n"))
+            .unwrap_or_default()
+    }
+
+    fn status_transcript(&self) -> String {
+        self.app.windows()[0].transcript().join("\n")
+    }
+
+    /// Every line of every window, with the window's name.
+    fn all_lines(&self) -> Vec<(String, LineKind, String)> {
+        self.app
+            .windows()
+            .iter()
+            .flat_map(|w| {
+                w.lines()
+                    .map(|l| (w.name().to_owned(), l.kind.clone(), l.text.clone()))
+            })
+            .collect()
+    }
+
+    fn chatinfo_file(&self) -> String {
+        std::fs::read_to_string(self.home.path().join(offrecord::chatinfo_file::FILE))
+            .unwrap_or_default()
+    }
+
+    fn last_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .app
+            .windows()
+            .iter()
+            .flat_map(|w| {
+                let name = w.name().to_owned();
+                w.transcript()
+                    .into_iter()
+                    .rev()
+                    .take(5)
+                    .rev()
+                    .map(move |l| format!("{name}: {l}"))
+            })
+            .collect();
+        lines.truncate(40);
+        lines
+    }
+}
+
+/// The libotr 4.1.1 peer behind its own connection, as an IRC client plugin would put it:
+/// a stock OTR client that knows nothing of rooms.
+struct Thin {
+    lib: LibOtr,
+    handle: IrcHandle,
+    events: Receiver<IrcEvent>,
+    connected: bool,
+    /// Messages libotr handed to its user: (from, text, encrypted).
+    shown: Vec<(String, String, bool)>,
+    /// `gone_secure` / `still_secure` count.
+    secure: usize,
+    /// libotr's message events (errors, unreadable messages), by name.
+    msg_events: Vec<String>,
+}
+
+impl Thin {
+    fn new(port: u16) -> Thin {
+        let lib = LibOtr::with_cached_key(THIN, POLICY_DEFAULT).unwrap();
+        let (handle, events) = connect(port, THIN);
+        Thin {
+            lib,
+            handle,
+            events,
+            connected: false,
+            shown: Vec::new(),
+            secure: 0,
+            msg_events: Vec::new(),
+        }
+    }
+
+    fn absorb(&mut self, events: Vec<LEvent>) {
+        for event in events {
+            match event {
+                LEvent::Wire { peer, data } => {
+                    // libotr's query message has line breaks: an IRC client sends each
+                    // line as its own PRIVMSG, as irssi-otr does.
+                    for line in data.split(['\r', '\n']).filter(|l| !l.is_empty()) {
+                        self.handle
+                            .send(IrcCommand::Privmsg {
+                                target: peer.clone(),
+                                text: line.to_string(),
+                            })
+                            .unwrap();
+                    }
+                }
+                LEvent::Message {
+                    peer,
+                    text,
+                    encrypted,
+                } => self.shown.push((peer, text, encrypted)),
+                LEvent::GoneSecure { .. } | LEvent::StillSecure { .. } => self.secure += 1,
+                LEvent::MsgEvent { name, .. } => self.msg_events.push(name),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_irc(&mut self, event: IrcEvent) {
+        match event {
+            IrcEvent::Connected { .. } => {
+                self.connected = true;
+                // Fragments to exactly what the server relays uncut from us to the host.
+                let size = self.handle.max_payload(HOST);
+                self.lib.set_max_message_size(size);
+            }
+            IrcEvent::Disconnected { .. } => self.connected = false,
+            IrcEvent::Message {
+                from,
+                target,
+                text,
+                notice: false,
+            } if target == self.handle.nick() => {
+                let events = self.lib.receive(&from, &text);
+                self.absorb(events);
+            }
+            _ => {}
+        }
+    }
+
+    /// The user types `text` in the private conversation with the host.
+    fn say(&mut self, text: &str) {
+        let events = self.lib.send(HOST, text);
+        self.absorb(events);
+    }
+
+    /// What the host's private conversation showed, decrypted.
+    fn shown_by_host(&self) -> Vec<String> {
+        self.shown
+            .iter()
+            .filter(|(from, _, encrypted)| from == HOST && *encrypted)
+            .map(|(_, t, _)| t.clone())
+            .collect()
+    }
+}
+
+struct World {
+    users: [User; 3],
+    thin: Thin,
+}
+
+impl World {
+    fn user(&mut self, nick: &str) -> &mut User {
+        self.users.iter_mut().find(|u| u.nick == nick).unwrap()
+    }
+
+    fn get(&self, nick: &str) -> &User {
+        self.users.iter().find(|u| u.nick == nick).unwrap()
+    }
+
+    /// Feeds network events to everyone until `done` holds; ticks everyone once a second.
+    async fn pump(&mut self, limit: Duration, what: &str, done: impl Fn(&World) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        while !done(self) {
+            let [a, b, c] = &mut self.users;
+            let thin = &mut self.thin;
+            tokio::select! {
+                e = a.events.recv() => a.on_irc(e.expect("a transport stopped")),
+                e = b.events.recv() => b.on_irc(e.expect("a transport stopped")),
+                e = c.events.recv() => c.on_irc(e.expect("a transport stopped")),
+                e = thin.events.recv() => thin.on_irc(e.expect("libotr's transport stopped")),
+                _ = tick.tick() => {
+                    for u in [a, b, c] {
+                        u.tick();
+                    }
+                    let events = thin.lib.poll();
+                    thin.absorb(events);
+                }
+                _ = tokio::time::sleep_until(deadline) => self.timed_out(what),
+            }
+        }
+    }
+
+    /// Pumps for `d`: time for anything still in flight to arrive.
+    async fn settle(&mut self, d: Duration) {
+        let until = Instant::now() + d;
+        self.pump(d + Duration::from_secs(5), "settling", move |_| {
+            Instant::now() >= until
+        })
+        .await;
+    }
+
+    fn timed_out(&self, what: &str) -> ! {
+        let mut report = format!("timed out waiting for {what}\n");
+        for u in &self.users {
+            report.push_str(&format!("{}: {:#?}\n", u.nick, u.last_lines()));
+        }
+        report.push_str(&format!(
+            "{THIN} (libotr): shown {:?}, secure {}, events {:?}",
+            self.thin.shown, self.thin.secure, self.thin.msg_events
+        ));
+        panic!("{report}");
+    }
+
+    /// `nick` types `text` in its room window; every nick of `readers` must show it with
+    /// its sender (the thin member, as `<nick> text` in its conversation with the host).
+    async fn room_says(&mut self, nick: &str, text: &str, readers: &[&str]) {
+        self.user(nick).type_in_room(text);
+        let line = format!("<{nick}> {text}");
+        self.pump(Duration::from_secs(60), text, |w| {
+            readers.iter().all(|r| {
+                if *r == THIN {
+                    w.thin.shown_by_host().contains(&line)
+                } else {
+                    w.get(r).shows(nick, text)
+                }
+            })
+        })
+        .await;
+    }
+
+    /// The libotr user writes `text` to the host; the room windows of `readers` must
+    /// show it as the thin member's.
+    async fn thin_says(&mut self, text: &str, readers: &[&str]) {
+        self.thin.say(text);
+        self.pump(Duration::from_secs(60), text, |w| {
+            readers.iter().all(|r| w.get(r).shows(THIN, text))
+        })
+        .await;
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
+    let started = Instant::now();
+    let server = Ngircd::start(Options::default()).unwrap();
+    let tap = Tap::start(server.port()).unwrap();
+    let users = [
+        User::new(tap.port(), HOST, 31),
+        User::new(tap.port(), "bob", 32),
+        User::new(tap.port(), "carol", 33),
+    ];
+    let thin = Thin::new(tap.port());
+    let mut world = World { users, thin };
+    world
+        .pump(Duration::from_secs(30), "the connections", |w| {
+            w.users.iter().all(|u| u.app.is_connected()) && w.thin.connected
+        })
+        .await;
+    let mut typed: Vec<String> = Vec::new();
+
+    // 1. alice hosts and invites; bob and carol see the invitation and join.
+    world.user(HOST).type_in_status("/group host");
+    let room = world.get(HOST).room().expect("alice's room window");
+    assert_eq!(world.get(HOST).app.active_window().name(), room);
+    let id = room.strip_prefix("room:").unwrap().to_owned();
+    world.user(HOST).type_in_room("/group invite bob");
+    world.user(HOST).type_in_room("/group invite carol");
+    world
+        .pump(Duration::from_secs(60), "the invitations", |w| {
+            ["bob", "carol"].iter().all(|n| {
+                w.get(n)
+                    .status_transcript()
+                    .contains(&format!("alice invites you to the private room {id}"))
+            })
+        })
+        .await;
+    for nick in ["bob", "carol"] {
+        let u = world.user(nick);
+        // Nothing joins before the user accepts.
+        assert!(u.room_messages().is_empty());
+        u.type_in_status("/group join");
+        assert_eq!(u.app.active_window().name(), room, "{nick}");
+    }
+    world
+        .pump(Duration::from_secs(60), "the room of three", |w| {
+            w.users.iter().all(|u| {
+                u.room_members() == ["alice", "bob", "carol"]
+                    && u.app
+                        .window(&room)
+                        .and_then(|win| win.room_info())
+                        .is_some_and(|i| i.level == SecurityLevel::Private && i.host == HOST)
+            })
+        })
+        .await;
+
+    // Each member writes a line; the two others show it with its sender.
+    for (nick, text) in [
+        (HOST, "alice opens the room"),
+        ("bob", "bob says hello to the room"),
+        ("carol", "carol is here too"),
+    ] {
+        let readers: Vec<&str> = ["alice", "bob", "carol"]
+            .into_iter()
+            .filter(|n| *n != nick)
+            .collect();
+        world.room_says(nick, text, &readers).await;
+        typed.push(text.to_owned());
+    }
+    // Everyone's room window shows the same conversation, in the same order (the sender
+    // sees its own line once the host relayed it).
+    let reference = world.get(HOST).room_messages();
+    assert_eq!(
+        reference,
+        [
+            ("alice", "alice opens the room"),
+            ("bob", "bob says hello to the room"),
+            ("carol", "carol is here too"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    world
+        .pump(Duration::from_secs(30), "the same conversation", |w| {
+            w.users.iter().all(|u| u.room_messages() == reference)
+        })
+        .await;
+
+    // `/group roster`: the host and the three members with their fingerprints.
+    let fingerprints: Vec<(String, String)> = world
+        .users
+        .iter()
+        .map(|u| (u.nick.to_owned(), u.app.engine().fingerprint().to_string()))
+        .collect();
+    for nick in ["alice", "bob", "carol"] {
+        let u = world.user(nick);
+        u.type_in_room("/group roster");
+        let shown = u.room_transcript();
+        assert!(
+            shown.contains(&format!("Room {id}, host alice:")),
+            "{nick}: {shown}"
+        );
+        for (member, fp) in &fingerprints {
+            let role = if member == HOST { " (host)" } else { "" };
+            assert!(
+                shown.contains(&format!("  {member}{role} {fp}")),
+                "{nick}: {member} {fp} missing in:\n{shown}"
+            );
+        }
+    }
+
+    // Every member's room state is private (level 2), as saved in otr.chatinfo.
+    for u in &world.users {
+        let state = u.app.room_state().unwrap();
+        assert_eq!(
+            (
+                state.account.as_str(),
+                state.room.as_str(),
+                state.host.as_str()
+            ),
+            (u.nick, id.as_str(), HOST)
+        );
+        assert_eq!(state.level, SecurityLevel::Private, "{}", u.nick);
+        assert_eq!(
+            u.chatinfo_file(),
+            format!("?AC?{}\t?CID?{id}\t?HOST?alice\t?STAT?2\n", u.nick),
+            "{}",
+            u.nick
+        );
+    }
+
+    // 2. A libotr 4.1.1 user joins as a thin member: it reads the room as private OTR
+    //    messages prefixed with the sender's nick, and what it writes goes to the room.
+    world
+        .user(HOST)
+        .type_in_room(&format!("/group thin {THIN}"));
+    world
+        .pump(Duration::from_secs(60), "the thin member", |w| {
+            w.users
+                .iter()
+                .all(|u| u.room_members() == ["alice", "bob", "carol", THIN])
+                && w.thin
+                    .shown_by_host()
+                    .iter()
+                    .any(|t| t.contains("you are in a private group hosted by alice"))
+        })
+        .await;
+    assert_eq!(world.thin.lib.msgstate(HOST), MsgState::Encrypted);
+    assert_eq!(
+        world.thin.lib.their_fingerprint(HOST),
+        Some(world.get(HOST).app.engine().fingerprint().to_string())
+    );
+    world.user("carol").type_in_room("/group roster");
+    let lib_fp = world.thin.lib.fingerprint();
+    assert!(
+        world
+            .get("carol")
+            .room_transcript()
+            .contains(&format!("  {THIN} [thin: stock OTR client] {lib_fp}")),
+        "{}",
+        world.get("carol").room_transcript()
+    );
+    world
+        .room_says("bob", "bob greets dave", &["alice", "carol", THIN])
+        .await;
+    world
+        .room_says(HOST, "alice greets dave", &["bob", "carol", THIN])
+        .await;
+    world
+        .thin_says(
+            "dave writes from a stock client",
+            &["alice", "bob", "carol"],
+        )
+        .await;
+    typed.extend(
+        [
+            "bob greets dave",
+            "alice greets dave",
+            "dave writes from a stock client",
+        ]
+        .map(String::from),
+    );
+    // The thin member never gets its own line back; everything it got was encrypted.
+    assert!(!world
+        .thin
+        .shown_by_host()
+        .iter()
+        .any(|t| t.contains("dave writes from a stock client")));
+    assert!(world.thin.shown.iter().all(|(_, _, encrypted)| *encrypted));
+
+    // 3. bob leaves; the others go on without him.
+    world.user("bob").type_in_room("/group leave");
+    assert!(world
+        .get("bob")
+        .room_transcript()
+        .contains("You left the room."));
+    world
+        .pump(Duration::from_secs(60), "bob's departure", |w| {
+            ["alice", "carol"]
+                .iter()
+                .all(|n| w.get(n).room_members() == ["alice", "carol", THIN])
+        })
+        .await;
+    let bob_saw = world.get("bob").room_messages();
+    world
+        .room_says("carol", "carol after bob left", &["alice", THIN])
+        .await;
+    world
+        .room_says(HOST, "alice after bob left", &["carol", THIN])
+        .await;
+    world
+        .thin_says("dave after bob left", &["alice", "carol"])
+        .await;
+    typed.extend(
+        [
+            "carol after bob left",
+            "alice after bob left",
+            "dave after bob left",
+        ]
+        .map(String::from),
+    );
+
+    // 4. alice removes carol: carol is told, and shows nothing of the room afterwards.
+    world.user(HOST).type_in_room("/group kick carol");
+    world
+        .pump(Duration::from_secs(60), "carol's removal", |w| {
+            w.get("carol")
+                .room_transcript()
+                .contains("The host removed you from the room.")
+                && w.get(HOST).room_members() == ["alice", THIN]
+        })
+        .await;
+    let carol_saw = world.get("carol").room_messages();
+    world.room_says(HOST, "alice after the kick", &[THIN]).await;
+    world.thin_says("dave after the kick", &[HOST]).await;
+    typed.extend(["alice after the kick", "dave after the kick"].map(String::from));
+    // Time for anything the host might still send carol (or bob) to arrive.
+    world.settle(Duration::from_secs(3)).await;
+    for (nick, before, after) in [
+        ("bob", &bob_saw, &typed[6..]),
+        ("carol", &carol_saw, &typed[9..]),
+    ] {
+        let u = world.get(nick);
+        assert_eq!(&u.room_messages(), before, "{nick}");
+        for text in after {
+            assert!(
+                u.all_lines()
+                    .iter()
+                    .all(|(_, _, l)| !l.contains(text.as_str())),
+                "{nick} shows {text:?}"
+            );
+        }
+    }
+    // Typing in carol's old room window sends nothing to the room.
+    world.user("carol").type_in_room("carol tries to write");
+    assert!(world
+        .get("carol")
+        .room_transcript()
+        .contains("not in this room"));
+    world.settle(Duration::from_secs(2)).await;
+    assert!(!world.get(HOST).shows("carol", "carol tries to write"));
+    assert!(!world
+        .thin
+        .shown_by_host()
+        .iter()
+        .any(|t| t.contains("carol tries to write")));
+    // For those who left or were removed, the saved room state is finished (level 1).
+    for nick in ["bob", "carol"] {
+        let u = world.get(nick);
+        assert_eq!(
+            u.app.room_state().map(|s| s.level),
+            Some(SecurityLevel::Finished),
+            "{nick}"
+        );
+        assert_eq!(
+            u.chatinfo_file(),
+            format!("?AC?{nick}\t?CID?{id}\t?HOST?alice\t?STAT?1\n"),
+            "{nick}"
+        );
+    }
+    assert_eq!(
+        world.get(HOST).app.room_state().map(|s| s.level),
+        Some(SecurityLevel::Private)
+    );
+
+    // 5. No room alert, no unauthenticated line, nothing refused anywhere in the honest run.
+    for u in &world.users {
+        for (window, kind, text) in u.all_lines() {
+            assert!(
+                !text.contains("ROOM ALERT") && !text.contains("UNAUTHENTICATED"),
+                "{} {window}: {text}",
+                u.nick
+            );
+            // The one error a room window shows: carol typing after her removal.
+            if window.starts_with("room:") && !text.starts_with("You are not in this room") {
+                assert_ne!(kind, LineKind::Error, "{} {window}: {text}", u.nick);
+            }
+        }
+    }
+    assert!(
+        world.thin.msg_events.is_empty(),
+        "libotr reported {:?}",
+        world.thin.msg_events
+    );
+
+    // The whole conversation, as each saw it: the host everything, bob up to his
+    // departure, carol up to her removal, in the same order everywhere.
+    let said = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    };
+    let everything = said(&[
+        ("alice", "alice opens the room"),
+        ("bob", "bob says hello to the room"),
+        ("carol", "carol is here too"),
+        ("bob", "bob greets dave"),
+        ("alice", "alice greets dave"),
+        (THIN, "dave writes from a stock client"),
+        ("carol", "carol after bob left"),
+        ("alice", "alice after bob left"),
+        (THIN, "dave after bob left"),
+        ("alice", "alice after the kick"),
+        (THIN, "dave after the kick"),
+    ]);
+    assert_eq!(world.get(HOST).room_messages(), everything);
+    assert_eq!(world.get("bob").room_messages(), everything[..6]);
+    assert_eq!(world.get("carol").room_messages(), everything[..9]);
+    // The libotr user's private conversation with the host, line by line (the members of
+    // a roster line in the order they joined: sorted here).
+    let dave_saw: Vec<String> = world
+        .thin
+        .shown_by_host()
+        .into_iter()
+        .map(|line| match line.strip_prefix("[room] members: ") {
+            Some(names) => {
+                let mut names: Vec<&str> = names.split(", ").collect();
+                names.sort_unstable();
+                format!("[room] members: {}", names.join(", "))
+            }
+            None => line,
+        })
+        .collect();
+    assert_eq!(
+        dave_saw,
+        [
+            format!("[room {id}] you are in a private group hosted by alice; what you write here goes to everyone"),
+            "[room] members: alice, bob, carol, dave".to_owned(),
+            "<bob> bob greets dave".to_owned(),
+            "<alice> alice greets dave".to_owned(),
+            "[room] members: alice, carol, dave".to_owned(),
+            "<carol> carol after bob left".to_owned(),
+            "<alice> alice after bob left".to_owned(),
+            "[room] members: alice, dave".to_owned(),
+            "<alice> alice after the kick".to_owned(),
+        ]
+    );
+    // The room's sessions opened no window, except each invitee's session with the host
+    // (it starts before the invitation, so its fingerprint can be checked before joining).
+    for u in &world.users {
+        let queries: Vec<&str> = u
+            .app
+            .windows()
+            .iter()
+            .filter(|w| w.kind() == WindowKind::Query)
+            .map(|w| w.name())
+            .collect();
+        let expected: &[&str] = if u.nick == HOST { &[] } else { &[HOST] };
+        assert_eq!(queries, expected, "{}: {:#?}", u.nick, u.last_lines());
+    }
+
+    // Nothing typed crossed the network in the clear, either way.
+    let (up, down) = (tap.to_server(), tap.to_client());
+    for text in &typed {
+        assert!(
+            !contains(&up, text) && !contains(&down, text),
+            "{text:?} crossed in the clear"
+        );
+    }
+    println!(
+        "figure: a room of three chat clients and a libotr thin member through ngircd (default flood control): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

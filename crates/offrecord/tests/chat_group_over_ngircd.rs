@@ -11,9 +11,9 @@
 //! member's room state is level 2 (private). alice types `/group thin dave` for the libotr
 //! peer, which reads the room as private OTR messages `<sender> text`, and whose lines
 //! reach the full members' room windows as its own. bob types `/group leave`: the others
-//! go on without him. alice types `/group kick carol`: carol is told, and shows nothing of
-//! what alice and dave write afterwards. No room alert shows anywhere, and no typed line
-//! crosses the network in the clear.
+//! go on without him. alice types `/group kick carol`: carol is told, shows nothing of what
+//! alice and dave write afterwards, and her transport receives no line at all from then
+//! on. No room alert shows anywhere, and no typed line crosses the network in the clear.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -56,6 +56,8 @@ struct User {
     home: tempfile::TempDir,
     /// The room state last written to `otr.chatinfo`.
     saved: Option<ChatInfo>,
+    /// The senders of every private message the transport delivered, in order.
+    received_from: Vec<String>,
 }
 
 impl User {
@@ -81,6 +83,7 @@ impl User {
             events,
             home: tempfile::tempdir().unwrap(),
             saved: None,
+            received_from: Vec::new(),
         }
     }
 
@@ -103,6 +106,11 @@ impl User {
     }
 
     fn on_irc(&mut self, event: IrcEvent) {
+        if let IrcEvent::Message { from, target, .. } = &event {
+            if *target == self.nick {
+                self.received_from.push(from.clone());
+            }
+        }
         let out = self.app.on_irc(event, now());
         self.send_all(out);
     }
@@ -639,11 +647,19 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
         })
         .await;
     let carol_saw = world.get("carol").room_messages();
+    // Lines from the host arrive in the order it sent them: what reaches carol after the
+    // removal was sent after it.
+    let carol_got = world.get("carol").received_from.len();
     world.room_says(HOST, "alice after the kick", &[THIN]).await;
     world.thin_says("dave after the kick", &[HOST]).await;
     typed.extend(["alice after the kick", "dave after the kick"].map(String::from));
     // Time for anything the host might still send carol (or bob) to arrive.
     world.settle(Duration::from_secs(3)).await;
+    // The host sent carol nothing at all after removing her (nor did anyone else).
+    assert_eq!(
+        world.get("carol").received_from[carol_got..],
+        [] as [String; 0]
+    );
     for (nick, before, after) in [
         ("bob", &bob_saw, &typed[6..]),
         ("carol", &carol_saw, &typed[9..]),

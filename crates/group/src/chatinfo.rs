@@ -47,9 +47,10 @@ impl ChatInfo {
         )
     }
 
-    /// Parses one line.
+    /// Parses one line. Fields are separated by one or more tabs (the paper's own format
+    /// line has two before `?STAT?`).
     pub fn parse_line(line: &str, number: usize) -> Result<Self, ChatInfoError> {
-        let mut f = line.split('\t');
+        let mut f = line.split('\t').filter(|field| !field.is_empty());
         let mut field = |tag: &str| {
             f.next()
                 .and_then(|v| v.strip_prefix(tag))
@@ -120,6 +121,13 @@ mod tests {
         upsert(&mut rooms, up);
         assert_eq!(rooms.len(), 1);
         assert!(serialize(&rooms).ends_with("?STAT?2\n"));
+    }
+
+    #[test]
+    fn the_papers_format_line_with_two_tabs_parses() {
+        let rooms = parse("?AC?a@b\t?CID?1\t?HOST?a@b\t\t?STAT?2\n").unwrap();
+        assert_eq!(rooms[0].level, SecurityLevel::Private);
+        assert_eq!(rooms[0].host, "a@b");
     }
 
     #[test]

@@ -231,6 +231,10 @@ fn host_invites_two_members_and_messages_reach_all_three_with_their_sender() {
             "{:?}",
             net.room_errors(who)
         );
+        // Keys settled while the room formed: every sender is known end to end (by the
+        // pairwise key, or by the OTR session with the host), so no line is marked.
+        let lines = room_lines(&net, who);
+        assert!(!lines.iter().any(|l| vouched(l)), "{lines:#?}");
     }
     // Room text never crossed the network in the clear.
     for text in ["hello from the host", "bob here", "carol too"] {
@@ -474,6 +478,44 @@ fn a_thin_member_reads_and_writes_the_room_through_its_private_conversation() {
             NICKS[who]
         );
     }
+    // Only the host vouches for a thin member's line: bob's window marks it. The host
+    // knows carol by its own OTR session with her: unmarked.
+    let bob = room_lines(&net, 1);
+    assert!(
+        bob.iter()
+            .any(|l| l.ends_with("<carol> [host vouches] carol from irssi")),
+        "{bob:#?}"
+    );
+    let alice = room_lines(&net, 0);
+    assert!(
+        alice
+            .iter()
+            .any(|l| l.ends_with("<carol> carol from irssi")),
+        "{alice:#?}"
+    );
+    // The roster says so, for each side.
+    let carol_fp = net.apps[2].engine().fingerprint().to_string();
+    let bob_fp = net.apps[1].engine().fingerprint().to_string();
+    net.type_line(1, "/group roster");
+    let bob = room_lines(&net, 1);
+    let e = format!("  carol [thin: stock OTR client] {carol_fp}: thin: the host vouches");
+    assert!(bob.iter().any(|l| l.ends_with(&e)), "{e} in {bob:#?}");
+    let host_room = net.room_window(0);
+    let i = net.apps[0]
+        .windows()
+        .iter()
+        .position(|w| w.name() == host_room)
+        .unwrap();
+    let out = net.apps[0].on_key(Key::Window(i + 1), now);
+    net.deliver(0, out);
+    net.type_line(0, "/group roster");
+    let alice = room_lines(&net, 0);
+    for e in [
+        format!("  carol [thin: stock OTR client] {carol_fp}: end to end: our OTR session with it"),
+        format!("  bob {bob_fp}: end to end: our OTR session with it"),
+    ] {
+        assert!(alice.iter().any(|l| l.ends_with(&e)), "{e} in {alice:#?}");
+    }
     for text in ["bob to everyone", "carol from irssi"] {
         assert!(
             net.wire.iter().all(|(_, _, t)| !t.contains(text)),
@@ -503,4 +545,144 @@ fn room_traffic_in_flight_to_a_member_who_left_opens_no_window() {
     let windows: Vec<&str> = net.apps[1].windows().iter().map(|w| w.name()).collect();
     assert!(!windows.contains(&"carol"), "{windows:?}");
     assert_eq!(net.apps[1].windows().len(), 3, "{windows:?}");
+}
+
+/// The rendered room window of `who`, one line each.
+fn room_lines(net: &Net3, who: usize) -> Vec<String> {
+    net.transcript(who, &net.room_window(who))
+}
+
+/// True if `line` (rendered) is a room line marked as vouched for by the host only.
+fn vouched(line: &str) -> bool {
+    line.contains("> [host vouches] ")
+}
+
+#[test]
+fn lines_only_the_host_vouches_for_are_marked_until_the_pairwise_key_is_ready() {
+    let mut net = Net3::new();
+    // carol's lines to bob are held: their pairwise OTR session (and key) cannot form.
+    net.hold = Some((2, 1));
+    net.type_line(0, "/group host");
+    net.type_line(0, "/group invite bob");
+    net.type_line(0, "/group invite carol");
+    net.type_line(1, "/group join");
+    net.type_line(2, "/group join");
+    for _ in 0..3 {
+        net.tick();
+    }
+    net.say(1, "bob early");
+    net.say(2, "carol early");
+    net.type_line(1, "/group roster");
+    net.type_line(2, "/group roster");
+    let fps: Vec<String> = (0..3)
+        .map(|who| net.apps[who].engine().fingerprint().to_string())
+        .collect();
+    let fp = |who: usize| fps[who].clone();
+    let bob = room_lines(&net, 1);
+    let carol = room_lines(&net, 2);
+    // Each member sees the other's line as the host's word only; its own line, unmarked.
+    assert!(
+        bob.iter()
+            .any(|l| l.ends_with("<carol> [host vouches] carol early")),
+        "{bob:#?}"
+    );
+    assert!(
+        bob.iter().any(|l| l.ends_with("<bob> bob early")),
+        "{bob:#?}"
+    );
+    assert!(
+        carol
+            .iter()
+            .any(|l| l.ends_with("<bob> [host vouches] bob early")),
+        "{carol:#?}"
+    );
+    // The host knows every sender by its own OTR session with it: nothing is marked.
+    assert!(!room_lines(&net, 0).iter().any(|l| vouched(l)));
+    // The roster says why.
+    for (lines, me, other) in [(&bob, 1, 2), (&carol, 2, 1)] {
+        let expect = [
+            format!(
+                "  alice (host) {}: end to end: our OTR session with the host",
+                fp(0)
+            ),
+            format!("  {} {}: you", NICKS[me], fp(me)),
+            format!(
+                "  {} {}: pending: the host vouches until our pairwise key is ready",
+                NICKS[other],
+                fp(other)
+            ),
+        ];
+        for e in expect {
+            assert!(lines.iter().any(|l| l.ends_with(&e)), "{e} in {lines:#?}");
+        }
+    }
+    // The window's line kind says it too, and the screen shows it in its own colour.
+    let w = net.apps[1].window(&net.room_window(1)).unwrap();
+    let marked: Vec<(&str, bool)> = w
+        .lines()
+        .filter_map(|l| match &l.kind {
+            LineKind::Message { from, vouched, .. } => Some((from.as_str(), *vouched)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(marked, [("carol", true)]);
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    let name = net.room_window(1);
+    let i = net.apps[1]
+        .windows()
+        .iter()
+        .position(|w| w.name() == name)
+        .unwrap();
+    let now = net.now;
+    let _ = net.apps[1].on_key(Key::Window(i + 1), now);
+    terminal.draw(|f| ui::draw(f, &net.apps[1])).unwrap();
+    let buffer = terminal.backend().buffer();
+    let screen = ui::buffer_text(buffer);
+    let row = screen
+        .iter()
+        .position(|r| r.contains("[host vouches] carol early"))
+        .unwrap_or_else(|| panic!("{screen:#?}"));
+    let row = u16::try_from(row).unwrap();
+    assert_eq!(buffer[(0, row)].fg, ratatui::style::Color::Yellow);
+    let own = screen
+        .iter()
+        .position(|r| r.contains("<bob> bob early"))
+        .unwrap();
+    assert_ne!(
+        buffer[(0, u16::try_from(own).unwrap())].fg,
+        ratatui::style::Color::Yellow
+    );
+
+    // carol's lines reach bob at last: the pairwise key forms, and from then on each knows
+    // the other's lines end to end.
+    net.hold = None;
+    let held = std::mem::take(&mut net.held);
+    net.deliver(2, held);
+    for _ in 0..3 {
+        net.tick();
+    }
+    assert!(net.apps[1].group_node().pairwise_ready("carol"));
+    assert!(net.apps[2].group_node().pairwise_ready("bob"));
+    net.say(1, "bob later");
+    net.say(2, "carol later");
+    net.type_line(1, "/group roster");
+    net.type_line(2, "/group roster");
+    for (who, other) in [(1, 2), (2, 1)] {
+        let lines = room_lines(&net, who);
+        let e = format!(
+            "  {} {}: end to end: our pairwise key",
+            NICKS[other],
+            fp(other)
+        );
+        assert!(lines.iter().any(|l| l.ends_with(&e)), "{e} in {lines:#?}");
+        for text in ["bob later", "carol later"] {
+            let line = lines.iter().find(|l| l.contains(text)).unwrap();
+            assert!(!vouched(line), "{line}");
+        }
+        assert!(
+            net.room_errors(who).is_empty(),
+            "{:?}",
+            net.room_errors(who)
+        );
+    }
 }

@@ -120,7 +120,7 @@ impl Chat {
         };
         w.lines()
             .filter_map(|l| match &l.kind {
-                LineKind::Message { from, private } if from == LIB => {
+                LineKind::Message { from, private, .. } if from == LIB => {
                     Some((l.text.clone(), *private))
                 }
                 _ => None,

@@ -102,7 +102,7 @@ impl User {
         };
         w.lines()
             .filter(
-                |l| matches!(&l.kind, LineKind::Message { from, private: true } if from == peer),
+                |l| matches!(&l.kind, LineKind::Message { from, private: true, .. } if from == peer),
             )
             .map(|l| l.text.clone())
             .collect()

@@ -196,6 +196,9 @@ pub enum LineKind {
         from: String,
         /// True when it arrived encrypted and verified by its MAC.
         private: bool,
+        /// A room line whose sender only the host vouches for (a thin member, or a member
+        /// we share no pairwise key with yet): shown with [`HOST_VOUCHES`].
+        vouched: bool,
     },
     /// A message we typed.
     Own {
@@ -214,6 +217,11 @@ pub enum LineKind {
     Output,
 }
 
+/// The mark before a room line whose sender only the host vouches for
+/// ([`group::Auth::HostAttested`]): a thin member's line, or a member's line before our
+/// pairwise key with it is ready. The host could have written it in that member's name.
+pub const HOST_VOUCHES: &str = "[host vouches] ";
+
 /// One line of a window's scrollback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
@@ -226,12 +234,20 @@ pub struct Line {
 }
 
 impl Line {
-    /// The line as shown: `HH:MM <nick> text`, `HH:MM -!- info`, `HH:MM [OTR] news`,
+    /// The line as shown: `HH:MM <nick> text` (`HH:MM <nick> [host vouches] text` for a room
+    /// line only the host vouches for), `HH:MM -!- info`, `HH:MM [OTR] news`,
     /// `HH:MM [!] error`, `HH:MM text` for command output.
     pub fn render(&self) -> String {
         let time = clock(self.time);
         match &self.kind {
-            LineKind::Message { from, private: _ } => format!("{time} <{from}> {}", self.text),
+            LineKind::Message {
+                from,
+                private: _,
+                vouched,
+            } => {
+                let mark = if *vouched { HOST_VOUCHES } else { "" };
+                format!("{time} <{from}> {mark}{}", self.text)
+            }
             LineKind::Own { nick, delivery } => {
                 let mark = match delivery {
                     Delivery::Held => "[held] ",
@@ -245,6 +261,26 @@ impl Line {
             LineKind::Error => format!("{time} [!] {}", self.text),
             LineKind::Output => format!("{time} {}", self.text),
         }
+    }
+}
+
+/// How `nick`'s room lines are authenticated for us, as `/group roster` says it: by our own
+/// OTR session (we host, or `nick` is the host), end to end by our pairwise key, or only by
+/// the host's word (a thin member, or a member whose pairwise key with us is not ready yet;
+/// those lines are marked with [`HOST_VOUCHES`]).
+fn roster_auth(node: &Node, host: &str, nick: &str, thin: bool) -> &'static str {
+    if nick == node.nick() {
+        "you"
+    } else if node.is_host() {
+        "end to end: our OTR session with it"
+    } else if nick == host {
+        "end to end: our OTR session with the host"
+    } else if thin {
+        "thin: the host vouches"
+    } else if node.pairwise_ready(nick) {
+        "end to end: our pairwise key"
+    } else {
+        "pending: the host vouches until our pairwise key is ready"
     }
 }
 
@@ -594,6 +630,11 @@ impl App {
     /// The engine (for its fingerprint, policy and known fingerprints).
     pub fn engine(&self) -> &Engine {
         self.node.engine()
+    }
+
+    /// The group node (our room, its roster, the pairwise keys with its members).
+    pub fn group_node(&self) -> &Node {
+        &self.node
     }
 
     /// The policy's preset name (`manual`, `opportunistic`, `always`, `never`) or `custom`.
@@ -1098,6 +1139,7 @@ impl App {
                         LineKind::Message {
                             from: peer,
                             private: encrypted,
+                            vouched: false,
                         },
                         &text,
                     );
@@ -1603,12 +1645,16 @@ impl App {
                         );
                         w.bump(Activity::Highlight);
                     }
-                    _ => {
+                    // Session and Pairwise: known end to end. HostAttested: only the
+                    // host's word, marked. Later kinds are treated as the host's word.
+                    auth => {
+                        let vouched = !matches!(auth, Auth::Session | Auth::Pairwise);
                         w.push(
                             now,
                             LineKind::Message {
                                 from: m.sender,
                                 private: true,
+                                vouched,
                             },
                             &m.text,
                         );
@@ -1826,7 +1872,8 @@ impl App {
         self.windows[i].push(now, LineKind::Otr, text);
     }
 
-    /// `/group roster`: the host and every member with the fingerprint the host announced.
+    /// `/group roster`: the host and every member with the fingerprint the host announced
+    /// and how its lines are authenticated for us ([`roster_auth`]).
     fn group_roster(&mut self, now: f64) {
         let i = self.active;
         let Some(roster) = self.node.roster().cloned() else {
@@ -1850,14 +1897,17 @@ impl App {
         );
         for m in &roster.members {
             let role = if m.nick == roster.host { " (host)" } else { "" };
-            let kind = match m.kind {
-                group::MemberKind::Thin => " [thin: stock OTR client]",
-                _ => "",
+            let thin = m.kind == group::MemberKind::Thin;
+            let kind = if thin {
+                " [thin: stock OTR client]"
+            } else {
+                ""
             };
+            let auth = roster_auth(&self.node, &roster.host, &m.nick, thin);
             w.push(
                 now,
                 LineKind::Output,
-                &format!("  {}{role}{kind} {}", m.nick, m.fingerprint),
+                &format!("  {}{role}{kind} {}: {auth}", m.nick, m.fingerprint),
             );
         }
     }

@@ -194,6 +194,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 fn line_style(kind: &LineKind) -> Style {
     match kind {
+        // Only the host vouches for the sender: the `[host vouches]` line stands out.
+        LineKind::Message { vouched: true, .. } => Style::new().fg(Color::Yellow),
         LineKind::Message { .. } | LineKind::Output => Style::new(),
         LineKind::Own { delivery, .. } => match delivery {
             Delivery::Held => Style::new().fg(Color::Yellow),

@@ -686,3 +686,100 @@ fn lines_only_the_host_vouches_for_are_marked_until_the_pairwise_key_is_ready() 
         );
     }
 }
+
+/// `who` makes `window` active (opening a query with `/query` if it is missing).
+fn go_to(net: &mut Net3, who: usize, window: &str) {
+    let now = net.now;
+    match net.apps[who]
+        .windows()
+        .iter()
+        .position(|w| w.name() == window)
+    {
+        Some(i) => {
+            let out = net.apps[who].on_key(Key::Window(i + 1), now);
+            net.deliver(who, out);
+        }
+        None => net.type_line(who, &format!("/query {window}")),
+    }
+    assert_eq!(net.apps[who].active_window().name(), window);
+}
+
+#[test]
+fn closing_a_query_window_keeps_the_session_the_room_uses() {
+    use otr::ConversationState;
+    let mut net = Net3::room_of_three();
+    // bob closes his window with the host; carol, hers with bob (a fellow member: their
+    // pairwise key rides on that session); alice, hosting, hers with carol.
+    for (who, peer) in [(1, "alice"), (2, "bob"), (0, "carol")] {
+        go_to(&mut net, who, peer);
+        assert!(net.apps[who].active_window().otr().is_private());
+        let wire = net.wire.len();
+        net.type_line(who, "/close");
+        assert!(
+            net.apps[who].window(peer).is_none(),
+            "{}: {peer}",
+            NICKS[who]
+        );
+        assert_eq!(
+            net.apps[who].engine().state(peer),
+            ConversationState::Encrypted,
+            "{}: {peer}",
+            NICKS[who]
+        );
+        // Nothing was sent: no disconnect reached the peer.
+        assert_eq!(net.wire.len(), wire);
+        let status = net.apps[who].windows()[0].transcript().join("\n");
+        assert!(
+            status.contains(&format!(
+                "OTR session with {peer} kept: the room uses it. /query {peer}, then /otr finish, ends it."
+            )),
+            "{status}"
+        );
+    }
+    // The room goes on, private and authenticated end to end.
+    net.say(1, "still private");
+    for who in 0..3 {
+        let msgs: Vec<String> = net.room_messages(who).into_iter().map(|m| m.1).collect();
+        assert_eq!(msgs, ["still private"], "{}", NICKS[who]);
+        assert!(
+            net.room_errors(who).is_empty(),
+            "{:?}",
+            net.room_errors(who)
+        );
+        let lines = room_lines(&net, who);
+        assert!(!lines.iter().any(|l| vouched(l)), "{lines:#?}");
+        assert_eq!(
+            net.apps[who].room_state().unwrap().level,
+            group::SecurityLevel::Private
+        );
+    }
+    // /otr finish still ends it when the user says so.
+    go_to(&mut net, 2, "bob");
+    assert!(net.apps[2].active_window().otr().is_private());
+    net.type_line(2, "/otr finish");
+    assert_ne!(
+        net.apps[2].engine().state("bob"),
+        ConversationState::Encrypted
+    );
+
+    // Out of the room, /close ends the private conversation as before.
+    net.type_line(1, "/group leave");
+    for _ in 0..3 {
+        net.tick();
+    }
+    go_to(&mut net, 1, "alice");
+    assert!(net.apps[1].active_window().otr().is_private());
+    net.type_line(1, "/close");
+    assert!(net.apps[1].window("alice").is_none());
+    assert_ne!(
+        net.apps[1].engine().state("alice"),
+        ConversationState::Encrypted
+    );
+    let status = net.apps[1].windows()[0].transcript().join("\n");
+    // Only the earlier /close, in the room, kept it.
+    assert_eq!(
+        status.matches("OTR session with alice kept").count(),
+        1,
+        "{status}"
+    );
+}

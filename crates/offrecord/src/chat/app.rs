@@ -1536,6 +1536,19 @@ impl App {
                     });
                 } else if self.windows[i].otr.is_private() {
                     let peer = self.windows[i].name.clone();
+                    if self.room_uses_session(&peer) {
+                        // Ending it would take the room's privacy with it: close only the
+                        // window.
+                        self.close(i);
+                        let text = format!("OTR session with {peer} kept: the room uses it. /query {peer}, then /otr finish, ends it.");
+                        self.windows[0].push(now, LineKind::Otr, &text);
+                        self.windows[0].bump(Activity::Info);
+                        let a = self.active;
+                        if a != 0 {
+                            self.windows[a].push(now, LineKind::Otr, &text);
+                        }
+                        return;
+                    }
                     let events = self.node.engine_mut().finish(&peer);
                     self.handle_events(events, None, now, out);
                 }
@@ -1783,6 +1796,20 @@ impl App {
     /// before any room.
     pub fn room_state(&self) -> Option<group::chatinfo::ChatInfo> {
         self.node.info().or_else(|| self.left_room.clone())
+    }
+
+    /// True if the room we are in (or invited to, or joining) rides on our OTR session with
+    /// `peer`: `peer` hosts it; we host it and `peer` is a member (full or thin: we relay
+    /// its lines over that session); or `peer` is a full member (our pairwise key and
+    /// transcript digests go over that session). `/close` keeps such a session.
+    fn room_uses_session(&self, peer: &str) -> bool {
+        if self.node.host_nick() == Some(peer) {
+            return true;
+        }
+        match self.node.roster().and_then(|r| r.entry(peer)) {
+            Some(entry) => self.node.is_host() || entry.kind != group::MemberKind::Thin,
+            None => false,
+        }
     }
 
     /// `/group ...`: rooms over OTR.

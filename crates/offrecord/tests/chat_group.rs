@@ -162,22 +162,30 @@ impl Net3 {
     }
 
     /// Alice hosts; bob and carol accept with `/group join`.
-    fn room_of_three() -> Self {
-        let mut net = Self::new();
-        net.type_line(0, "/group host");
-        net.type_line(0, "/group invite bob");
-        net.type_line(0, "/group invite carol");
-        for who in [1, 2] {
-            let status = net.apps[who].windows()[0].transcript().join("\n");
+    /// Alice hosts and types each of `invitations` (`/group invite bob`, `/group thin
+    /// carol`); each of `joining` is told of its invitation and accepts with `/group join`;
+    /// then three seconds pass.
+    fn open_room(&mut self, invitations: &[&str], joining: &[usize]) {
+        self.type_line(0, "/group host");
+        for line in invitations {
+            self.type_line(0, line);
+        }
+        for &who in joining {
+            let status = self.apps[who].windows()[0].transcript().join("\n");
             assert!(
                 status.contains("alice invites you to the private room"),
                 "{status}"
             );
-            net.type_line(who, "/group join");
+            self.type_line(who, "/group join");
         }
         for _ in 0..3 {
-            net.tick();
+            self.tick();
         }
+    }
+
+    fn room_of_three() -> Self {
+        let mut net = Self::new();
+        net.open_room(&["/group invite bob", "/group invite carol"], &[1, 2]);
         for who in 0..3 {
             let w = net.apps[who].window(&net.room_window(who)).unwrap();
             let members: Vec<&str> = w.members().collect();
@@ -194,19 +202,45 @@ impl Net3 {
         net
     }
 
-    fn say(&mut self, who: usize, text: &str) {
-        let name = self.room_window(who);
-        let i = self.apps[who]
+    /// Stops holding and delivers what was held.
+    fn release(&mut self) {
+        let from = self.hold.take().map(|(from, _)| from);
+        let held = std::mem::take(&mut self.held);
+        if let Some(from) = from {
+            self.deliver(from, held);
+        }
+    }
+
+    /// `who` makes `window` active (opening a query with `/query` if it is missing).
+    fn go_to(&mut self, who: usize, window: &str) {
+        let now = self.now;
+        match self.apps[who]
             .windows()
             .iter()
-            .position(|w| w.name() == name)
-            .unwrap();
-        let now = self.now;
-        let out = self.apps[who].on_key(Key::Window(i + 1), now);
-        self.deliver(who, out);
-        assert_eq!(self.apps[who].active_window().name(), name);
+            .position(|w| w.name() == window)
+        {
+            Some(i) => {
+                let out = self.apps[who].on_key(Key::Window(i + 1), now);
+                self.deliver(who, out);
+            }
+            None => self.type_line(who, &format!("/query {window}")),
+        }
+        assert_eq!(self.apps[who].active_window().name(), window);
+    }
+
+    fn say(&mut self, who: usize, text: &str) {
+        let name = self.room_window(who);
+        self.go_to(who, &name);
         self.type_line(who, text);
         self.tick();
+    }
+
+    /// `who`'s room window has no error line and no line only the host vouches for.
+    fn assert_authenticated(&self, who: usize) {
+        let errors = self.room_errors(who);
+        assert!(errors.is_empty(), "{}: {errors:?}", NICKS[who]);
+        let lines = room_lines(self, who);
+        assert!(!lines.iter().any(|l| vouched(l)), "{lines:#?}");
     }
 }
 
@@ -226,15 +260,9 @@ fn host_invites_two_members_and_messages_reach_all_three_with_their_sender() {
     .collect();
     for who in 0..3 {
         assert_eq!(net.room_messages(who), expected, "{}", NICKS[who]);
-        assert!(
-            net.room_errors(who).is_empty(),
-            "{:?}",
-            net.room_errors(who)
-        );
         // Keys settled while the room formed: every sender is known end to end (by the
         // pairwise key, or by the OTR session with the host), so no line is marked.
-        let lines = room_lines(&net, who);
-        assert!(!lines.iter().any(|l| vouched(l)), "{lines:#?}");
+        net.assert_authenticated(who);
     }
     // Room text never crossed the network in the clear.
     for text in ["hello from the host", "bob here", "carol too"] {
@@ -426,13 +454,7 @@ fn a_thin_member_reads_and_writes_the_room_through_its_private_conversation() {
     // Carol plays a stock OTR client: she never runs the room protocol, only the private
     // conversation with the host.
     let mut net = Net3::new();
-    net.type_line(0, "/group host");
-    net.type_line(0, "/group invite bob");
-    net.type_line(0, "/group thin carol");
-    net.type_line(1, "/group join");
-    for _ in 0..3 {
-        net.tick();
-    }
+    net.open_room(&["/group invite bob", "/group thin carol"], &[1]);
     let host_room = net.room_window(0);
     let members: Vec<&str> = net.apps[0].window(&host_room).unwrap().members().collect();
     assert_eq!(members, ["alice", "bob", "carol"]);
@@ -460,14 +482,7 @@ fn a_thin_member_reads_and_writes_the_room_through_its_private_conversation() {
     );
 
     // What carol writes to the host reaches the room under her name.
-    let i = net.apps[2]
-        .windows()
-        .iter()
-        .position(|w| w.name() == "alice")
-        .unwrap();
-    let now = net.now;
-    let out = net.apps[2].on_key(Key::Window(i + 1), now);
-    net.deliver(2, out);
+    net.go_to(2, "alice");
     net.type_line(2, "carol from irssi");
     net.tick();
     for who in [0, 1] {
@@ -500,14 +515,7 @@ fn a_thin_member_reads_and_writes_the_room_through_its_private_conversation() {
     let bob = room_lines(&net, 1);
     let e = format!("  carol [thin: stock OTR client] {carol_fp}: thin: the host vouches");
     assert!(bob.iter().any(|l| l.ends_with(&e)), "{e} in {bob:#?}");
-    let host_room = net.room_window(0);
-    let i = net.apps[0]
-        .windows()
-        .iter()
-        .position(|w| w.name() == host_room)
-        .unwrap();
-    let out = net.apps[0].on_key(Key::Window(i + 1), now);
-    net.deliver(0, out);
+    net.go_to(0, &host_room);
     net.type_line(0, "/group roster");
     let alice = room_lines(&net, 0);
     for e in [
@@ -539,9 +547,7 @@ fn room_traffic_in_flight_to_a_member_who_left_opens_no_window() {
         net.tick();
     }
     // Now it arrives: bob, out of the room, has nothing to show and opens no window.
-    net.hold = None;
-    let held = std::mem::take(&mut net.held);
-    net.deliver(2, held);
+    net.release();
     let windows: Vec<&str> = net.apps[1].windows().iter().map(|w| w.name()).collect();
     assert!(!windows.contains(&"carol"), "{windows:?}");
     assert_eq!(net.apps[1].windows().len(), 3, "{windows:?}");
@@ -562,14 +568,7 @@ fn lines_only_the_host_vouches_for_are_marked_until_the_pairwise_key_is_ready() 
     let mut net = Net3::new();
     // carol's lines to bob are held: their pairwise OTR session (and key) cannot form.
     net.hold = Some((2, 1));
-    net.type_line(0, "/group host");
-    net.type_line(0, "/group invite bob");
-    net.type_line(0, "/group invite carol");
-    net.type_line(1, "/group join");
-    net.type_line(2, "/group join");
-    for _ in 0..3 {
-        net.tick();
-    }
+    net.open_room(&["/group invite bob", "/group invite carol"], &[1, 2]);
     net.say(1, "bob early");
     net.say(2, "carol early");
     net.type_line(1, "/group roster");
@@ -628,13 +627,7 @@ fn lines_only_the_host_vouches_for_are_marked_until_the_pairwise_key_is_ready() 
     assert_eq!(marked, [("carol", true)]);
     let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
     let name = net.room_window(1);
-    let i = net.apps[1]
-        .windows()
-        .iter()
-        .position(|w| w.name() == name)
-        .unwrap();
-    let now = net.now;
-    let _ = net.apps[1].on_key(Key::Window(i + 1), now);
+    net.go_to(1, &name);
     terminal.draw(|f| ui::draw(f, &net.apps[1])).unwrap();
     let buffer = terminal.backend().buffer();
     let screen = ui::buffer_text(buffer);
@@ -655,9 +648,7 @@ fn lines_only_the_host_vouches_for_are_marked_until_the_pairwise_key_is_ready() 
 
     // carol's lines reach bob at last: the pairwise key forms, and from then on each knows
     // the other's lines end to end.
-    net.hold = None;
-    let held = std::mem::take(&mut net.held);
-    net.deliver(2, held);
+    net.release();
     for _ in 0..3 {
         net.tick();
     }
@@ -687,23 +678,6 @@ fn lines_only_the_host_vouches_for_are_marked_until_the_pairwise_key_is_ready() 
     }
 }
 
-/// `who` makes `window` active (opening a query with `/query` if it is missing).
-fn go_to(net: &mut Net3, who: usize, window: &str) {
-    let now = net.now;
-    match net.apps[who]
-        .windows()
-        .iter()
-        .position(|w| w.name() == window)
-    {
-        Some(i) => {
-            let out = net.apps[who].on_key(Key::Window(i + 1), now);
-            net.deliver(who, out);
-        }
-        None => net.type_line(who, &format!("/query {window}")),
-    }
-    assert_eq!(net.apps[who].active_window().name(), window);
-}
-
 #[test]
 fn closing_a_query_window_keeps_the_session_the_room_uses() {
     use otr::ConversationState;
@@ -711,7 +685,7 @@ fn closing_a_query_window_keeps_the_session_the_room_uses() {
     // bob closes his window with the host; carol, hers with bob (a fellow member: their
     // pairwise key rides on that session); alice, hosting, hers with carol.
     for (who, peer) in [(1, "alice"), (2, "bob"), (0, "carol")] {
-        go_to(&mut net, who, peer);
+        net.go_to(who, peer);
         assert!(net.apps[who].active_window().otr().is_private());
         let wire = net.wire.len();
         net.type_line(who, "/close");
@@ -741,20 +715,14 @@ fn closing_a_query_window_keeps_the_session_the_room_uses() {
     for who in 0..3 {
         let msgs: Vec<String> = net.room_messages(who).into_iter().map(|m| m.1).collect();
         assert_eq!(msgs, ["still private"], "{}", NICKS[who]);
-        assert!(
-            net.room_errors(who).is_empty(),
-            "{:?}",
-            net.room_errors(who)
-        );
-        let lines = room_lines(&net, who);
-        assert!(!lines.iter().any(|l| vouched(l)), "{lines:#?}");
+        net.assert_authenticated(who);
         assert_eq!(
             net.apps[who].room_state().unwrap().level,
             group::SecurityLevel::Private
         );
     }
     // /otr finish still ends it when the user says so.
-    go_to(&mut net, 2, "bob");
+    net.go_to(2, "bob");
     assert!(net.apps[2].active_window().otr().is_private());
     net.type_line(2, "/otr finish");
     assert_ne!(
@@ -767,7 +735,7 @@ fn closing_a_query_window_keeps_the_session_the_room_uses() {
     for _ in 0..3 {
         net.tick();
     }
-    go_to(&mut net, 1, "alice");
+    net.go_to(1, "alice");
     assert!(net.apps[1].active_window().otr().is_private());
     net.type_line(1, "/close");
     assert!(net.apps[1].window("alice").is_none());

@@ -20,39 +20,23 @@ use std::time::{Duration, Instant};
 
 use group::chatinfo::ChatInfo;
 use group::SecurityLevel;
-use irc::{IrcCommand, IrcConfig, IrcEvent, IrcHandle};
-use libotr_harness::{Event as LEvent, LibOtr, MsgState, POLICY_DEFAULT};
+use irc::{IrcCommand, IrcEvent};
+use libotr_harness::MsgState;
 use ngircd_harness::{Ngircd, Options, Tap};
-use offrecord::chat::app::{App, AppConfig, Key, LineKind, WindowKind};
-use otr::crypto::DsaPrivateKey;
-use otr::wire::encoded::InstanceTag;
-use otr::{Engine, EngineConfig, Policy};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use tokio::sync::mpsc::Receiver;
+use offrecord::chat::app::{Key, LineKind, WindowKind};
+
+mod support;
+use support::ngircd_chat::{client_deref, contains, default_irc_config, now, ChatClient, LibPeer};
 
 const HOST: &str = "alice";
 const THIN: &str = "dave";
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-/// A transport with the default configuration: paced for ngircd's default flood control.
-fn connect(port: u16, nick: &str) -> (IrcHandle, Receiver<IrcEvent>) {
-    irc::spawn(IrcConfig::new("127.0.0.1", port, nick))
-}
 
 /// One chat user: the chat core, its connection, and its home directory, where the room
 /// state is saved as the runner does.
 struct User {
     nick: &'static str,
-    app: App,
-    handle: IrcHandle,
-    events: Receiver<IrcEvent>,
+    /// Its transport is paced for ngircd's default flood control.
+    client: ChatClient,
     home: tempfile::TempDir,
     /// The room state last written to `otr.chatinfo`.
     saved: Option<ChatInfo>,
@@ -60,27 +44,13 @@ struct User {
     received_from: Vec<String>,
 }
 
+client_deref!(User, client);
+
 impl User {
     fn new(port: u16, nick: &'static str, seed: u64) -> User {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let key = DsaPrivateKey::generate(&mut rng);
-        let config = EngineConfig {
-            policy: Policy::OPPORTUNISTIC,
-            instance_tag: InstanceTag(0x5200_0000 + u32::try_from(seed).unwrap()),
-            line_based: true,
-        };
-        let engine = Engine::new(key, config, Box::new(ChaCha20Rng::seed_from_u64(seed + 7)));
-        let (handle, events) = connect(port, nick);
-        // OTR messages are fragmented to exactly what the server relays uncut from us.
-        let mut app_config = AppConfig::new(nick);
-        let limit = handle.clone();
-        app_config.max_payload =
-            std::sync::Arc::new(move |_nick, target| limit.max_payload(target));
         User {
             nick,
-            app: App::new(engine, app_config),
-            handle,
-            events,
+            client: ChatClient::new(default_irc_config(port, nick), seed, 0x5200_0000),
             home: tempfile::tempdir().unwrap(),
             saved: None,
             received_from: Vec::new(),
@@ -88,9 +58,7 @@ impl User {
     }
 
     fn send_all(&mut self, commands: Vec<IrcCommand>) {
-        for command in commands {
-            self.handle.send(command).unwrap();
-        }
+        self.client.send_all(commands);
         self.save_room();
     }
 
@@ -229,104 +197,9 @@ impl User {
     }
 }
 
-/// The libotr 4.1.1 peer behind its own connection, as an IRC client plugin would put it:
-/// a stock OTR client that knows nothing of rooms.
-struct Thin {
-    lib: LibOtr,
-    handle: IrcHandle,
-    events: Receiver<IrcEvent>,
-    connected: bool,
-    /// Messages libotr handed to its user: (from, text, encrypted).
-    shown: Vec<(String, String, bool)>,
-    /// `gone_secure` / `still_secure` count.
-    secure: usize,
-    /// libotr's message events (errors, unreadable messages), by name.
-    msg_events: Vec<String>,
-}
-
-impl Thin {
-    fn new(port: u16) -> Thin {
-        let lib = LibOtr::with_cached_key(THIN, POLICY_DEFAULT).unwrap();
-        let (handle, events) = connect(port, THIN);
-        Thin {
-            lib,
-            handle,
-            events,
-            connected: false,
-            shown: Vec::new(),
-            secure: 0,
-            msg_events: Vec::new(),
-        }
-    }
-
-    fn absorb(&mut self, events: Vec<LEvent>) {
-        for event in events {
-            match event {
-                LEvent::Wire { peer, data } => {
-                    // libotr's query message has line breaks: an IRC client sends each
-                    // line as its own PRIVMSG, as irssi-otr does.
-                    for line in data.split(['\r', '\n']).filter(|l| !l.is_empty()) {
-                        self.handle
-                            .send(IrcCommand::Privmsg {
-                                target: peer.clone(),
-                                text: line.to_string(),
-                            })
-                            .unwrap();
-                    }
-                }
-                LEvent::Message {
-                    peer,
-                    text,
-                    encrypted,
-                } => self.shown.push((peer, text, encrypted)),
-                LEvent::GoneSecure { .. } | LEvent::StillSecure { .. } => self.secure += 1,
-                LEvent::MsgEvent { name, .. } => self.msg_events.push(name),
-                _ => {}
-            }
-        }
-    }
-
-    fn on_irc(&mut self, event: IrcEvent) {
-        match event {
-            IrcEvent::Connected { .. } => {
-                self.connected = true;
-                // Fragments to exactly what the server relays uncut from us to the host.
-                let size = self.handle.max_payload(HOST);
-                self.lib.set_max_message_size(size);
-            }
-            IrcEvent::Disconnected { .. } => self.connected = false,
-            IrcEvent::Message {
-                from,
-                target,
-                text,
-                notice: false,
-            } if target == self.handle.nick() => {
-                let events = self.lib.receive(&from, &text);
-                self.absorb(events);
-            }
-            _ => {}
-        }
-    }
-
-    /// The user types `text` in the private conversation with the host.
-    fn say(&mut self, text: &str) {
-        let events = self.lib.send(HOST, text);
-        self.absorb(events);
-    }
-
-    /// What the host's private conversation showed, decrypted.
-    fn shown_by_host(&self) -> Vec<String> {
-        self.shown
-            .iter()
-            .filter(|(from, _, encrypted)| from == HOST && *encrypted)
-            .map(|(_, t, _)| t.clone())
-            .collect()
-    }
-}
-
 struct World {
     users: [User; 3],
-    thin: Thin,
+    thin: LibPeer,
 }
 
 impl World {
@@ -354,8 +227,7 @@ impl World {
                     for u in [a, b, c] {
                         u.tick();
                     }
-                    let events = thin.lib.poll();
-                    thin.absorb(events);
+                    thin.tick();
                 }
                 _ = tokio::time::sleep_until(deadline) => self.timed_out(what),
             }
@@ -391,7 +263,7 @@ impl World {
         self.pump(Duration::from_secs(60), text, |w| {
             readers.iter().all(|r| {
                 if *r == THIN {
-                    w.thin.shown_by_host().contains(&line)
+                    w.thin.shown_decrypted(HOST).contains(&line)
                 } else {
                     w.get(r).shows(nick, text)
                 }
@@ -403,18 +275,12 @@ impl World {
     /// The libotr user writes `text` to the host; the room windows of `readers` must
     /// show it as the thin member's.
     async fn thin_says(&mut self, text: &str, readers: &[&str]) {
-        self.thin.say(text);
+        self.thin.say(HOST, text);
         self.pump(Duration::from_secs(60), text, |w| {
             readers.iter().all(|r| w.get(r).shows(THIN, text))
         })
         .await;
     }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test]
@@ -427,7 +293,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
         User::new(tap.port(), "bob", 32),
         User::new(tap.port(), "carol", 33),
     ];
-    let thin = Thin::new(tap.port());
+    let thin = LibPeer::new(default_irc_config(tap.port(), THIN), HOST);
     let mut world = World { users, thin };
     world
         .pump(Duration::from_secs(30), "the connections", |w| {
@@ -556,7 +422,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
                 .iter()
                 .all(|u| u.room_members() == ["alice", "bob", "carol", THIN])
                 && w.thin
-                    .shown_by_host()
+                    .shown_decrypted(HOST)
                     .iter()
                     .any(|t| t.contains("you are in a private group hosted by alice"))
         })
@@ -599,7 +465,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     // The thin member never gets its own line back; everything it got was encrypted.
     assert!(!world
         .thin
-        .shown_by_host()
+        .shown_decrypted(HOST)
         .iter()
         .any(|t| t.contains("dave writes from a stock client")));
     assert!(world.thin.shown.iter().all(|(_, _, encrypted)| *encrypted));
@@ -685,7 +551,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     assert!(!world.get(HOST).shows("carol", "carol tries to write"));
     assert!(!world
         .thin
-        .shown_by_host()
+        .shown_decrypted(HOST)
         .iter()
         .any(|t| t.contains("carol tries to write")));
     // For those who left or were removed, the saved room state is finished (level 1).
@@ -755,7 +621,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     // a roster line in the order they joined: sorted here).
     let dave_saw: Vec<String> = world
         .thin
-        .shown_by_host()
+        .shown_decrypted(HOST)
         .into_iter()
         .map(|line| match line.strip_prefix("[room] members: ") {
             Some(names) => {

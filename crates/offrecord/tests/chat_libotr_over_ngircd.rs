@@ -13,90 +13,34 @@
 
 use std::time::{Duration, Instant};
 
-use irc::{IrcCommand, IrcConfig, IrcEvent, IrcHandle, Pacing};
-use libotr_harness::{Event as LEvent, LibOtr, MsgState, POLICY_DEFAULT};
+use libotr_harness::MsgState;
 use ngircd_harness::{Ngircd, Options, Tap};
-use offrecord::chat::app::{App, AppConfig, LineKind, OtrStatus, SmpStatus};
-use otr::crypto::DsaPrivateKey;
-use otr::wire::encoded::InstanceTag;
-use otr::{Engine, EngineConfig, Policy};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use tokio::sync::mpsc::Receiver;
+use offrecord::chat::app::{LineKind, OtrStatus, SmpStatus};
+
+mod support;
+use support::ngircd_chat::{client_deref, contains, relaxed_irc_config, ChatClient, LibPeer};
 
 const CHAT: &str = "alice";
 const LIB: &str = "bob";
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-fn irc_config(port: u16, nick: &str) -> IrcConfig {
-    let mut config = IrcConfig::new("127.0.0.1", port, nick);
-    // The server gives every user relaxed flood control; pacing under ngircd's defaults is
-    // tested in crates/irc.
-    config.pacing = Pacing::none();
-    config.reconnect_min = Duration::from_millis(200);
-    config.reconnect_max = Duration::from_secs(2);
-    config
-}
-
 /// The offrecord chat user: the chat core and its connection.
-struct Chat {
-    app: App,
-    handle: IrcHandle,
-    events: Receiver<IrcEvent>,
-    /// Every PRIVMSG text the client sent.
-    sent: Vec<String>,
-}
+struct Chat(ChatClient);
+
+client_deref!(Chat, 0);
 
 impl Chat {
     fn new(port: u16, seed: u64) -> Chat {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let key = DsaPrivateKey::generate(&mut rng);
-        let config = EngineConfig {
-            policy: Policy::OPPORTUNISTIC,
-            instance_tag: InstanceTag(0x5100_0000 + u32::try_from(seed).unwrap()),
-            line_based: true,
-        };
-        let engine = Engine::new(key, config, Box::new(ChaCha20Rng::seed_from_u64(seed + 7)));
-        let (handle, events) = irc::spawn(irc_config(port, CHAT));
-        // OTR messages are fragmented to exactly what the server relays uncut from us.
-        let mut app_config = AppConfig::new(CHAT);
-        let limit = handle.clone();
-        app_config.max_payload =
-            std::sync::Arc::new(move |_nick, target| limit.max_payload(target));
-        Chat {
-            app: App::new(engine, app_config),
-            handle,
-            events,
-            sent: Vec::new(),
-        }
-    }
-
-    fn send_all(&mut self, commands: Vec<IrcCommand>) {
-        for command in commands {
-            if let IrcCommand::Privmsg { text, .. } = &command {
-                self.sent.push(text.clone());
-            }
-            self.handle.send(command).unwrap();
-        }
+        Chat(ChatClient::new(
+            relaxed_irc_config(port, CHAT),
+            seed,
+            0x5100_0000,
+        ))
     }
 
     /// Types `line` in the query window for the libotr peer.
     fn type_line(&mut self, line: &str) {
-        let out = self.app.on_input(&format!("/query {LIB}"), now());
-        self.send_all(out);
-        let out = self.app.on_input(line, now());
-        self.send_all(out);
-    }
-
-    fn on_irc(&mut self, event: IrcEvent) {
-        let out = self.app.on_irc(event, now());
-        self.send_all(out);
+        self.0.type_line(&format!("/query {LIB}"));
+        self.0.type_line(line);
     }
 
     fn status(&self) -> OtrStatus {
@@ -155,114 +99,13 @@ impl Chat {
     }
 }
 
-/// The libotr 4.1.1 peer behind its own connection, as an IRC client plugin would put it.
-struct Lib {
-    lib: LibOtr,
-    handle: IrcHandle,
-    events: Receiver<IrcEvent>,
-    connected: bool,
-    /// Messages libotr handed to its user: (text, encrypted).
-    shown: Vec<(String, bool)>,
-    /// `gone_secure` / `still_secure` count.
-    secure: usize,
-    /// Disconnect TLVs received (the peer ended the private conversation).
-    finished: usize,
-    /// SMP events by name, with the question when there is one.
-    smp: Vec<(String, Option<String>)>,
-    /// Every PRIVMSG text handed to the transport.
-    wire: Vec<String>,
-}
-
-impl Lib {
-    fn new(port: u16) -> Lib {
-        let lib = LibOtr::with_cached_key(LIB, POLICY_DEFAULT).unwrap();
-        let (handle, events) = irc::spawn(irc_config(port, LIB));
-        Lib {
-            lib,
-            handle,
-            events,
-            connected: false,
-            shown: Vec::new(),
-            secure: 0,
-            finished: 0,
-            smp: Vec::new(),
-            wire: Vec::new(),
-        }
-    }
-
-    fn absorb(&mut self, events: Vec<LEvent>) {
-        for event in events {
-            match event {
-                LEvent::Wire { data, .. } => {
-                    // libotr's query message has line breaks (its HTML explanation
-                    // follows): an IRC client sends each line as its own PRIVMSG, as
-                    // irssi-otr does. The transport would refuse the line break.
-                    for line in data.split(['\r', '\n']).filter(|l| !l.is_empty()) {
-                        self.handle
-                            .send(IrcCommand::Privmsg {
-                                target: CHAT.into(),
-                                text: line.to_string(),
-                            })
-                            .unwrap();
-                        self.wire.push(line.to_string());
-                    }
-                }
-                LEvent::Message {
-                    text, encrypted, ..
-                } => self.shown.push((text, encrypted)),
-                LEvent::GoneSecure { .. } | LEvent::StillSecure { .. } => self.secure += 1,
-                LEvent::Smp { name, question, .. } => self.smp.push((name, question)),
-                // TLV 1: the peer ended the private conversation.
-                LEvent::Tlv { tlv_type: 1, .. } => self.finished += 1,
-                _ => {}
-            }
-        }
-    }
-
-    fn on_irc(&mut self, event: IrcEvent) {
-        match event {
-            IrcEvent::Connected { .. } => {
-                self.connected = true;
-                // Fragments to exactly what the server relays uncut from us to the peer.
-                let size = self.handle.max_payload(CHAT);
-                self.lib.set_max_message_size(size);
-            }
-            IrcEvent::Disconnected { .. } => self.connected = false,
-            IrcEvent::Message {
-                from,
-                target,
-                text,
-                notice: false,
-            } if from == CHAT && target == self.handle.nick() => {
-                let events = self.lib.receive(CHAT, &text);
-                self.absorb(events);
-            }
-            _ => {}
-        }
-    }
-
-    fn start(&mut self) {
-        let events = self.lib.start(CHAT);
-        self.absorb(events);
-    }
-
-    fn say(&mut self, text: &str) {
-        let events = self.lib.send(CHAT, text);
-        self.absorb(events);
-    }
-
-    fn finish(&mut self) {
-        let events = self.lib.finish(CHAT);
-        self.absorb(events);
-    }
-
-    fn smp_count(&self, name: &str) -> usize {
-        self.smp.iter().filter(|(n, _)| n == name).count()
-    }
-}
-
 /// Feeds network events to both sides until `done` holds; ticks them once a second.
-async fn pump(c: &mut Chat, l: &mut Lib, limit: Duration, done: impl Fn(&Chat, &Lib) -> bool) {
+async fn pump(
+    c: &mut Chat,
+    l: &mut LibPeer,
+    limit: Duration,
+    done: impl Fn(&Chat, &LibPeer) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + limit;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     while !done(c, l) {
@@ -270,10 +113,8 @@ async fn pump(c: &mut Chat, l: &mut Lib, limit: Duration, done: impl Fn(&Chat, &
             e = c.events.recv() => c.on_irc(e.expect("the chat transport stopped")),
             e = l.events.recv() => l.on_irc(e.expect("libotr's transport stopped")),
             _ = tick.tick() => {
-                let out = c.app.on_tick(now());
-                c.send_all(out);
-                let events = l.lib.poll();
-                l.absorb(events);
+                c.tick();
+                l.tick();
             }
             _ = tokio::time::sleep_until(deadline) => panic!(
                 "timed out\nchat window: {:#?}\nstatus window: {:#?}\nlibotr smp: {:?}, shown: {}, secure: {}, finished: {}",
@@ -302,28 +143,22 @@ fn text(i: usize) -> String {
 }
 
 /// The chat user types `text`; libotr must show it, decrypted.
-async fn chat_says(c: &mut Chat, l: &mut Lib, text: &str) {
+async fn chat_says(c: &mut Chat, l: &mut LibPeer, text: &str) {
     let n = l.shown.len();
     c.type_line(text);
     pump(c, l, Duration::from_secs(30), |_, l| l.shown.len() > n).await;
-    assert_eq!(l.shown[n], (text.to_string(), true));
+    assert_eq!(l.shown[n], (CHAT.to_string(), text.to_string(), true));
 }
 
 /// libotr sends `text`; the chat window must show it as private.
-async fn lib_says(c: &mut Chat, l: &mut Lib, text: &str) {
+async fn lib_says(c: &mut Chat, l: &mut LibPeer, text: &str) {
     let n = c.private_from_peer().len();
-    l.say(text);
+    l.say(CHAT, text);
     pump(c, l, Duration::from_secs(30), |c, _| {
         c.private_from_peer().len() > n
     })
     .await;
     assert_eq!(c.private_from_peer()[n], text);
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 fn fragments(wire: &[String]) -> usize {
@@ -340,7 +175,7 @@ async fn chat_client_and_libotr_through_ngircd_each_starting() {
     let tap = Tap::start(server.port()).unwrap();
     let started = Instant::now();
     let mut chat = Chat::new(tap.port(), 21);
-    let mut lib = Lib::new(tap.port());
+    let mut lib = LibPeer::new(relaxed_irc_config(tap.port(), LIB), CHAT);
     pump(&mut chat, &mut lib, Duration::from_secs(30), |c, l| {
         c.app.is_connected() && l.connected
     })
@@ -440,7 +275,7 @@ async fn chat_client_and_libotr_through_ngircd_each_starting() {
 
     // 2. libotr starts: its query message goes out as one PRIVMSG per line.
     let (secure, private_before) = (lib.secure, chat.private_from_peer().len());
-    lib.start();
+    lib.start(CHAT);
     assert!(lib.wire.iter().any(|w| w.starts_with("?OTRv")));
     pump(&mut chat, &mut lib, Duration::from_secs(60), |c, l| {
         c.status().is_private() && l.secure > secure
@@ -463,7 +298,7 @@ async fn chat_client_and_libotr_through_ngircd_each_starting() {
     assert_eq!(lib.shown.len(), 30);
 
     // libotr finishes; the chat window shows the conversation finished.
-    lib.finish();
+    lib.finish(CHAT);
     pump(&mut chat, &mut lib, Duration::from_secs(30), |c, _| {
         c.status() == OtrStatus::Finished
     })
@@ -476,7 +311,7 @@ async fn chat_client_and_libotr_through_ngircd_each_starting() {
 
     // libotr only ever showed what the chat user typed, decrypted; the chat window showed
     // every libotr message as private.
-    assert!(lib.shown.iter().all(|(_, encrypted)| *encrypted));
+    assert!(lib.shown.iter().all(|(_, _, encrypted)| *encrypted));
     let shown = chat.shown();
     for i in (1..40).step_by(2).chain((100..120).step_by(2)) {
         assert!(shown.contains(&(text(i), true)), "message {i} not shown");

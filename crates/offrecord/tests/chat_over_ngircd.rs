@@ -9,83 +9,35 @@
 
 use std::time::Duration;
 
-use irc::{IrcCommand, IrcConfig, IrcEvent, IrcHandle, Pacing};
+use irc::IrcEvent;
 use ngircd_harness::{Ngircd, Options, Tap};
-use offrecord::chat::app::{App, AppConfig, LineKind, OtrStatus, SmpStatus};
-use otr::crypto::DsaPrivateKey;
-use otr::wire::encoded::InstanceTag;
-use otr::{Engine, EngineConfig, Policy};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use tokio::sync::mpsc::Receiver;
+use offrecord::chat::app::{LineKind, OtrStatus, SmpStatus};
+
+mod support;
+use support::ngircd_chat::{client_deref, contains, relaxed_irc_config, ChatClient};
 
 /// One user: the chat core and its connection.
 struct User {
-    app: App,
-    handle: IrcHandle,
-    events: Receiver<IrcEvent>,
+    client: ChatClient,
     /// Every network event, for the checks.
     seen: Vec<IrcEvent>,
-    /// Every PRIVMSG text the client sent.
-    sent: Vec<String>,
 }
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+client_deref!(User, client);
 
 impl User {
     fn new(port: u16, nick: &str, seed: u64) -> User {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let key = DsaPrivateKey::generate(&mut rng);
-        let config = EngineConfig {
-            policy: Policy::OPPORTUNISTIC,
-            instance_tag: InstanceTag(0x5000_0000 + u32::try_from(seed).unwrap()),
-            line_based: true,
-        };
-        let engine = Engine::new(key, config, Box::new(ChaCha20Rng::seed_from_u64(seed + 7)));
-        let mut irc_config = IrcConfig::new("127.0.0.1", port, nick);
         // The server gives every user relaxed flood control (200 long messages would take
-        // minutes otherwise); pacing under ngircd's defaults is tested in crates/irc.
-        irc_config.pacing = Pacing::none();
-        irc_config.reconnect_min = Duration::from_millis(200);
-        irc_config.reconnect_max = Duration::from_secs(2);
-        let (handle, events) = irc::spawn(irc_config);
-        // OTR messages are fragmented to exactly what the server relays uncut from us.
-        let mut app_config = AppConfig::new(nick);
-        let limit = handle.clone();
-        app_config.max_payload =
-            std::sync::Arc::new(move |_nick, target| limit.max_payload(target));
+        // minutes otherwise).
         User {
-            app: App::new(engine, app_config),
-            handle,
-            events,
+            client: ChatClient::new(relaxed_irc_config(port, nick), seed, 0x5000_0000),
             seen: Vec::new(),
-            sent: Vec::new(),
         }
-    }
-
-    fn send_all(&mut self, commands: Vec<IrcCommand>) {
-        for command in commands {
-            if let IrcCommand::Privmsg { text, .. } = &command {
-                self.sent.push(text.clone());
-            }
-            self.handle.send(command).unwrap();
-        }
-    }
-
-    fn type_line(&mut self, line: &str) {
-        let out = self.app.on_input(line, now());
-        self.send_all(out);
     }
 
     fn on_irc(&mut self, event: IrcEvent) {
         self.seen.push(event.clone());
-        let out = self.app.on_irc(event, now());
-        self.send_all(out);
+        self.client.on_irc(event);
     }
 
     fn status(&self, peer: &str) -> OtrStatus {
@@ -132,10 +84,8 @@ async fn pump(a: &mut User, b: &mut User, limit: Duration, done: impl Fn(&User, 
             e = a.events.recv() => a.on_irc(e.expect("a's transport stopped")),
             e = b.events.recv() => b.on_irc(e.expect("b's transport stopped")),
             _ = tick.tick() => {
-                let out = a.app.on_tick(now());
-                a.send_all(out);
-                let out = b.app.on_tick(now());
-                b.send_all(out);
+                a.tick();
+                b.tick();
             }
             _ = tokio::time::sleep_until(deadline) => panic!(
                 "timed out\na: {:#?}\nb: {:#?}",
@@ -153,12 +103,6 @@ fn long_text(i: usize) -> String {
     }
     text.push_str(&format!("fin-{i:03}"));
     text
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 /// `from` types `text` in its window for `to`; waits until `to` shows it privately.

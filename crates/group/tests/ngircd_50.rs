@@ -19,247 +19,21 @@
     clippy::needless_range_loop
 )]
 
+mod ngircd_support;
 mod support;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use group::envelope::{Envelope, Item};
-use group::{Alert, Auth, Config, ForgeReason, Node, Output, Target};
-use irc::{IrcCommand, IrcConfig, IrcEvent, IrcHandle, Pacing};
+use group::{Alert, Auth, ForgeReason, Output};
+use irc::Pacing;
 use ngircd_harness::{Ngircd, Options};
-use otr::{ConversationState, Engine, Event};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use tokio::sync::mpsc::Receiver;
+use ngircd_support::{Member, Peer, Room, Spec};
+use otr::ConversationState;
 
 const N: usize = 50;
 /// Participants 46..49 are thin members.
 const FIRST_THIN: usize = 46;
-
-enum Peer {
-    Full(Box<Node>),
-    Thin(Box<Engine>),
-}
-
-struct Member {
-    nick: String,
-    peer: Peer,
-    handle: IrcHandle,
-    events: Receiver<IrcEvent>,
-    /// A full member's outputs other than lines to send.
-    outputs: Vec<Output>,
-    /// What a thin member shows: (peer, text).
-    shown: Vec<(String, String)>,
-}
-
-impl Member {
-    fn node(&mut self) -> &mut Node {
-        match &mut self.peer {
-            Peer::Full(n) => n,
-            Peer::Thin(_) => panic!("{} is thin", self.nick),
-        }
-    }
-
-    fn got(&self, sender: &str, text: &str) -> bool {
-        match &self.peer {
-            Peer::Full(_) => self.outputs.iter().any(|o| {
-                matches!(o, Output::Message(m)
-                    if m.text == text && m.sender == sender && m.auth != Auth::Failed)
-            }),
-            Peer::Thin(_) => {
-                let want = format!("<{sender}> {text}");
-                self.shown.iter().any(|(_, t)| *t == want)
-            }
-        }
-    }
-
-    fn alerts(&self) -> Vec<Alert> {
-        self.outputs
-            .iter()
-            .filter_map(|o| match o {
-                Output::Alert(a) => Some(a.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-struct Room {
-    members: Vec<Member>,
-    last_tick: f64,
-}
-
-impl Room {
-    async fn connect(port: u16) -> Room {
-        let mut pending = Vec::new();
-        for i in 0..N {
-            let nick = support::nick(i);
-            let mut cfg = IrcConfig::new("127.0.0.1", port, nick.clone());
-            cfg.pacing = Pacing::none();
-            let (handle, events) = irc::spawn(cfg);
-            pending.push((nick, handle, events));
-        }
-        let mut members = Vec::new();
-        for (i, (nick, handle, mut events)) in pending.into_iter().enumerate() {
-            loop {
-                let e = tokio::time::timeout(Duration::from_secs(60), events.recv())
-                    .await
-                    .unwrap()
-                    .unwrap();
-                if let IrcEvent::Connected { nick: got, .. } = &e {
-                    assert_eq!(*got, nick, "the server renamed a member");
-                    break;
-                }
-            }
-            let mut engine = support::engine(i as u64);
-            // Every nick has the same length, so one payload size fits every target.
-            engine.set_default_max_message_size(handle.max_payload("m00"));
-            let peer = if i >= FIRST_THIN {
-                Peer::Thin(Box::new(engine))
-            } else {
-                Peer::Full(Box::new(Node::new(
-                    engine,
-                    Config::new(&nick),
-                    Box::new(ChaCha20Rng::seed_from_u64(i as u64)),
-                )))
-            };
-            members.push(Member {
-                nick,
-                peer,
-                handle,
-                events,
-                outputs: Vec::new(),
-                shown: Vec::new(),
-            });
-        }
-        Room {
-            members,
-            last_tick: 0.0,
-        }
-    }
-
-    fn send_line(&self, i: usize, to: String, line: String) {
-        self.members[i]
-            .handle
-            .send(IrcCommand::Privmsg {
-                target: to,
-                text: line,
-            })
-            .unwrap()
-    }
-
-    fn send(&mut self, i: usize, outs: Vec<Output>) {
-        for o in outs {
-            match o {
-                Output::Send {
-                    to: Target::Private(to),
-                    line,
-                } => self.send_line(i, to, line),
-                Output::Send { .. } => panic!("private delivery only"),
-                other => self.members[i].outputs.push(other),
-            }
-        }
-    }
-
-    fn send_events(&mut self, i: usize, events: Vec<Event>) {
-        for e in events {
-            match e {
-                Event::Wire { peer, data } => self.send_line(i, peer, data),
-                Event::Message { peer, text, .. } => self.members[i].shown.push((peer, text)),
-                _ => {}
-            }
-        }
-    }
-
-    fn act(&mut self, i: usize, f: impl FnOnce(&mut Node) -> Vec<Output>) {
-        let outs = f(self.members[i].node());
-        self.send(i, outs);
-    }
-
-    /// A thin member writes `text` to the host as an ordinary private OTR message.
-    fn thin_say(&mut self, i: usize, text: &str) {
-        let Peer::Thin(e) = &mut self.members[i].peer else {
-            panic!("not thin");
-        };
-        let ev = e.send(&support::nick(0), text);
-        self.send_events(i, ev);
-    }
-
-    /// Pumps the network until `done` holds (or panics after `limit`).
-    async fn until(&mut self, limit: Duration, done: impl Fn(&Room) -> bool) -> Duration {
-        let start = Instant::now();
-        loop {
-            let mut busy = false;
-            for i in 0..self.members.len() {
-                while let Ok(e) = self.members[i].events.try_recv() {
-                    busy = true;
-                    if let IrcEvent::Message {
-                        from, target, text, ..
-                    } = e
-                    {
-                        assert!(!target.starts_with('#'), "no channel in this test");
-                        match &mut self.members[i].peer {
-                            Peer::Full(node) => {
-                                let outs = node.receive_private(&from, &text);
-                                self.send(i, outs);
-                            }
-                            Peer::Thin(engine) => {
-                                let ev = engine.receive(&from, &text);
-                                self.send_events(i, ev);
-                            }
-                        }
-                    }
-                }
-            }
-            let now = unix_now();
-            if now - self.last_tick >= 1.0 {
-                self.last_tick = now;
-                for i in 0..self.members.len() {
-                    if let Peer::Full(node) = &mut self.members[i].peer {
-                        let outs = node.tick(now);
-                        self.send(i, outs);
-                    }
-                }
-            }
-            if done(self) {
-                return start.elapsed();
-            }
-            assert!(start.elapsed() < limit, "timed out");
-            if !busy {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    }
-
-    /// Pumps the network for `d`.
-    async fn run_for(&mut self, d: Duration) {
-        let deadline = Instant::now() + d;
-        self.until(d + Duration::from_secs(30), move |_| {
-            Instant::now() >= deadline
-        })
-        .await;
-    }
-
-    fn all_alerts(&self) -> Vec<String> {
-        self.members
-            .iter()
-            .flat_map(|m| m.alerts().into_iter().map(|a| format!("{}: {a}", m.nick)))
-            .collect()
-    }
-
-    /// Everyone but `sender` got `text` from `sender`.
-    fn reached_all(&self, sender: usize, text: &str) -> bool {
-        let s = support::nick(sender);
-        (0..N).all(|i| i == sender || self.members[i].got(&s, text))
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn fifty_member_room_through_ngircd_relaxed_flood() {
@@ -269,7 +43,10 @@ async fn fifty_member_room_through_ngircd_relaxed_flood() {
         ..Options::default()
     })
     .unwrap();
-    let mut room = Room::connect(server.port()).await;
+    let mut spec = Spec::new(server.port(), N);
+    spec.first_thin = FIRST_THIN;
+    spec.pacing = Pacing::none();
+    let mut room = Room::connect(spec).await;
     println!(
         "{N} clients connected in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -388,6 +388,10 @@ struct TapLog {
     to_server: Vec<u8>,
     to_client: Vec<u8>,
     connections: usize,
+    /// The client sides of the relayed connections, so [`Tap::cut`] can close them.
+    clients: Vec<TcpStream>,
+    /// Set by [`Tap::cut`]: new connections are closed at once.
+    cut: bool,
 }
 
 impl Tap {
@@ -401,11 +405,21 @@ impl Tap {
         thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                if lock_ok(&accept_log).cut {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 };
-                lock_ok(&accept_log).connections += 1;
+                {
+                    let mut log = lock_ok(&accept_log);
+                    log.connections += 1;
+                    if let Ok(c) = client.try_clone() {
+                        log.clients.push(c);
+                    }
+                }
                 let _ = client.set_nodelay(true);
                 let _ = server.set_nodelay(true);
                 for (from, to, upstream) in [
@@ -463,6 +477,17 @@ impl Tap {
     /// How many connections the tap has relayed (reconnects add to it).
     pub fn connections(&self) -> usize {
         lock_ok(&self.log).connections
+    }
+
+    /// Drops every relayed connection at once, as a dead link or a crashed client would
+    /// (the server sees the socket close; the client sees its connection end), and refuses
+    /// every later connection.
+    pub fn cut(&self) {
+        let mut log = lock_ok(&self.log);
+        log.cut = true;
+        for client in log.clients.drain(..) {
+            let _ = client.shutdown(Shutdown::Both);
+        }
     }
 }
 

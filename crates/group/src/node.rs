@@ -2187,7 +2187,11 @@ impl Node {
             }
         } else {
             self.room = Room::Member(Box::new(MemberRoom::new(s, false, 0, self.now)));
-            self.ensure_session(&next, out);
+            // A session we already hold with the successor (the members' mesh) serves the
+            // next generation as it is; restarting it would only delay the hand-off.
+            if self.engine.state(&next) != ConversationState::Encrypted {
+                self.ensure_session(&next, out);
+            }
         }
         self.push_info(out);
     }

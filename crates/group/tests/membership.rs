@@ -169,6 +169,36 @@ fn host_hand_off_continues_the_room() {
 }
 
 #[test]
+fn hand_off_reuses_the_sessions_members_already_have() {
+    // Full members already hold OTR sessions with each other (the pairwise MAC mesh), so
+    // following the new host needs no new key exchange, however long ago those sessions
+    // started (over a paced IRC connection a needless one delays the hand-off by seconds).
+    let (mut net, names) = Net::room(4, Delivery::Private, |_| {});
+    net.say("m01", "before the hand-off");
+    net.advance(20);
+    let next = successor(&mut net, &names);
+    net.record_wire = true;
+    net.nodes.remove("m00");
+    for n in &names[1..] {
+        let outs = net.node(n).peer_gone("m00");
+        net.absorb(n, outs);
+    }
+    net.run();
+    net.advance(2);
+    for n in &names[1..] {
+        assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
+        assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}: generation 2");
+    }
+    let restarts: Vec<&(String, group::Target, String)> = net
+        .wire
+        .iter()
+        .filter(|(_, _, line)| line.starts_with("?OTRv") || line.starts_with("?OTR:AAMC"))
+        .collect();
+    assert!(restarts.is_empty(), "key exchanges restarted: {restarts:?}");
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}
+
+#[test]
 fn hand_off_follows_the_same_rule_everywhere_even_when_the_new_host_lies() {
     // A member that is not the successor cannot take over: members accept the next
     // generation only from the member with the lowest fingerprint.

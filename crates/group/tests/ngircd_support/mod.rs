@@ -270,6 +270,12 @@ impl Room {
         self.send(i, outs);
     }
 
+    /// Ticks member `i`'s node now (between the loop's once-a-second ticks).
+    pub fn tick(&mut self, i: usize) {
+        let outs = self.members[i].node().tick(unix_now());
+        self.send(i, outs);
+    }
+
     /// A thin member writes `text` to the host as an ordinary private OTR message.
     pub fn thin_say(&mut self, i: usize, text: &str) {
         let Peer::Thin(e) = &mut self.members[i].peer else {
@@ -418,40 +424,23 @@ impl Room {
         start.elapsed()
     }
 
-    /// Every full member but the host writes a line and everyone waits for it, until
-    /// every line between full non-host members carries its pairwise MAC (the members'
-    /// key exchanges happen in the background and may take a retry). Returns the rounds.
-    pub async fn settle_keys(&mut self, limit: Duration) -> usize {
-        let start = Instant::now();
-        let speakers: Vec<usize> = (1..self.members.len())
-            .filter(|i| matches!(self.members[*i].peer, Peer::Full(_)))
-            .collect();
-        for round in 1.. {
-            let mut lines = Vec::new();
-            for &s in &speakers {
-                let text = format!("warm-up {round} from {}", support::nick(s));
-                self.act(s, |m| m.say(&text).unwrap());
-                lines.push((s, text));
-            }
-            let left = limit.saturating_sub(start.elapsed());
-            self.until(left, |r| {
-                lines
-                    .iter()
-                    .all(|(s, t)| r.members[*s].got(&support::nick(*s), t) && r.reached_all(*s, t))
-            })
-            .await;
-            let pairwise = lines.iter().all(|(s, t)| {
-                speakers.iter().all(|r| {
-                    r == s
-                        || self.members[*r].auth_of(&support::nick(*s), t) == Some(Auth::Pairwise)
+    /// Waits until every pair of full members other than the host holds its pairwise
+    /// MAC key (the members' key exchanges run in the background after the room forms).
+    pub async fn settle_keys(&mut self, limit: Duration) -> Duration {
+        self.until(limit, |r| {
+            let full: Vec<&Node> = r.members[1..]
+                .iter()
+                .filter_map(|m| match &m.peer {
+                    Peer::Full(node) if m.connected() => Some(&**node),
+                    _ => None,
                 })
-            });
-            if pairwise {
-                return round;
-            }
-            self.run_for(Duration::from_secs(2)).await;
-        }
-        unreachable!()
+                .collect();
+            full.iter().all(|a| {
+                full.iter()
+                    .all(|b| a.nick() == b.nick() || a.pairwise_ready(b.nick()))
+            })
+        })
+        .await
     }
 
     pub fn all_alerts(&self) -> Vec<String> {

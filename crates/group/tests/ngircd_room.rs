@@ -230,21 +230,38 @@ async fn channel_mode_with_tags_through_ngircd() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn host_drop_hands_off_through_ngircd() {
+    hand_off(false).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn host_drop_hands_off_in_channel_mode_through_ngircd() {
+    hand_off(true).await;
+}
+
+/// The host's connection drops; the room goes on under the successor. In channel mode the
+/// room's lines (the new host's included) travel tagged in the channel.
+async fn hand_off(channel: bool) {
     let started = Instant::now();
     let n = 4;
+    let mode = if channel { "channel" } else { "private" };
     let server = Ngircd::start(Options::default()).unwrap();
     // The host connects through a tap, so its connection can be cut under it.
     let tap = Tap::start(server.port()).unwrap();
     let mut spec = Spec::new(server.port(), n);
     spec.ports[0] = tap.port();
-    // The room itself uses private messages; IRC tells of a QUIT only the users who share
-    // a channel with the one quitting, so everyone sits in one.
-    spec.channels = vec!["#lobby".into()];
+    if channel {
+        spec.delivery = Delivery::Channel(CHANNEL.into());
+        spec.channels = vec![CHANNEL.into()];
+    } else {
+        // The room itself uses private messages; IRC tells of a QUIT only the users who
+        // share a channel with the one quitting, so everyone sits in one.
+        spec.channels = vec!["#lobby".into()];
+    }
     let mut room = Room::connect(spec).await;
     let formed = room.form(LIMIT).await;
     let keys = room.settle_keys(LIMIT).await;
     println!(
-        "{n} members: the room formed in {:.1} s, pairwise keys {:.1} s later",
+        "{mode} delivery, {n} members: the room formed in {:.1} s, pairwise keys {:.1} s later",
         formed.as_secs_f64(),
         keys.as_secs_f64()
     );
@@ -263,6 +280,7 @@ async fn host_drop_hands_off_through_ngircd() {
 
     // The host's connection drops: the server sees its socket close and tells the
     // channel; the members hand off.
+    let channel_before = room.members[successor].channel_sent;
     let cut = Instant::now();
     tap.cut();
     room.disconnect(0);
@@ -286,7 +304,7 @@ async fn host_drop_hands_off_through_ngircd() {
     }
     println!("the members saw: {:?}", room.members[1].quits);
     println!(
-        "hand-off: {:.2} s from the cut until every member followed {succ} (generation 2, new roster)",
+        "{mode} delivery, hand-off: {:.2} s from the cut until every member followed {succ} (generation 2, new roster)",
         took.as_secs_f64()
     );
     assert!(room.members[successor].node_ref().is_host());
@@ -307,11 +325,17 @@ async fn host_drop_hands_off_through_ngircd() {
         })
         .await;
     println!(
-        "after the hand-off, one line from each of the {} members reached all others in {:.2} s ({:.2} s after the cut)",
+        "{mode} delivery, after the hand-off: one line from each of the {} members reached all others in {:.2} s ({:.2} s after the cut)",
         n - 1,
         msgs.as_secs_f64(),
         cut.elapsed().as_secs_f64()
     );
+    if channel {
+        // The new host's lines went to the channel, tagged.
+        let sent = room.members[successor].channel_sent - channel_before;
+        println!("{mode} delivery: the new host sent {sent} channel lines after the hand-off");
+        assert!(sent > 0);
+    }
     for (s, t) in &after {
         for i in 1..n {
             let want = if i == *s {
@@ -340,7 +364,7 @@ async fn host_drop_hands_off_through_ngircd() {
         assert_eq!(m.texts(), reference, "{}", m.nick);
     }
     println!(
-        "hand-off through ngircd: whole test {:.1} s",
+        "{mode} delivery, hand-off through ngircd: whole test {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }

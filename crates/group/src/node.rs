@@ -134,6 +134,9 @@ struct Link {
     their_from: Option<u64>,
     /// Recent messages attributed to the peer that came without a MAC: (sseq, gseq).
     unauthenticated: Vec<(u64, u64)>,
+    /// We left starting our session to the peer (see `Node::ensure_session`); the next
+    /// attempt starts it ourselves.
+    deferred: bool,
     /// The peer's latest key offer (TLV 8) for our room that came before our roster named
     /// the peer: the host's roster and the peer's offer race each other.
     early_offer: Option<otr::SymmetricKey>,
@@ -147,6 +150,7 @@ impl Link {
             key: KeyState::None,
             their_from: None,
             unauthenticated: Vec::new(),
+            deferred: false,
             early_offer: None,
         }
     }
@@ -922,14 +926,24 @@ impl Node {
         self.links.entry(peer.to_owned()).or_insert_with(Link::new)
     }
 
+    /// Starts an OTR session with `peer` unless one was started less than
+    /// `session_retry_secs` ago. Between two full members the lower fingerprint starts it
+    /// (it derives their pairwise key, see `mesh`): the other waits one interval for it
+    /// before starting itself, because two exchanges started at once over a slow network
+    /// collide and restart each other.
     fn ensure_session(&mut self, peer: &str, out: &mut Vec<Output>) {
         let now = self.now;
         let retry = self.cfg.session_retry_secs;
+        let theirs = self.wants_key(peer) && !self.key_initiator(peer);
         let link = self.link(peer);
         if link.started.is_some_and(|t| now - t < retry) {
             return;
         }
         link.started = Some(now);
+        if theirs && !link.deferred {
+            link.deferred = true;
+            return;
+        }
         let events = self.engine.start(peer);
         self.pump(events, None, out);
     }
@@ -984,6 +998,7 @@ impl Node {
     /// A private session with `peer` is up: check its key against the roster, flush what
     /// waited for it, and offer a pairwise key if that is our part.
     fn on_private(&mut self, peer: &str, _fingerprint: Option<Fingerprint>, out: &mut Vec<Output>) {
+        self.link(peer).deferred = false;
         if let Some((room, expected, actual)) = self.roster_mismatch(peer) {
             out.push(Output::Alert(Alert::FingerprintMismatch {
                 room,

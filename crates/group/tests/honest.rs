@@ -225,3 +225,65 @@ fn a_key_offer_that_beats_the_roster_is_answered_when_the_roster_comes() {
     assert_eq!(got.auth, Auth::Pairwise);
     assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
 }
+
+#[test]
+fn members_start_each_of_their_sessions_once() {
+    // Between two full members, the one with the lower fingerprint starts the OTR session
+    // (it derives their pairwise key); the other waits for it rather than start a second
+    // exchange, which over a slow network collides with the first and restarts it. Here
+    // the lowest member hears of the others late (the host's lines to it are slow), while
+    // the others already write digests to it.
+    let mut net = Net::new();
+    net.record_wire = true;
+    let names: Vec<String> = (0..4)
+        .map(|i| net.add(i, Delivery::Private, |_| {}))
+        .collect();
+    let host = names[0].clone();
+    let mut members: Vec<String> = names[1..].to_vec();
+    members.sort_by_key(|n| net.node(n).engine().fingerprint().0);
+    let lowest = members[0].clone();
+    net.act(&host, |h| h.host().unwrap());
+    let l = lowest.clone();
+    net.act(&host, |h| h.invite(&l).unwrap());
+    net.act(&lowest, |n| n.accept().unwrap());
+    net.hold = Some((host.clone(), lowest.clone()));
+    for m in &members[1..] {
+        let m2 = m.clone();
+        net.act(&host, |h| h.invite(&m2).unwrap());
+        net.act(m, |node| node.accept().unwrap());
+    }
+    for m in &members[1..] {
+        net.say(m, &format!("hello from {m}"));
+    }
+    net.advance(6);
+    net.release();
+    net.advance(10);
+    for n in &names {
+        net.say(n, &format!("again from {n}"));
+    }
+    net.advance(10);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    let fp = |net: &mut Net, n: &str| net.node(n).engine().fingerprint().0;
+    for (i, a) in members.iter().enumerate() {
+        for b in &members[i + 1..] {
+            let queries: Vec<&String> = net
+                .wire
+                .iter()
+                .filter(|(from, to, line)| {
+                    let group::Target::Private(to) = to else {
+                        return false;
+                    };
+                    ((from == a && to == b) || (from == b && to == a)) && line.starts_with("?OTRv")
+                })
+                .map(|(from, _, _)| from)
+                .collect();
+            assert_eq!(
+                queries,
+                vec![a],
+                "between {a} and {b}, {a} (lower) starts, once"
+            );
+            assert!(fp(&mut net, a) < fp(&mut net, b));
+            assert!(net.node(a).pairwise_ready(b) && net.node(b).pairwise_ready(a));
+        }
+    }
+}

@@ -316,6 +316,7 @@ struct HostRoom {
 /// | `Member` | [`Node::leave`]: send `left` | `Idle` |
 /// | `Member` | `bye close` from the host, or [`Node::peer_gone`] for the host: hand-off; we have the lowest fingerprint | `Host` (next generation) |
 /// | `Member` | same, someone else has it | `Member` (next generation, awaiting `wel`) |
+/// | `Member` (welcomed) | `wel` of the next generation from our roster's successor (it saw the host go before us): hand-off, then that `wel` | `Member` (next generation, welcomed) |
 /// | `Host` | [`Node::leave`]: send `bye close` | `Idle` |
 enum Room {
     Idle,
@@ -1661,13 +1662,38 @@ impl Node {
                 let (room, host) = (m.s.id.clone(), m.s.host.clone());
                 out.push(Output::HostChanged { room, epoch, host });
                 self.push_info(out);
-                // What we wrote while the room had no host goes to the new one.
-                let pending: Vec<u64> = match &self.room {
-                    Room::Member(m) => m.s.unechoed.keys().copied().collect(),
+                // What we wrote while the room had no host goes to the new one, which
+                // gets the whole deadline to relay it from now: the room may have been
+                // without a host for longer than that (a member that shares no channel
+                // with the old host learns it left only from a poll or a bounced line).
+                let now = self.now;
+                let pending: Vec<u64> = match &mut self.room {
+                    Room::Member(m) => {
+                        for (_, first, _) in m.s.unechoed.values_mut() {
+                            *first = now;
+                        }
+                        m.s.unechoed.keys().copied().collect()
+                    }
                     _ => Vec::new(),
                 };
                 for sseq in pending {
                     self.send_say(sseq, out);
+                }
+            }
+            // The successor welcomes us to the next generation before we saw the host
+            // leave: members learn it at different times (on IRC, a member that shares no
+            // channel with the host has no QUIT and learns it from a poll or a bounced
+            // line), and the successor takes over only once the host is gone for it. We
+            // follow it now; a live host's later lines would then be rejected loudly.
+            Room::Member(m)
+                if m.welcomed
+                    && epoch == m.s.epoch + 1
+                    && from != m.s.host
+                    && m.s.roster.successor().is_some_and(|e| e.nick == from) =>
+            {
+                self.hand_off(out);
+                if matches!(&self.room, Room::Member(m) if m.s.host == from && !m.welcomed) {
+                    self.on_welcome(from, epoch, gseq, anchor, out);
                 }
             }
             _ => {

@@ -199,6 +199,79 @@ fn hand_off_reuses_the_sessions_members_already_have() {
 }
 
 #[test]
+fn members_who_did_not_see_the_host_go_follow_the_successors_welcome() {
+    // On IRC a member that shares no channel with the host gets no QUIT: it learns the
+    // host left from a poll or a bounced line, maybe after the successor did. The
+    // successor's welcome to the next generation comes first, and they follow it.
+    let (mut net, names) = Net::room(4, Delivery::Private, |_| {});
+    net.say("m01", "before the hand-off");
+    net.advance(6);
+    let next = successor(&mut net, &names);
+    net.clear_outputs();
+    net.nodes.remove("m00");
+    let outs = net.node(&next).peer_gone("m00");
+    net.absorb(&next, outs);
+    net.run();
+    let rest: Vec<String> = names[1..].to_vec();
+    for n in &rest {
+        assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
+        assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}: generation 2");
+    }
+    // A late report of the old host's departure changes nothing.
+    for n in &rest {
+        let outs = net.node(n).peer_gone("m00");
+        net.absorb(n, outs);
+    }
+    net.run();
+    let mut expected = Vec::new();
+    for n in &rest {
+        let t = format!("{n} after the hand-off");
+        net.say(n, &t);
+        expected.push((n.clone(), t));
+    }
+    net.advance(10);
+    assert_delivered(&net, &rest, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    for n in &rest {
+        assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
+        assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}: generation 2");
+    }
+}
+
+#[test]
+fn a_line_written_while_the_room_has_no_host_waits_for_the_successor_without_alerts() {
+    // A member writes just as the host vanishes; its line bounces, so it knows the host is
+    // gone, but the successor learns it only 15 s later (its next presence poll): longer
+    // than the 12 s relay deadline, which starts again when the successor welcomes us.
+    // The line is relayed by the successor, with no alert.
+    let (mut net, names) = Net::room(4, Delivery::Private, |_| {});
+    net.advance(6);
+    let next = successor(&mut net, &names);
+    let writer = names[1..].iter().find(|n| **n != next).unwrap().clone();
+    net.clear_outputs();
+    net.nodes.remove("m00");
+    net.say(&writer, "into the void");
+    let outs = net.node(&writer).peer_gone("m00");
+    net.absorb(&writer, outs);
+    net.run();
+    net.advance(15);
+    // The line takes a few seconds to reach the new host (a paced connection).
+    net.hold = Some((writer.clone(), next.clone()));
+    let outs = net.node(&next).peer_gone("m00");
+    net.absorb(&next, outs);
+    net.run();
+    net.advance(3);
+    net.release();
+    net.advance(6);
+    let rest: Vec<String> = names[1..].to_vec();
+    for n in &rest {
+        assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
+    }
+    assert_delivered(&net, &rest, &[(writer.clone(), "into the void".into())]);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}
+
+#[test]
 fn hand_off_follows_the_same_rule_everywhere_even_when_the_new_host_lies() {
     // A member that is not the successor cannot take over: members accept the next
     // generation only from the member with the lowest fingerprint.

@@ -52,7 +52,25 @@ pub(crate) fn encode(cmd: &IrcCommand) -> Result<String, IrcError> {
         }
         IrcCommand::Nick(nick) => line::format("NICK", &[("nick", nick)], None),
         IrcCommand::Quit(reason) => line::format("QUIT", &[], Some(("reason", reason))),
+        IrcCommand::Ison(nicks) => {
+            if nicks.is_empty() {
+                return Err(IrcError::Empty { field: "nicks" });
+            }
+            let words: Vec<(&'static str, &str)> =
+                nicks.iter().map(|n| ("nick", n.as_str())).collect();
+            line::format("ISON", &words, None)
+        }
     }
+}
+
+/// The nicks of an RPL_ISON reply's text (space separated; some servers end it with a
+/// space).
+fn parse_ison(reply: &str) -> Vec<String> {
+    reply
+        .split(' ')
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -323,6 +341,9 @@ struct Session {
     registered: bool,
     nick_attempt: u32,
     names: HashMap<String, Vec<String>>,
+    /// The nicks of each `ISON` written or queued on this connection, oldest first: the
+    /// server answers them in order.
+    ison: VecDeque<Vec<String>>,
     keepalive_at: Instant,
     keepalive_sent: bool,
     error: Option<String>,
@@ -422,6 +443,7 @@ async fn session(
         registered: false,
         nick_attempt: 0,
         names: HashMap::new(),
+        ison: VecDeque::new(),
         keepalive_at: Instant::now() + task.config.keepalive,
         keepalive_sent: false,
         error: None,
@@ -569,6 +591,10 @@ fn on_command(task: &mut Task, s: &mut Session, cmd: IrcCommand) {
         }
         IrcCommand::Part { channel, .. } => {
             task.drop_channel(&channel);
+            s.push(line);
+        }
+        IrcCommand::Ison(nicks) => {
+            s.ison.push_back(nicks);
             s.push(line);
         }
         IrcCommand::Nick(nick) => {
@@ -796,6 +822,18 @@ async fn on_message(task: &mut Task, s: &mut Session, msg: Message) -> Result<()
         "ERROR" => {
             s.error = Some(msg.param(0).to_string());
         }
+        "303" => {
+            let asked = s.ison.pop_front().unwrap_or_default();
+            let online = parse_ison(msg.param(1));
+            emit(IrcEvent::IsOn { asked, online }).await?;
+        }
+        "401" => {
+            emit(IrcEvent::NoSuchNick {
+                nick: msg.param(1).to_string(),
+                reason: msg.param(2).to_string(),
+            })
+            .await?;
+        }
         command if command.len() == 3 && command.bytes().all(|b| b.is_ascii_digit()) => {
             let text = msg.params.get(1..).map(|p| p.join(" ")).unwrap_or_default();
             if !text.is_empty() {
@@ -839,6 +877,20 @@ mod tests {
             encode(&IrcCommand::Join("#a".into())).unwrap(),
             "JOIN #a\r\n"
         );
+    }
+
+    #[test]
+    fn ison_lines_and_replies() {
+        let cmd = IrcCommand::Ison(vec!["alice".into(), "bob".into()]);
+        assert_eq!(encode(&cmd).unwrap(), "ISON alice bob\r\n");
+        assert_eq!(
+            encode(&IrcCommand::Ison(Vec::new())),
+            Err(IrcError::Empty { field: "nicks" })
+        );
+        assert!(encode(&IrcCommand::Ison(vec!["a b".into()])).is_err());
+        assert!(encode(&IrcCommand::Ison(vec!["a\r\nQUIT".into()])).is_err());
+        assert_eq!(parse_ison("alice bob "), ["alice", "bob"]);
+        assert!(parse_ison("").is_empty());
     }
 
     #[test]

@@ -276,6 +276,11 @@ pub enum IrcCommand {
     Nick(String),
     /// `QUIT :reason`, then close the connection and stop reconnecting.
     Quit(String),
+    /// `ISON nick...`: which of these nicks are on the network now? The answer comes as
+    /// [`IrcEvent::IsOn`]. One short line and a short reply, so a client can poll a
+    /// peer's presence cheaply (even one it shares no channel with, whose QUIT the server
+    /// does not send it). Dropped silently while there is no connection.
+    Ison(Vec<String>),
 }
 
 /// What happened on the network.
@@ -351,6 +356,26 @@ pub enum IrcEvent {
     },
     /// Anything else worth showing the user (server notices, MOTD lines, errors).
     Info(String),
+    /// The server's answer (RPL_ISON, 303) to an [`IrcCommand::Ison`]: of the nicks
+    /// `asked`, those `online` (as the server spells them). A nick asked and not online
+    /// is not on the network. Answers are paired with the questions in the order they
+    /// were sent on the connection.
+    IsOn {
+        /// The nicks the matching `ISON` asked about (empty if the server answered a
+        /// question this transport did not ask).
+        asked: Vec<String>,
+        /// Those on the network.
+        online: Vec<String>,
+    },
+    /// The server refused a command because the nick (or channel) it names does not
+    /// exist (ERR_NOSUCHNICK, 401), e.g. a PRIVMSG to a nick that left the network: that
+    /// line was not delivered.
+    NoSuchNick {
+        /// The nick or channel named.
+        nick: String,
+        /// The server's text (`No such nick or channel name`).
+        reason: String,
+    },
     /// A PRIVMSG or NOTICE that may not have reached the server, told when the connection
     /// dropped (or was down when the command came). `written: false`: it never left the
     /// transport's queue, so it was surely not delivered. `written: true`: it was written to

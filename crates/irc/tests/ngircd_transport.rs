@@ -1,7 +1,8 @@
 //! The IRC transport against a real ngircd on 127.0.0.1 (started by `ngircd-harness`):
-//! registration, nick in use, PING, channels, messages both ways, nick changes, refusal of
-//! injected lines, exact payload sizes, TLS with a private CA, reconnect after the server is
-//! killed and restarted, and bursts under ngircd's default flood control.
+//! registration, nick in use, PING, ISON and ERR_NOSUCHNICK, channels, messages both ways,
+//! nick changes, refusal of injected lines, exact payload sizes, TLS with a private CA,
+//! reconnect after the server is killed and restarted, and bursts under ngircd's default
+//! flood control.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -157,6 +158,51 @@ async fn nick_in_use_tries_another() {
         nick: "carol2".into()
     }));
     assert_eq!(client.handle.nick(), "carol2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ison_answers_presence_and_a_missing_nick_is_reported() {
+    // No shared channel: ISON and ERR_NOSUCHNICK tell what QUIT would not.
+    let server = Ngircd::start(Options::default()).unwrap();
+    let port = server.port();
+    let mut alice = Client::connect(port, "alice", &[], Pacing::ngircd_default()).await;
+    let bob = Client::connect(port, "bob", &[], Pacing::ngircd_default()).await;
+    alice
+        .handle
+        .send(IrcCommand::Ison(vec!["bob".into(), "nobody".into()]))
+        .unwrap();
+    alice
+        .handle
+        .send(IrcCommand::Ison(vec!["ghost".into()]))
+        .unwrap();
+    let first = alice.expect(|e| matches!(e, IrcEvent::IsOn { .. })).await;
+    assert_eq!(
+        first,
+        IrcEvent::IsOn {
+            asked: vec!["bob".into(), "nobody".into()],
+            online: vec!["bob".into()],
+        }
+    );
+    let second = alice.expect(|e| matches!(e, IrcEvent::IsOn { .. })).await;
+    assert_eq!(
+        second,
+        IrcEvent::IsOn {
+            asked: vec!["ghost".into()],
+            online: Vec::new(),
+        }
+    );
+    alice.handle.send(privmsg("ghost", "anyone?")).unwrap();
+    match alice
+        .expect(|e| matches!(e, IrcEvent::NoSuchNick { .. }))
+        .await
+    {
+        IrcEvent::NoSuchNick { nick, reason } => {
+            assert_eq!(nick, "ghost");
+            assert!(!reason.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(bob);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,12 @@ struct Net3 {
     /// link), while set.
     hold: Option<(usize, usize)>,
     held: Vec<IrcCommand>,
+    /// Clients whose connection is gone (crashed, without a QUIT any other client sees:
+    /// the room shares no channel). A PRIVMSG to one comes back ERR_NOSUCHNICK; ISON
+    /// says it is not on the network.
+    gone: [bool; 3],
+    /// Every ISON asked: (asker, nicks).
+    isons: Vec<(usize, Vec<String>)>,
 }
 
 const NICKS: [&str; 3] = ["alice", "bob", "carol"];
@@ -44,6 +50,8 @@ impl Net3 {
             now: 1000.0,
             hold: None,
             held: Vec::new(),
+            gone: [false; 3],
+            isons: Vec::new(),
         };
         net.tick();
         net
@@ -62,6 +70,9 @@ impl Net3 {
     fn tick(&mut self) {
         self.now += 1.0;
         for i in 0..3 {
+            if self.gone[i] {
+                continue;
+            }
             let out = self.apps[i].on_tick(self.now);
             self.deliver(i, out);
         }
@@ -74,6 +85,9 @@ impl Net3 {
             steps += 1;
             assert!(steps < 20_000, "the clients do not settle");
             let (who, command) = queue.remove(0);
+            if self.gone[who] {
+                continue;
+            }
             if let (Some((from, to)), IrcCommand::Privmsg { target, .. }) = (self.hold, &command) {
                 if who == from && target == NICKS[to] {
                     self.held.push(command);
@@ -87,6 +101,13 @@ impl Net3 {
                     self.wire
                         .push((sender.clone(), target.clone(), text.clone()));
                     match NICKS.iter().position(|n| *n == target) {
+                        Some(to) if self.gone[to] => vec![(
+                            who,
+                            IrcEvent::NoSuchNick {
+                                nick: target,
+                                reason: "No such nick or channel name".into(),
+                            },
+                        )],
                         Some(to) => vec![(
                             to,
                             IrcEvent::Message {
@@ -98,6 +119,20 @@ impl Net3 {
                         )],
                         None => Vec::new(),
                     }
+                }
+                IrcCommand::Ison(asked) => {
+                    self.isons.push((who, asked.clone()));
+                    let online = asked
+                        .iter()
+                        .filter(|n| {
+                            NICKS
+                                .iter()
+                                .position(|m| m == n)
+                                .is_some_and(|i| !self.gone[i])
+                        })
+                        .cloned()
+                        .collect();
+                    vec![(who, IrcEvent::IsOn { asked, online })]
                 }
                 IrcCommand::Quit(reason) => (0..3)
                     .filter(|&i| i != who)
@@ -750,4 +785,164 @@ fn closing_a_query_window_keeps_the_session_the_room_uses() {
         1,
         "{status}"
     );
+}
+
+/// The member (bob or carol) with the lowest fingerprint: alice's successor.
+fn successor(net: &Net3) -> usize {
+    [1, 2]
+        .into_iter()
+        .min_by_key(|&i| net.apps[i].engine().fingerprint().0)
+        .unwrap()
+}
+
+fn host_of(net: &Net3, who: usize) -> Option<String> {
+    net.apps[who].group_node().host_nick().map(str::to_owned)
+}
+
+/// After alice vanished: bob and carol follow the successor and talk on; each shows the
+/// other's lines with their sender and no room error.
+fn assert_room_goes_on_without_alice(net: &mut Net3) {
+    let next = NICKS[successor(net)];
+    let mut noticed = 0;
+    for who in [1, 2] {
+        assert_eq!(host_of(net, who).as_deref(), Some(next), "{}", NICKS[who]);
+        let note = net.transcript(who, &net.room_window(who)).join("\n");
+        // Who learnt it from the server says so; the other may have followed the
+        // successor's welcome to the next generation first.
+        if note.contains("The room's host alice left IRC") {
+            noticed += 1;
+        }
+        assert!(
+            note.contains(&format!("The room has a new host: {next} (generation 2)")),
+            "{}: {note}",
+            NICKS[who]
+        );
+    }
+    assert!(noticed >= 1);
+    net.say(1, "bob after the hand-off");
+    net.say(2, "carol after the hand-off");
+    for _ in 0..3 {
+        net.tick();
+    }
+    for who in [1, 2] {
+        let msgs = net.room_messages(who);
+        for line in [
+            ("bob", "bob after the hand-off"),
+            ("carol", "carol after the hand-off"),
+        ] {
+            let n = msgs
+                .iter()
+                .filter(|(f, t)| f == line.0 && t == line.1)
+                .count();
+            assert_eq!(n, 1, "{}: {msgs:?}", NICKS[who]);
+        }
+        let errors = net.room_errors(who);
+        assert!(errors.is_empty(), "{}: {errors:?}", NICKS[who]);
+        let members: Vec<String> = net.apps[who]
+            .window(&net.room_window(who))
+            .unwrap()
+            .members()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(members, ["bob", "carol"], "{}", NICKS[who]);
+    }
+}
+
+#[test]
+fn a_line_to_a_host_gone_from_irc_comes_back_no_such_nick_and_the_room_hands_off() {
+    let mut net = Net3::room_of_three();
+    // alice crashes; bob and carol share no channel with her, so no QUIT reaches them.
+    net.gone[0] = true;
+    net.say(1, "is anyone hosting?");
+    // bob's line came back ERR_NOSUCHNICK: he followed the successor at once.
+    assert_eq!(host_of(&net, 1).as_deref(), Some(NICKS[successor(&net)]));
+    net.say(2, "carol too");
+    for _ in 0..3 {
+        net.tick();
+    }
+    // Nobody needed to poll: the bounced lines told them.
+    assert!(net.isons.is_empty(), "{:?}", net.isons);
+    // The lines that bounced were sent again to the new host and reached both.
+    for who in [1, 2] {
+        let msgs = net.room_messages(who);
+        for (from, text) in [("bob", "is anyone hosting?"), ("carol", "carol too")] {
+            assert!(
+                msgs.iter().any(|(f, t)| f == from && t == text),
+                "{}: {msgs:?}",
+                NICKS[who]
+            );
+        }
+    }
+    assert_room_goes_on_without_alice(&mut net);
+}
+
+#[test]
+fn a_silent_room_notices_its_host_left_irc_by_polling_ison() {
+    let mut net = Net3::room_of_three();
+    // While alice is there, the members' polls find her, and nothing changes.
+    let polls_before = net.isons.len();
+    for _ in 0..21 {
+        net.tick();
+    }
+    assert!(net.isons.len() > polls_before);
+    for who in [1, 2] {
+        assert_eq!(host_of(&net, who).as_deref(), Some("alice"));
+    }
+    // alice crashes; nobody speaks.
+    net.gone[0] = true;
+    net.isons.clear();
+    let mut ticks = 0;
+    while [1, 2]
+        .iter()
+        .any(|&who| host_of(&net, who).as_deref() == Some("alice"))
+    {
+        ticks += 1;
+        assert!(ticks <= 25, "no hand-off after {ticks} ticks");
+        net.tick();
+    }
+    // A member's poll found alice gone (the other may have followed the successor's
+    // welcome first, and then polls the new host); one short line per member and poll.
+    assert_eq!(net.isons[0].1, ["alice"]);
+    for (who, asked) in &net.isons {
+        assert!(matches!(who, 1 | 2), "{who}");
+        assert_eq!(asked.len(), 1);
+    }
+    assert!(net.isons.len() <= 2, "{:?}", net.isons);
+    for _ in 0..3 {
+        net.tick();
+    }
+    assert_room_goes_on_without_alice(&mut net);
+}
+
+#[test]
+fn a_line_typed_just_before_a_tick_is_not_sent_twice_while_its_echo_is_slow() {
+    let mut net = Net3::room_of_three();
+    let last_tick = net.now;
+    // bob's lines to alice are slow (flood control); he types 0.99 s after the last tick.
+    net.hold = Some((1, 0));
+    net.now = last_tick + 0.99;
+    let room = net.room_window(1);
+    net.go_to(1, &room);
+    net.type_line(1, "typed late in the second");
+    let sent = net.held.len();
+    assert!(sent >= 1);
+    // Two seconds after the last tick (1.01 s after the line went out), the next tick but
+    // one: bob's room must not send the line again before its 2 s retry.
+    net.now = last_tick + 1.0;
+    net.tick();
+    assert_eq!(net.now, last_tick + 2.0);
+    assert_eq!(net.held.len(), sent, "bob sent the line again");
+    // The line arrives; everyone shows it once.
+    net.release();
+    for _ in 0..3 {
+        net.tick();
+    }
+    for who in 0..3 {
+        let n = net
+            .room_messages(who)
+            .iter()
+            .filter(|(f, t)| f == "bob" && t == "typed late in the second")
+            .count();
+        assert_eq!(n, 1, "{}", NICKS[who]);
+    }
 }

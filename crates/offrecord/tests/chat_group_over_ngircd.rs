@@ -14,6 +14,10 @@
 //! go on without him. alice types `/group kick carol`: carol is told, shows nothing of what
 //! alice and dave write afterwards, and her transport receives no line at all from then
 //! on. No room alert shows anywhere, and no typed line crosses the network in the clear.
+//!
+//! A second test has three chat users and no channel at all: the host's connection is cut
+//! (`Tap::cut`), the members get no QUIT, learn it from the server anyway (a bounced line,
+//! an `ISON` poll) and go on under the successor.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -670,6 +674,200 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     }
     println!(
         "figure: a room of three chat clients and a libotr thin member through ngircd (default flood control): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Three chat users and nobody else; the host connects through its own tap.
+struct Trio {
+    users: [User; 3],
+    /// When each member first named a host other than alice (after the cut): when it
+    /// learnt that alice was gone, or followed the successor's welcome.
+    followed: [Option<Instant>; 3],
+}
+
+impl Trio {
+    fn user(&mut self, nick: &str) -> &mut User {
+        self.users.iter_mut().find(|u| u.nick == nick).unwrap()
+    }
+
+    fn get(&self, nick: &str) -> &User {
+        self.users.iter().find(|u| u.nick == nick).unwrap()
+    }
+
+    async fn pump(&mut self, limit: Duration, what: &str, done: impl Fn(&Trio) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        while !done(self) {
+            let [a, b, c] = &mut self.users;
+            tokio::select! {
+                e = a.events.recv() => a.on_irc(e.expect("a transport stopped")),
+                e = b.events.recv() => b.on_irc(e.expect("a transport stopped")),
+                e = c.events.recv() => c.on_irc(e.expect("a transport stopped")),
+                _ = tick.tick() => {
+                    for u in [a, b, c] {
+                        u.tick();
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let mut report = format!("timed out waiting for {what}\n");
+                    for u in &self.users {
+                        report.push_str(&format!("{}: {:#?}\n", u.nick, u.last_lines()));
+                    }
+                    panic!("{report}");
+                }
+            }
+            for (i, u) in self.users.iter().enumerate() {
+                let host = u.app.group_node().host_nick();
+                if self.followed[i].is_none() && host.is_some_and(|h| h != HOST) {
+                    self.followed[i] = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    async fn room_says(&mut self, nick: &str, text: &str, readers: &[&str]) {
+        self.user(nick).type_in_room(text);
+        self.pump(Duration::from_secs(60), text, |w| {
+            readers.iter().all(|r| w.get(r).shows(nick, text))
+        })
+        .await;
+    }
+}
+
+/// The host's connection is cut under it while bob and carol share no channel with it: the
+/// server sends them no QUIT. bob writes at once: his line comes back ERR_NOSUCHNICK (or,
+/// if it raced the server's noticing, its resend does). The successor learns it from the
+/// same kind of bounce or from its `ISON` poll (every 20 s), takes over, and the other
+/// member follows (its own detection or the successor's welcome, whichever comes first).
+/// Then both talk on. Prints how long each took to follow the new host.
+#[tokio::test]
+async fn members_sharing_no_channel_with_a_crashed_host_hand_off_and_talk_on() {
+    let started = Instant::now();
+    let server = Ngircd::start(Options::default()).unwrap();
+    let tap = Tap::start(server.port()).unwrap();
+    let users = [
+        User::new(tap.port(), HOST, 41),
+        User::new(server.port(), "bob", 42),
+        User::new(server.port(), "carol", 43),
+    ];
+    let mut trio = Trio {
+        users,
+        followed: [None; 3],
+    };
+    trio.pump(Duration::from_secs(30), "the connections", |w| {
+        w.users.iter().all(|u| u.app.is_connected())
+    })
+    .await;
+    // Nobody joined a channel.
+    for u in &trio.users {
+        assert!(
+            u.app
+                .windows()
+                .iter()
+                .all(|w| w.kind() != WindowKind::Channel),
+            "{}",
+            u.nick
+        );
+    }
+    trio.user(HOST).type_in_status("/group host");
+    let room = trio.get(HOST).room().unwrap();
+    trio.user(HOST).type_in_room("/group invite bob");
+    trio.user(HOST).type_in_room("/group invite carol");
+    trio.pump(Duration::from_secs(60), "the invitations", |w| {
+        ["bob", "carol"]
+            .iter()
+            .all(|n| w.get(n).status_transcript().contains("alice invites you"))
+    })
+    .await;
+    for nick in ["bob", "carol"] {
+        trio.user(nick).type_in_status("/group join");
+    }
+    trio.pump(Duration::from_secs(60), "the room of three", |w| {
+        w.users
+            .iter()
+            .all(|u| u.room_members() == ["alice", "bob", "carol"])
+    })
+    .await;
+    trio.room_says(HOST, "alice opens the room", &["bob", "carol"])
+        .await;
+    let formed = started.elapsed();
+
+    // The successor: the member with the lowest fingerprint, the host excluded.
+    let next = ["bob", "carol"]
+        .into_iter()
+        .min_by_key(|n| trio.get(n).app.engine().fingerprint().0)
+        .unwrap();
+    let other = if next == "bob" { "carol" } else { "bob" };
+    // The host crashes; the member who is not the successor writes at once.
+    let cut = Instant::now();
+    tap.cut();
+    let early = format!("{other} writes just after the crash");
+    trio.user(other).type_in_room(&early);
+    trio.pump(Duration::from_secs(45), "the hand-off", |w| {
+        [next, other].iter().all(|n| {
+            let node = w.get(n).app.group_node();
+            node.host_nick() == Some(next)
+                && node.transcript().is_some_and(|(epoch, _, _)| epoch == 2)
+        })
+    })
+    .await;
+    let handed = cut.elapsed();
+    assert!(trio.get(next).app.group_node().is_host());
+    let mut how = Vec::new();
+    for (i, u) in trio.users.iter().enumerate().skip(1) {
+        let t = trio.followed[i].unwrap().duration_since(cut);
+        let transcript = u.room_transcript();
+        let learnt = if transcript.contains("a line to it came back: no such nick") {
+            "its line bounced (ERR_NOSUCHNICK)"
+        } else if transcript.contains("the server says it is not on IRC") {
+            "its ISON poll"
+        } else {
+            "the successor's welcome"
+        };
+        how.push(format!(
+            "{} after {:.2} s ({learnt})",
+            u.nick,
+            t.as_secs_f64()
+        ));
+    }
+    println!(
+        "room formed in {:.1} s; host cut, no shared channel: learnt the host was gone: {}; both in generation 2 under {next} {:.2} s after the cut",
+        formed.as_secs_f64(),
+        how.join(", "),
+        handed.as_secs_f64()
+    );
+    // At least one of them learnt it from the server, with no QUIT.
+    assert!(
+        ["bob", "carol"].iter().any(|n| {
+            trio.get(n)
+                .room_transcript()
+                .contains("The room's host alice left IRC")
+        }),
+        "{how:?}"
+    );
+    // The line written into the void reaches the new host and the other member.
+    trio.pump(Duration::from_secs(30), "the early line", |w| {
+        [next, other].iter().all(|n| w.get(n).shows(other, &early))
+    })
+    .await;
+    // They talk on.
+    trio.room_says(next, "the new host speaks", &[other]).await;
+    trio.room_says(other, "and the member answers", &[next])
+        .await;
+    for n in [next, other] {
+        let u = trio.get(n);
+        assert_eq!(u.room_members(), [next.min(other), next.max(other)], "{n}");
+        for (_, kind, text) in u.all_lines() {
+            assert!(
+                !(kind == LineKind::Error && text.contains("ROOM ALERT")),
+                "{n}: {text}"
+            );
+        }
+        assert_eq!(u.room().as_deref(), Some(room.as_str()));
+    }
+    println!(
+        "hand-off without a shared channel: {:.1} s in all",
         started.elapsed().as_secs_f64()
     );
 }

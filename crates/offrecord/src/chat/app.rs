@@ -55,6 +55,17 @@ pub const HISTORY: usize = 500;
 /// it held as not sent (the engine uses the same interval for its own held messages).
 pub const AKE_TIMEOUT: f64 = 60.0;
 
+/// Seconds between two checks (`ISON host`) that the room's host is still on IRC, while we
+/// are a member. A room travels by private messages, so we may share no channel with the
+/// host, and the server tells a QUIT only to those who do: without this check a crashed
+/// host would go unnoticed until someone's line went unrelayed for the room's 12 s
+/// deadline. One short line (`ISON nick`, about 15 bytes) and a short reply every 20 s
+/// costs nothing next to the room's own traffic and stays far inside any server's flood
+/// allowance, and 20 s is about the time users wait before they think a room is dead.
+/// A member who speaks learns it sooner: a line to a host who left comes back
+/// `ERR_NOSUCHNICK` ([`IrcEvent::NoSuchNick`]).
+pub const HOST_POLL_SECS: f64 = 20.0;
+
 /// The longest PRIVMSG body assumed when the transport cannot say: a 512-byte line less
 /// CRLF, `:nick!user@host PRIVMSG target :` with a 63-byte host and a 10-byte user.
 fn default_payload(our_nick: &str, target: &str) -> usize {
@@ -510,6 +521,10 @@ pub struct App {
     saved_known: KnownFingerprints,
     trust_changed: bool,
     quit: bool,
+    /// When we last asked whether the room's host is on IRC ([`HOST_POLL_SECS`]); kept at
+    /// the current time while we are not a member, so the first check comes one interval
+    /// after we join.
+    host_polled_at: f64,
 }
 
 impl core::fmt::Debug for App {
@@ -550,6 +565,7 @@ impl App {
             saved_known,
             trust_changed: false,
             quit: false,
+            host_polled_at: 0.0,
             config,
         };
         let fp = app.node.engine().fingerprint();
@@ -782,6 +798,31 @@ impl App {
                 self.windows[0].push(now, LineKind::Info, &text);
                 self.windows[0].bump(Activity::Info);
             }
+            IrcEvent::NoSuchNick { nick, reason } => {
+                let i = self.find(&nick).unwrap_or(0);
+                self.windows[i].push(now, LineKind::Info, &format!("{nick}: {reason}"));
+                self.windows[i].bump(Activity::Info);
+                // A line to a nick that is not on the network: as a QUIT says, it left.
+                // The room's host hands off; as host, a member leaves the roster.
+                self.peer_left_network(
+                    &nick,
+                    "a line to it came back: no such nick",
+                    now,
+                    &mut out,
+                );
+            }
+            IrcEvent::IsOn { asked, online } => {
+                for nick in asked {
+                    if !online.iter().any(|o| o.eq_ignore_ascii_case(&nick)) {
+                        self.peer_left_network(
+                            &nick,
+                            "the server says it is not on IRC",
+                            now,
+                            &mut out,
+                        );
+                    }
+                }
+            }
             IrcEvent::Undelivered {
                 target,
                 text,
@@ -813,12 +854,19 @@ impl App {
 
     /// The user typed `line` in the active window and pressed Enter: a `/command`, or text
     /// for the window's channel or peer (`//text` sends `/text`).
+    ///
+    /// The room's clock is brought to `now` first: the runner ticks once a second, and a
+    /// line stamped with a time up to a second old would be resent (every 2 s until the
+    /// host echoes it) up to a second early, a duplicate on the wire whenever the echo
+    /// takes more than a second under flood control.
     pub fn on_input(&mut self, line: &str, now: f64) -> Vec<IrcCommand> {
         let mut out = Vec::new();
         let line = line.trim_end_matches(['\r', '\n']);
         if line.is_empty() {
             return out;
         }
+        let outputs = self.node.tick(now);
+        self.handle_outputs(outputs, None, now, &mut out);
         if let Some(rest) = line.strip_prefix("//") {
             let text = format!("/{rest}");
             self.say(self.active, &text, now, &mut out);
@@ -933,6 +981,7 @@ impl App {
         let mut out = Vec::new();
         let outputs = self.node.tick(now);
         self.handle_outputs(outputs, None, now, &mut out);
+        self.poll_host(now, &mut out);
         for i in 0..self.windows.len() {
             let w = &mut self.windows[i];
             let expired = w.starting_since.is_some_and(|t| now - t >= AKE_TIMEOUT);
@@ -953,6 +1002,40 @@ impl App {
             }
         }
         out
+    }
+
+    /// As a member, asks every [`HOST_POLL_SECS`] whether the room's host is still on IRC.
+    fn poll_host(&mut self, now: f64, out: &mut Vec<IrcCommand>) {
+        let host = match self.node.host_nick() {
+            // `roster` is known only once we are a member (or host) of the room.
+            Some(host) if self.node.roster().is_some() && !self.node.is_host() => host,
+            _ => {
+                self.host_polled_at = now;
+                return;
+            }
+        };
+        if self.connected && now - self.host_polled_at >= HOST_POLL_SECS {
+            self.host_polled_at = now;
+            out.push(IrcCommand::Ison(vec![host.to_owned()]));
+        }
+    }
+
+    /// The server told us (`why`) that `nick` is not on IRC, though we may share no
+    /// channel with it (so no QUIT came): if it hosts our room, the room hands off to the
+    /// next host; if we host, it leaves the roster (as [`group::Node::peer_gone`] does for
+    /// a QUIT). An answer about a host we already left behind changes nothing.
+    fn peer_left_network(&mut self, nick: &str, why: &str, now: f64, out: &mut Vec<IrcCommand>) {
+        let was_host = !self.node.is_host()
+            && self.node.roster().is_some()
+            && self.node.host_nick() == Some(nick);
+        if was_host {
+            let text = format!(
+                "The room's host {nick} left IRC ({why}): the room moves to the next host."
+            );
+            self.group_note(&text, now);
+        }
+        let outputs = self.node.peer_gone(nick);
+        self.handle_outputs(outputs, None, now, out);
     }
 
     // ----- incoming ---------------------------------------------------------------------

@@ -946,3 +946,29 @@ fn a_line_typed_just_before_a_tick_is_not_sent_twice_while_its_echo_is_slow() {
         assert_eq!(n, 1, "{}", NICKS[who]);
     }
 }
+
+#[test]
+fn a_host_whose_line_to_a_member_bounces_takes_it_off_the_roster() {
+    // As a QUIT would (had they shared a channel): the server says carol is not on IRC.
+    let mut net = Net3::room_of_three();
+    net.gone[2] = true;
+    net.say(0, "alice to the room");
+    net.tick();
+    for who in [0, 1] {
+        let members: Vec<String> = net.apps[who]
+            .window(&net.room_window(who))
+            .unwrap()
+            .members()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(members, ["alice", "bob"], "{}", NICKS[who]);
+        assert_eq!(host_of(&net, who).as_deref(), Some("alice"));
+    }
+    // The room goes on between the two.
+    net.say(1, "bob still here");
+    assert!(net
+        .room_messages(0)
+        .contains(&("bob".to_owned(), "bob still here".to_owned())));
+    assert!(net.room_errors(0).is_empty(), "{:?}", net.room_errors(0));
+    assert!(net.room_errors(1).is_empty(), "{:?}", net.room_errors(1));
+}

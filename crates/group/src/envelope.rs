@@ -168,6 +168,9 @@ pub enum Envelope {
     Invite {
         /// The room.
         room: RoomId,
+        /// The IRC channel the room's lines travel in (tagged), or `None` for private
+        /// messages (the form without a channel field).
+        channel: Option<String>,
     },
     /// Member to host: I accept.
     Join {
@@ -263,7 +266,7 @@ impl Envelope {
     /// The room the envelope is about.
     pub fn room(&self) -> &RoomId {
         match self {
-            Self::Invite { room }
+            Self::Invite { room, .. }
             | Self::Join { room }
             | Self::Welcome { room, .. }
             | Self::Relay { room, .. }
@@ -288,7 +291,14 @@ impl Envelope {
             }
         };
         match self {
-            Self::Invite { room } => push(&["inv", room.as_str()]),
+            Self::Invite {
+                room,
+                channel: None,
+            } => push(&["inv", room.as_str()]),
+            Self::Invite {
+                room,
+                channel: Some(ch),
+            } => push(&["inv", room.as_str(), ch]),
             Self::Join { room } => push(&["join", room.as_str()]),
             Self::Welcome {
                 room,
@@ -403,7 +413,14 @@ impl Envelope {
         let kind = f.next("kind")?;
         let room = RoomId::parse(f.next("room")?).ok_or(EnvelopeError::Malformed("room"))?;
         let env = match kind {
-            "inv" => Self::Invite { room },
+            "inv" => Self::Invite {
+                room,
+                channel: match f.0.next() {
+                    None => None,
+                    Some(ch) if valid_channel(ch) => Some(ch.to_owned()),
+                    Some(_) => return Err(EnvelopeError::Malformed("channel")),
+                },
+            },
             "join" => Self::Join { room },
             "wel" => Self::Welcome {
                 room,
@@ -575,6 +592,17 @@ fn body(s: &str) -> Result<String, EnvelopeError> {
     String::from_utf8(bytes).map_err(|_| EnvelopeError::Malformed("body"))
 }
 
+/// Checks an IRC channel name as an invitation may carry it: `#` or `&` first, 2 to
+/// [`MAX_NICK`] bytes, none of space, `,`, `:`, `?` or control characters (BEL included).
+pub fn valid_channel(s: &str) -> bool {
+    (s.starts_with('#') || s.starts_with('&'))
+        && s.len() >= 2
+        && s.len() <= MAX_NICK
+        && !s
+            .chars()
+            .any(|c| c.is_control() || matches!(c, ' ' | ',' | ':' | '?'))
+}
+
 /// Checks a nick: 1 to [`MAX_NICK`] bytes, none of space, `:`, `,`, `?`, control
 /// characters.
 pub fn valid_nick(s: &str) -> bool {
@@ -680,7 +708,14 @@ mod tests {
     fn round_trips() {
         let fp = Fingerprint([7; 20]);
         let all = vec![
-            Envelope::Invite { room: room() },
+            Envelope::Invite {
+                room: room(),
+                channel: None,
+            },
+            Envelope::Invite {
+                room: room(),
+                channel: Some("#off-the-record".into()),
+            },
             Envelope::Join { room: room() },
             Envelope::Welcome {
                 room: room(),
@@ -755,11 +790,22 @@ mod tests {
             let s = e.encode();
             assert!(!s.contains('\n'), "{s}");
             assert_eq!(Envelope::decode(&s).unwrap(), e, "{s}");
-            assert_eq!(
-                Envelope::decode(&format!("{s} x")),
-                Err(EnvelopeError::Trailing)
-            );
+            let extra = Envelope::decode(&format!("{s} x"));
+            if matches!(e, Envelope::Invite { channel: None, .. }) {
+                // "x" stands where the optional channel would, and is not one.
+                assert_eq!(extra, Err(EnvelopeError::Malformed("channel")));
+            } else {
+                assert_eq!(extra, Err(EnvelopeError::Trailing));
+            }
         }
+        // The form without a channel (before channels were announced) is private delivery.
+        assert_eq!(
+            Envelope::decode("?GRP1 inv 0123456789abcdef").unwrap(),
+            Envelope::Invite {
+                room: room(),
+                channel: None
+            }
+        );
     }
 
     #[test]
@@ -774,6 +820,12 @@ mod tests {
             "?GRP1 rel 0123456789abcdef 1 1 r a a:zz:f",
             "?GRP1 pk 0123456789ABCDEF AAAAAAAAAAA 1",
             "?GRP1 zz 0123456789abcdef",
+            "?GRP1 inv 0123456789abcdef ",
+            "?GRP1 inv 0123456789abcdef chan",
+            "?GRP1 inv 0123456789abcdef #",
+            "?GRP1 inv 0123456789abcdef #a:b",
+            "?GRP1 inv 0123456789abcdef #a,#b",
+            "?GRP1 inv 0123456789abcdef #a\u{7}",
         ] {
             assert!(Envelope::decode(s).is_err(), "{s}");
         }

@@ -14,8 +14,8 @@ use rand_core::CryptoRngCore;
 use crate::chain::{genesis, Chain, PairKey};
 use crate::chatinfo::{ChatInfo, SecurityLevel};
 use crate::envelope::{
-    tag, untag, valid_nick, Envelope, Item, MemberKind, MsgItem, RoomId, Roster, RosterEntry,
-    MAC_LEN, MAX_BODY, MAX_MEMBERS, PREFIX,
+    tag, untag, valid_channel, valid_nick, Envelope, Item, MemberKind, MsgItem, RoomId, Roster,
+    RosterEntry, MAC_LEN, MAX_BODY, MAX_MEMBERS, PREFIX,
 };
 use crate::output::{
     Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
@@ -106,6 +106,9 @@ pub enum GroupError {
     /// The text is longer than a group message may be.
     #[error("message too long")]
     TooLong,
+    /// The channel name cannot carry a room.
+    #[error("invalid channel {0:?}")]
+    InvalidChannel(String),
 }
 
 /// The pairwise key with one other member.
@@ -320,8 +323,15 @@ struct HostRoom {
 /// | `Host` | [`Node::leave`]: send `bye close` | `Idle` |
 enum Room {
     Idle,
-    Invited { room: RoomId, host: String },
-    Joining { room: RoomId, host: String },
+    Invited {
+        room: RoomId,
+        host: String,
+        channel: Option<String>,
+    },
+    Joining {
+        room: RoomId,
+        host: String,
+    },
     Member(Box<MemberRoom>),
     Host(Box<HostRoom>),
 }
@@ -342,6 +352,9 @@ pub struct Node {
     rng: Box<dyn CryptoRngCore + Send>,
     now: f64,
     room: Room,
+    /// The delivery of the room we are in: the configured one, or what the host chose
+    /// (announced in its invitation); back to the configured one when the room ends.
+    delivery: Delivery,
     links: BTreeMap<String, Link>,
     channel_peers: BTreeSet<String>,
     stats: Stats,
@@ -375,6 +388,7 @@ impl Node {
     pub fn new(engine: Engine, config: Config, rng: Box<dyn CryptoRngCore + Send>) -> Self {
         Self {
             engine,
+            delivery: config.delivery.clone(),
             cfg: config,
             rng,
             now: 0.0,
@@ -446,6 +460,25 @@ impl Node {
         }
     }
 
+    /// How the room's lines travel: the host's choice once we accepted its invitation
+    /// (the invitation's while we are invited), else our configured delivery.
+    pub fn delivery(&self) -> Delivery {
+        match &self.room {
+            Room::Invited {
+                channel: Some(ch), ..
+            } => Delivery::Channel(ch.clone()),
+            Room::Invited { channel: None, .. } => Delivery::Private,
+            _ => self.delivery.clone(),
+        }
+    }
+
+    /// After a room ended, the next one uses our configured delivery again.
+    fn settle_delivery(&mut self) {
+        if matches!(self.room, Room::Idle | Room::Invited { .. }) {
+            self.delivery = self.cfg.delivery.clone();
+        }
+    }
+
     /// True if we host the room.
     pub fn is_host(&self) -> bool {
         matches!(self.room, Room::Host(_))
@@ -491,11 +524,30 @@ impl Node {
 
     // ---------------------------------------------------------------- user actions
 
-    /// Opens a room we host.
+    /// Opens a room we host, delivered as our configuration says.
     pub fn host(&mut self) -> Result<Vec<Output>, GroupError> {
         if !matches!(self.room, Room::Idle) {
             return Err(GroupError::AlreadyInRoom);
         }
+        self.delivery = self.cfg.delivery.clone();
+        self.open_room()
+    }
+
+    /// Opens a room we host whose lines travel tagged in `channel` (the paper's design),
+    /// whatever our configured delivery. Invitations name the channel, so members use it
+    /// too, and so does a member that takes over as host. We must be in the channel.
+    pub fn host_in(&mut self, channel: &str) -> Result<Vec<Output>, GroupError> {
+        if !matches!(self.room, Room::Idle) {
+            return Err(GroupError::AlreadyInRoom);
+        }
+        if !valid_channel(channel) {
+            return Err(GroupError::InvalidChannel(channel.to_owned()));
+        }
+        self.delivery = Delivery::Channel(channel.to_owned());
+        self.open_room()
+    }
+
+    fn open_room(&mut self) -> Result<Vec<Output>, GroupError> {
         let mut id = [0u8; 8];
         self.rng.fill_bytes(&mut id);
         let id = RoomId::from_bytes(id);
@@ -572,7 +624,13 @@ impl Node {
         let room = h.s.id.clone();
         let mut out = Vec::new();
         match kind {
-            MemberKind::Full => self.send_env(nick, &Envelope::Invite { room }, None, &mut out),
+            MemberKind::Full => {
+                let channel = match &self.delivery {
+                    Delivery::Channel(ch) => Some(ch.clone()),
+                    Delivery::Private => None,
+                };
+                self.send_env(nick, &Envelope::Invite { room, channel }, None, &mut out)
+            }
             MemberKind::Thin => {
                 if self.engine.state(nick) == ConversationState::Encrypted {
                     self.admit_thin(nick, &mut out);
@@ -617,10 +675,20 @@ impl Node {
 
     /// Accepts the pending invitation.
     pub fn accept(&mut self) -> Result<Vec<Output>, GroupError> {
-        let Room::Invited { room, host } = &self.room else {
+        let Room::Invited {
+            room,
+            host,
+            channel,
+        } = &self.room
+        else {
             return Err(GroupError::NoInvitation);
         };
         let (room, host) = (room.clone(), host.clone());
+        // The host chose how the room travels; we follow until we leave.
+        self.delivery = match channel {
+            Some(ch) => Delivery::Channel(ch.clone()),
+            None => Delivery::Private,
+        };
         let mut out = Vec::new();
         self.send_env(
             &host,
@@ -706,6 +774,7 @@ impl Node {
             }
         }
         self.links.clear();
+        self.settle_delivery();
         Ok(out)
     }
 
@@ -750,6 +819,7 @@ impl Node {
             }
             _ => {}
         }
+        self.settle_delivery();
         out
     }
 
@@ -760,6 +830,7 @@ impl Node {
         let mut out = Vec::new();
         let events = self.engine.receive(from, line);
         self.pump(events, None, &mut out);
+        self.settle_delivery();
         out
     }
 
@@ -782,6 +853,7 @@ impl Node {
                 self.pump(events, None, &mut out);
             }
         }
+        self.settle_delivery();
         out
     }
 
@@ -804,6 +876,7 @@ impl Node {
             }
             Room::Host(_) | Room::Idle | Room::Invited { .. } | Room::Joining { .. } => {}
         }
+        self.settle_delivery();
         out
     }
 
@@ -840,6 +913,7 @@ impl Node {
     pub fn absorb(&mut self, events: Vec<Event>) -> Vec<Output> {
         let mut out = Vec::new();
         self.pump(events, None, &mut out);
+        self.settle_delivery();
         out
     }
 
@@ -887,7 +961,7 @@ impl Node {
 
     fn route(&mut self, peer: &str, data: String, origin: Option<&str>, out: &mut Vec<Output>) {
         self.stats.sent += 1;
-        if let Delivery::Channel(ch) = &self.cfg.delivery {
+        if let Delivery::Channel(ch) = &self.delivery {
             if self.channel_link(peer) {
                 let from = origin.unwrap_or(&self.cfg.nick);
                 out.push(Output::Send {
@@ -904,14 +978,20 @@ impl Node {
     }
 
     /// Host-member lines go through the channel in channel mode (thin members, who cannot
-    /// read tags, and member-member lines always go private).
+    /// read tags, and member-member lines always go private). An invitee goes through the
+    /// channel before it joins only when the channel is our configured delivery (everyone
+    /// sits in it); in a room we opened in a channel of our choice ([`Node::host_in`], or
+    /// inherited in a hand-off) the invitee may not be in the channel yet: its key exchange
+    /// and invitation go private, and its `join` (tagged, once it followed the invitation
+    /// into the channel) moves it to the channel.
     fn channel_link(&self, peer: &str) -> bool {
         if self.channel_peers.contains(peer) {
             return true;
         }
         match &self.room {
             Room::Host(h) => {
-                h.invited.get(peer) == Some(&MemberKind::Full)
+                (h.invited.get(peer) == Some(&MemberKind::Full)
+                    && self.delivery == self.cfg.delivery)
                     || h.s
                         .roster
                         .entry(peer)
@@ -1267,15 +1347,17 @@ impl Node {
     // ---------------------------------------------------------------- envelopes
 
     fn on_envelope(&mut self, from: &str, env: Envelope, out: &mut Vec<Output>) {
-        if let Envelope::Invite { room } = env {
+        if let Envelope::Invite { room, channel } = env {
             if matches!(self.room, Room::Idle) {
                 self.room = Room::Invited {
                     room: room.clone(),
                     host: from.to_owned(),
+                    channel: channel.clone(),
                 };
                 out.push(Output::Invited {
                     room,
                     host: from.to_owned(),
+                    channel,
                 });
             }
             return;

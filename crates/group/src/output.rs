@@ -335,6 +335,9 @@ pub enum Output {
         room: RoomId,
         /// Who invites.
         host: String,
+        /// The channel the room travels in (tagged; join it before accepting), or `None`
+        /// for private messages.
+        channel: Option<String>,
     },
     /// We are in the room now.
     Joined {

@@ -287,3 +287,102 @@ fn members_start_each_of_their_sessions_once() {
         }
     }
 }
+
+#[test]
+fn private_members_follow_the_hosts_channel_through_a_hand_off() {
+    // Everyone is configured for private messages; the host opens its room in a channel
+    // and the invitation tells the members, who use the channel for this room only.
+    let mut net = Net::new();
+    let names: Vec<String> = (0..4)
+        .map(|i| net.add(i, Delivery::Private, |_| {}))
+        .collect();
+    // An eavesdropper sits in the channel (the embedded network fans channel lines out to
+    // every node) and is never invited.
+    let eve = net.add(9, Delivery::Private, |_| {});
+    let room_delivery = Delivery::Channel(CHANNEL.into());
+    net.act("m00", |h| h.host_in(CHANNEL).unwrap());
+    assert_eq!(net.node("m00").delivery(), room_delivery);
+    for m in &names[1..] {
+        let m2 = m.clone();
+        net.act("m00", |h| h.invite(&m2).unwrap());
+        assert!(
+            net.outputs[m].iter().any(|o| matches!(
+                o,
+                Output::Invited { channel: Some(c), .. } if c == CHANNEL
+            )),
+            "{m} was told the channel"
+        );
+        assert_eq!(net.node(m).delivery(), room_delivery);
+        net.act(m, |node| node.accept().unwrap());
+    }
+    net.advance(1);
+    net.record_wire = true;
+    let expected = converse(&mut net, &names, 2);
+    net.advance(6);
+    assert_delivered(&net, &names, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    // Every line between the host and a member went to the channel, tagged.
+    let host_lines = |net: &Net, host: &str| {
+        net.wire
+            .iter()
+            .filter(|(f, t, _)| f == host || *t == group::Target::Private(host.to_owned()))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let lines = host_lines(&net, "m00");
+    assert!(!lines.is_empty());
+    for (_, t, l) in &lines {
+        assert_eq!(*t, group::Target::Channel(CHANNEL.into()), "{l}");
+        assert!(group::envelope::untag(l).is_some(), "{l}");
+    }
+    // The eavesdropper discarded what it saw and learnt nothing.
+    assert!(net.node(&eve).stats().discarded > 0);
+    assert!(net.messages(&eve).is_empty());
+    for (_, _, line) in &net.wire {
+        assert!(!line.contains("says") && !line.contains("?GRP1"), "{line}");
+    }
+
+    // The host leaves: the room hands off and goes on in the same channel.
+    let next = net
+        .node("m01")
+        .roster()
+        .unwrap()
+        .successor()
+        .unwrap()
+        .nick
+        .clone();
+    net.act("m00", |h| h.leave().unwrap());
+    assert_eq!(
+        net.node("m00").delivery(),
+        Delivery::Private,
+        "back to configured"
+    );
+    net.nodes.remove("m00");
+    let rest: Vec<String> = names[1..].to_vec();
+    assert!(net.node(&next).is_host());
+    assert_eq!(net.node(&next).delivery(), room_delivery);
+    net.clear_outputs();
+    net.wire.clear();
+    let mut expected = Vec::new();
+    for n in &rest {
+        let t = format!("{n} says after the hand-off");
+        net.say(n, &t);
+        expected.push((n.clone(), t));
+    }
+    net.advance(10);
+    assert_delivered(&net, &rest, &expected);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    let lines = host_lines(&net, &next);
+    assert!(!lines.is_empty());
+    for (_, t, l) in &lines {
+        assert_eq!(*t, group::Target::Channel(CHANNEL.into()), "{l}");
+        assert!(group::envelope::untag(l).is_some(), "{l}");
+    }
+    for (_, _, line) in &net.wire {
+        assert!(!line.contains("says"), "{line}");
+    }
+    // A member that leaves returns to its configured delivery.
+    let last = rest.iter().find(|n| **n != next).unwrap().clone();
+    net.act(&last, |m| m.leave().unwrap());
+    assert_eq!(net.node(&last).delivery(), Delivery::Private);
+}

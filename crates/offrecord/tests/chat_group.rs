@@ -1,6 +1,8 @@
 //! `/group` rooms in the chat client: three clients (alice hosts, bob and carol join) on an
 //! in-memory IRC network that delivers every PRIVMSG to its target nick, as a server would.
 //! Room traffic rides on the clients' private OTR sessions; nothing of it is in the clear.
+//! The network also has channels (JOIN, and a PRIVMSG to a channel reaches its other
+//! members), with an eavesdropper who can sit in one, for rooms delivered in a channel.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -33,6 +35,12 @@ struct Net3 {
     gone: [bool; 3],
     /// Every ISON asked: (asker, nicks).
     isons: Vec<(usize, Vec<String>)>,
+    /// Channel members, by channel.
+    channels: std::collections::BTreeMap<String, Vec<usize>>,
+    /// Channels an eavesdropper (no client of ours) sits in, and what it saw there:
+    /// (sender, channel, text).
+    eve_in: Vec<String>,
+    eve_saw: Vec<(String, String, String)>,
 }
 
 const NICKS: [&str; 3] = ["alice", "bob", "carol"];
@@ -52,6 +60,9 @@ impl Net3 {
             held: Vec::new(),
             gone: [false; 3],
             isons: Vec::new(),
+            channels: std::collections::BTreeMap::new(),
+            eve_in: Vec::new(),
+            eve_saw: Vec::new(),
         };
         net.tick();
         net
@@ -117,7 +128,48 @@ impl Net3 {
                                 notice: false,
                             },
                         )],
-                        None => Vec::new(),
+                        None => {
+                            let members = self.channels.get(&target).cloned().unwrap_or_default();
+                            if self.eve_in.contains(&target) {
+                                self.eve_saw
+                                    .push((sender.clone(), target.clone(), text.clone()));
+                            }
+                            members
+                                .into_iter()
+                                .filter(|&m| m != who && !self.gone[m])
+                                .map(|m| {
+                                    (
+                                        m,
+                                        IrcEvent::Message {
+                                            from: sender.clone(),
+                                            target: target.clone(),
+                                            text: text.clone(),
+                                            notice: false,
+                                        },
+                                    )
+                                })
+                                .collect()
+                        }
+                    }
+                }
+                IrcCommand::Join(channel) => {
+                    let members = self.channels.entry(channel.clone()).or_default();
+                    if members.contains(&who) {
+                        Vec::new()
+                    } else {
+                        members.push(who);
+                        members
+                            .iter()
+                            .map(|&m| {
+                                (
+                                    m,
+                                    IrcEvent::Joined {
+                                        channel: channel.clone(),
+                                        nick: sender.clone(),
+                                    },
+                                )
+                            })
+                            .collect()
                     }
                 }
                 IrcCommand::Ison(asked) => {
@@ -971,4 +1023,133 @@ fn a_host_whose_line_to_a_member_bounces_takes_it_off_the_roster() {
         .contains(&("bob".to_owned(), "bob still here".to_owned())));
     assert!(net.room_errors(0).is_empty(), "{:?}", net.room_errors(0));
     assert!(net.room_errors(1).is_empty(), "{:?}", net.room_errors(1));
+}
+
+#[test]
+fn a_room_delivered_in_a_channel_reaches_all_three_and_the_channel_shows_only_chatter() {
+    const CH: &str = "#ops";
+    let mut net = Net3::new();
+    net.eve_in.push(CH.to_owned());
+    // The host must be in the channel first.
+    net.type_line(0, &format!("/group host {CH}"));
+    let status = net.apps[0].active_window().transcript().join("\n");
+    assert!(
+        status.contains("you are not in #ops; /join #ops first"),
+        "{status}"
+    );
+    assert!(net.apps[0].group_node().room_id().is_none());
+    net.type_line(0, &format!("/join {CH}"));
+    // carol is in the channel already; bob is not (his client joins it when he accepts).
+    net.type_line(2, &format!("/join {CH}"));
+    net.type_line(0, &format!("/group host {CH}"));
+    assert_eq!(
+        net.apps[0].group_node().delivery(),
+        group::Delivery::Channel(CH.into())
+    );
+    net.type_line(0, "/group invite bob");
+    net.type_line(0, "/group invite carol");
+    for who in [1, 2] {
+        let status = net.apps[who].windows()[0].transcript().join("\n");
+        assert!(
+            status.contains("alice invites you to the private room")
+                && status.contains("delivered in #ops"),
+            "{status}"
+        );
+        if who == 1 {
+            assert!(status.contains("it joins #ops for you"), "{status}");
+        }
+        net.type_line(who, "/group join");
+    }
+    for _ in 0..3 {
+        net.tick();
+    }
+    // bob's client joined the channel for him.
+    assert_eq!(net.channels[CH], [0, 2, 1]);
+    for who in 0..3 {
+        let w = net.apps[who].window(&net.room_window(who)).unwrap();
+        let members: Vec<&str> = w.members().collect();
+        assert_eq!(members, ["alice", "bob", "carol"], "{}", NICKS[who]);
+        assert_eq!(
+            net.apps[who].group_node().delivery(),
+            group::Delivery::Channel(CH.into()),
+            "{}",
+            NICKS[who]
+        );
+    }
+    let formed = net.wire.len();
+    net.say(0, "hello from the host");
+    net.say(1, "bob here");
+    net.say(2, "carol too");
+    for _ in 0..3 {
+        net.tick();
+    }
+    let expected: Vec<(String, String)> = [
+        ("alice", "hello from the host"),
+        ("bob", "bob here"),
+        ("carol", "carol too"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    for who in 0..3 {
+        assert_eq!(net.room_messages(who), expected, "{}", NICKS[who]);
+        net.assert_authenticated(who);
+    }
+    // Once the room formed, host and members talked only through the channel, tagged
+    // (member-member lines, pairwise keys and digests, stay private by design).
+    for (from, to, text) in &net.wire[formed..] {
+        let host_link = (from == "alice" && (to == "bob" || to == "carol"))
+            || (to == "alice" && (from == "bob" || from == "carol"));
+        assert!(!host_link, "{from} -> {to}: {text}");
+    }
+    // The channel windows show no room traffic: no tagged line, no OTR, no chatter at all.
+    for who in 0..3 {
+        let w = net.apps[who].window(CH).unwrap();
+        let shown = w.transcript().join("\n");
+        assert!(
+            !shown.contains("?RECV?") && !shown.contains("?OTR"),
+            "{}: {shown}",
+            NICKS[who]
+        );
+        assert!(
+            !w.lines()
+                .any(|l| matches!(l.kind, LineKind::Message { .. })),
+            "{}: {shown}",
+            NICKS[who]
+        );
+    }
+    // The eavesdropper in the channel saw only tagged OTR lines, nothing in the clear.
+    assert!(net.eve_saw.len() > 10, "{}", net.eve_saw.len());
+    for (_, _, text) in &net.eve_saw {
+        let t = group::envelope::untag(text).unwrap_or_else(|| panic!("untagged {text}"));
+        assert!(t.payload.starts_with("?OTR"), "{text}");
+        for secret in ["hello from the host", "bob here", "carol too", "?GRP1"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+    // The roster says how the room travels.
+    net.type_line(1, "/group roster");
+    let name = net.room_window(1);
+    let lines = net.transcript(1, &name).join("\n");
+    assert!(lines.contains("host alice, in #ops"), "{lines}");
+    // Ordinary chatter in the channel is still shown as chatter.
+    net.go_to(2, CH);
+    net.type_line(2, "just chatting");
+    let chatter: Vec<(String, String)> = net.apps[0]
+        .window(CH)
+        .unwrap()
+        .lines()
+        .filter_map(|l| match &l.kind {
+            LineKind::Message { from, .. } => Some((from.clone(), l.text.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(chatter, [("carol".to_owned(), "just chatting".to_owned())]);
+    // A private room stays private: alice leaves, and her next room uses private messages.
+    net.go_to(0, &net.room_window(0));
+    net.type_line(0, "/group leave");
+    assert_eq!(
+        net.apps[0].group_node().delivery(),
+        group::Delivery::Private
+    );
 }

@@ -501,6 +501,9 @@ pub struct App {
     node: Node,
     /// The room's window name (`room:ID`) while we are in a room or invited to one.
     room_window: Option<String>,
+    /// A channel we joined on our own because the room we accepted is delivered there:
+    /// its window opens without taking the screen from the room window.
+    room_channel_join: Option<String>,
     /// The state of the room we last left (or were removed from, or closed), level
     /// finished: what [`App::room_state`] reports once the node is in no room, so that
     /// the saved `otr.chatinfo` does not go on saying "private".
@@ -550,6 +553,7 @@ impl App {
         let mut app = Self {
             node,
             room_window: None,
+            room_channel_join: None,
             left_room: None,
             nick: config.nick.clone(),
             connected: false,
@@ -733,7 +737,20 @@ impl App {
                         LineKind::Info,
                         &format!("You joined {channel}. Channel messages are public: OTR protects private conversations only (/query NICK)."),
                     );
-                    self.activate(i);
+                    let for_room = self
+                        .room_channel_join
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(&channel));
+                    if for_room {
+                        self.room_channel_join = None;
+                        self.windows[i].push(
+                            now,
+                            LineKind::Info,
+                            "Joined for the room you accepted: its lines here are tagged and encrypted, and are not shown as chatter.",
+                        );
+                    } else {
+                        self.activate(i);
+                    }
                 } else if let Some(i) = self.find(&channel) {
                     self.windows[i].members.insert(nick.clone());
                     self.windows[i].push(now, LineKind::Info, &format!("{nick} joined {channel}"));
@@ -1052,6 +1069,14 @@ impl App {
         if is_channel(target) {
             let i = self.open(target, WindowKind::Channel);
             self.windows[i].members.insert(from.to_owned());
+            if group::envelope::untag(text).is_some() {
+                // A room line delivered in the channel (`?RECV?to?ENDRECV??SEND?from?
+                // ENDSEND?<OTR>`): room traffic, never channel chatter. The node drops
+                // lines for others and feeds ours to our OTR session with the sender.
+                let outputs = self.node.receive_channel(target, from, text);
+                self.handle_outputs(outputs, None, now, out);
+                return;
+            }
             let events = self.node.engine_mut().receive_from_channel(from, text);
             self.handle_events(events, Some(i), now, out);
             return;
@@ -1786,10 +1811,18 @@ impl App {
                     }
                 }
             }
-            Output::Invited { room, host } => {
+            Output::Invited {
+                room,
+                host,
+                channel,
+            } => {
                 let name = room_window_name(&room.to_string());
                 self.room_window = Some(name);
-                let text = format!("{host} invites you to the private room {room}: /group join to accept, /group leave to decline.");
+                let text = match channel {
+                    None => format!("{host} invites you to the private room {room} (delivered by private messages): /group join to accept, /group leave to decline."),
+                    Some(ch) if self.in_channel(&ch) => format!("{host} invites you to the private room {room}, delivered in {ch} (encrypted, tagged lines): /group join to accept, /group leave to decline."),
+                    Some(ch) => format!("{host} invites you to the private room {room}, delivered in {ch} (encrypted, tagged lines): /group join to accept (it joins {ch} for you), /group leave to decline."),
+                };
                 let a = self.active;
                 self.windows[0].push(now, LineKind::Otr, &text);
                 self.windows[0].bump(Activity::Highlight);
@@ -1798,12 +1831,13 @@ impl App {
                 }
             }
             Output::Joined { room, host } => {
+                let delivery = self.delivery_name();
                 let i = self.room_window_index(&room.to_string());
                 let w = &mut self.windows[i];
                 w.push(
                     now,
                     LineKind::Otr,
-                    &format!("You are in room {room}, hosted by {host}."),
+                    &format!("You are in room {room}, hosted by {host}, {delivery}."),
                 );
                 w.bump(Activity::Info);
             }
@@ -1909,7 +1943,22 @@ impl App {
             self.error_line(&text, now);
             return;
         }
+        let mut joining_channel = None;
         let result = match sub.to_ascii_lowercase().as_str() {
+            "host" | "create" if is_channel(nick) => {
+                // The paper's design: every room line goes to the channel, tagged with
+                // its recipient, so the channel must be ours already.
+                if !self.in_channel(nick) {
+                    let text = format!("/group host {nick}: you are not in {nick}; /join {nick} first (the room's lines go to that channel)");
+                    self.error_line(&text, now);
+                    return;
+                }
+                self.node.host_in(nick)
+            }
+            "host" | "create" if !nick.is_empty() => {
+                self.usage("/group host [#channel]", now);
+                return;
+            }
             "host" | "create" => self.node.host(),
             "invite" | "kick" | "thin" | "invite-thin" if nick.is_empty() => {
                 self.usage(&format!("/group {sub} NICK"), now);
@@ -1926,7 +1975,22 @@ impl App {
                 self.node.invite_thin(nick)
             }
             "kick" => self.node.kick(nick),
-            "join" | "accept" => self.node.accept(),
+            "join" | "accept" => {
+                if let group::Delivery::Channel(ch) = self.node.delivery() {
+                    // The host delivers the room in a channel: we join it first (the JOIN
+                    // goes out before our answer, so the server has us in the channel when
+                    // the room's lines start).
+                    if self.node.room_id().is_some() && !self.in_channel(&ch) {
+                        out.push(IrcCommand::Join(ch.clone()));
+                        self.room_channel_join = Some(ch.clone());
+                        joining_channel = Some(ch);
+                    }
+                }
+                if let Some(host) = self.node.host_nick().map(str::to_owned) {
+                    self.prepare_peer(&host);
+                }
+                self.node.accept()
+            }
             "leave" | "decline" => self.node.leave(),
             "roster" | "who" => {
                 self.group_roster(now);
@@ -1954,6 +2018,19 @@ impl App {
                     }
                 }
                 match sub.to_ascii_lowercase().as_str() {
+                    "host" | "create" => {
+                        let text = match self.node.delivery() {
+                            group::Delivery::Channel(ch) => format!("You host this room in {ch}: every room line goes to {ch}, encrypted and tagged with its recipient (the paper's design); members join {ch} when they accept. /group invite NICK."),
+                            _ => "You host this room; its lines travel by private messages. /group invite NICK.".to_owned(),
+                        };
+                        self.group_note(&text, now);
+                    }
+                    "join" | "accept" => {
+                        if let Some(ch) = &joining_channel {
+                            let text = format!("Joining {ch}: the host delivers this room there.");
+                            self.group_note(&text, now);
+                        }
+                    }
                     "invite" => {
                         let text = format!("Invited {nick}: the invitation goes over a private OTR session (starting one if needed).");
                         self.group_note(&text, now);
@@ -1999,11 +2076,12 @@ impl App {
             .room_id()
             .map(ToString::to_string)
             .unwrap_or_default();
+        let delivery = self.delivery_name();
         let w = &mut self.windows[i];
         w.push(
             now,
             LineKind::Output,
-            &format!("Room {room}, host {}:", roster.host),
+            &format!("Room {room}, host {}, {delivery}:", roster.host),
         );
         for m in &roster.members {
             let role = if m.nick == roster.host { " (host)" } else { "" };
@@ -2311,10 +2389,39 @@ impl App {
         status_of(self.node.engine().state(peer), trusted)
     }
 
-    /// Sets the fragment size for `peer` from our nick and theirs.
+    /// Sets the fragment size for `peer` from our nick and theirs. While our room travels
+    /// in a channel, its lines go there with the recipient and sender tags in front: the
+    /// fragments leave room for both (the sender may be any member, so a nick of the
+    /// longest length the room protocol allows).
     fn prepare_peer(&mut self, peer: &str) {
-        let size = (self.config.max_payload)(&self.nick, peer);
+        let mut size = (self.config.max_payload)(&self.nick, peer);
+        if let group::Delivery::Channel(ch) = self.node.delivery() {
+            let tags = group::envelope::tag(peer, "", "").len() + group::envelope::MAX_NICK;
+            let in_channel = (self.config.max_payload)(&self.nick, &ch).saturating_sub(tags);
+            size = size.min(in_channel.max(64));
+        }
         self.node.engine_mut().set_max_message_size(peer, size);
+    }
+
+    /// True if we are in `channel` (its window lists us as a member: we joined it and have
+    /// not left).
+    fn in_channel(&self, channel: &str) -> bool {
+        self.find(channel).is_some_and(|i| {
+            let w = &self.windows[i];
+            w.kind == WindowKind::Channel
+                && w.members.iter().any(|m| {
+                    m.trim_start_matches(['@', '+', '%', '~', '&'])
+                        .eq_ignore_ascii_case(&self.nick)
+                })
+        })
+    }
+
+    /// How our room's lines travel, as the room window and `/group roster` say it.
+    fn delivery_name(&self) -> String {
+        match self.node.delivery() {
+            group::Delivery::Channel(ch) => format!("in {ch} (tagged channel lines)"),
+            _ => "by private messages".to_owned(),
+        }
     }
 }
 
@@ -2337,6 +2444,7 @@ pub const HELP: &[&str] = &[
     "  /otr info            your fingerprint and the peer's",
     "  /otr policy [manual|opportunistic|always]   show or set the policy",
     "  /group host          open a private room (window room:ID) that you host",
+    "  /group host #chan    the same, its lines tagged in #chan (paper design)",
     "  /group invite|kick NICK   (host) invite over OTR, or remove",
     "  /group thin NICK     (host) invite a stock OTR client (irssi, Pidgin)",
     "  /group join|leave    accept an invitation; leave (or decline)",

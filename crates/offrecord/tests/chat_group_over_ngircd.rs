@@ -18,6 +18,10 @@
 //! A second test has three chat users and no channel at all: the host's connection is cut
 //! (`Tap::cut`), the members get no QUIT, learn it from the server anyway (a bounced line,
 //! an `ISON` poll) and go on under the successor.
+//!
+//! A third test holds a room delivered in a channel (`/group host #ops`): the room's
+//! lines travel tagged in `#ops`, a member not in it is joined by its client on
+//! `/group join`, and the channel windows show only the chatter typed there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -868,6 +872,148 @@ async fn members_sharing_no_channel_with_a_crashed_host_hand_off_and_talk_on() {
     }
     println!(
         "hand-off without a shared channel: {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The paper's channel design from the chat client: alice and carol are in `#ops`, bob is
+/// not. alice types `/group host #ops` and invites both; `/group join` makes bob's client
+/// join `#ops` first. Each writes a line that the others show with its sender, and once the
+/// room formed no host-member line travels by private message: the room's lines are tagged
+/// OTR lines in `#ops`, which no channel window shows, while ordinary chatter there still
+/// shows. Nothing typed crosses the network in the clear (alice's tap sees everything the
+/// server relays to her in the channel).
+#[tokio::test]
+async fn a_room_delivered_in_a_channel_through_ngircd() {
+    const CH: &str = "#ops";
+    let started = Instant::now();
+    let server = Ngircd::start(Options::default()).unwrap();
+    let tap = Tap::start(server.port()).unwrap();
+    let users = [
+        User::new(tap.port(), HOST, 51),
+        User::new(server.port(), "bob", 52),
+        User::new(server.port(), "carol", 53),
+    ];
+    let mut trio = Trio {
+        users,
+        followed: [None; 3],
+    };
+    trio.pump(Duration::from_secs(30), "the connections", |w| {
+        w.users.iter().all(|u| u.app.is_connected())
+    })
+    .await;
+    for nick in [HOST, "carol"] {
+        trio.user(nick).type_in_status(&format!("/join {CH}"));
+    }
+    trio.pump(Duration::from_secs(30), "alice and carol in #ops", |w| {
+        [HOST, "carol"].iter().all(|n| {
+            w.get(n).app.window(CH).is_some_and(|c| {
+                c.members().any(|m| m == "alice") && c.members().any(|m| m == "carol")
+            })
+        })
+    })
+    .await;
+    trio.user(HOST).type_in_status(&format!("/group host {CH}"));
+    trio.user(HOST).type_in_room("/group invite bob");
+    trio.user(HOST).type_in_room("/group invite carol");
+    trio.pump(Duration::from_secs(60), "the invitations", |w| {
+        ["bob", "carol"].iter().all(|n| {
+            let s = w.get(n).status_transcript();
+            s.contains("alice invites you") && s.contains("delivered in #ops")
+        })
+    })
+    .await;
+    for nick in ["bob", "carol"] {
+        trio.user(nick).type_in_status("/group join");
+    }
+    trio.pump(Duration::from_secs(60), "the room of three in #ops", |w| {
+        w.users
+            .iter()
+            .all(|u| u.room_members() == ["alice", "bob", "carol"])
+    })
+    .await;
+    assert!(
+        trio.get("bob").app.window(CH).is_some(),
+        "bob's client joined #ops"
+    );
+    for u in &trio.users {
+        assert_eq!(
+            u.app.group_node().delivery(),
+            group::Delivery::Channel(CH.into()),
+            "{}",
+            u.nick
+        );
+    }
+    let formed = started.elapsed();
+    let private_before: Vec<usize> = trio.users.iter().map(|u| u.received_from.len()).collect();
+    let typed = [
+        "alice speaks in the channel room",
+        "bob answers in the channel room",
+        "carol too, in the channel room",
+    ];
+    trio.room_says(HOST, typed[0], &["bob", "carol"]).await;
+    trio.room_says("bob", typed[1], &[HOST, "carol"]).await;
+    trio.room_says("carol", typed[2], &[HOST, "bob"]).await;
+    trio.user("carol").type_in(CH, "plain chatter");
+    trio.pump(Duration::from_secs(30), "the chatter", |w| {
+        w.get(HOST).app.window(CH).is_some_and(|c| {
+            c.lines().any(|l| {
+                matches!(&l.kind, LineKind::Message { from, .. } if from == "carol")
+                    && l.text == "plain chatter"
+            })
+        })
+    })
+    .await;
+    let until = Instant::now() + Duration::from_secs(2);
+    trio.pump(Duration::from_secs(10), "settling", move |_| {
+        Instant::now() >= until
+    })
+    .await;
+    // No host-member line went by private message once the room formed.
+    for (i, u) in trio.users.iter().enumerate() {
+        let later = &u.received_from[private_before[i]..];
+        let from_host_link: Vec<&String> = later
+            .iter()
+            .filter(|f| (u.nick == HOST) != (f.as_str() == HOST))
+            .collect();
+        assert!(from_host_link.is_empty(), "{}: {from_host_link:?}", u.nick);
+    }
+    for u in &trio.users {
+        // The channel window shows the chatter and nothing of the room.
+        let c = u.app.window(CH).unwrap();
+        let shown = c.transcript().join("\n");
+        assert!(
+            !shown.contains("?RECV?") && !shown.contains("?OTR"),
+            "{}: {shown}",
+            u.nick
+        );
+        let messages: Vec<&str> = c
+            .lines()
+            .filter(|l| matches!(l.kind, LineKind::Message { .. } | LineKind::Own { .. }))
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(messages, ["plain chatter"], "{}", u.nick);
+        for (_, kind, text) in u.all_lines() {
+            assert!(
+                !(kind == LineKind::Error && text.contains("ROOM ALERT")),
+                "{}: {text}",
+                u.nick
+            );
+        }
+    }
+    // Everything the server relayed to alice in the channel was tagged OTR; nothing typed
+    // crossed in the clear either way.
+    let (up, down) = (tap.to_server(), tap.to_client());
+    assert!(contains(&down, "?RECV?alice?ENDRECV?"));
+    for text in typed {
+        assert!(
+            !contains(&up, text) && !contains(&down, text),
+            "{text:?} crossed in the clear"
+        );
+    }
+    println!(
+        "channel-delivered room through ngircd: formed in {:.1} s, {:.1} s in all",
+        formed.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
 }

@@ -387,7 +387,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
         u.type_in_room("/group roster");
         let shown = u.room_transcript();
         assert!(
-            shown.contains(&format!("Room {id}, host alice:")),
+            shown.contains(&format!("Room {id}, host alice, by private messages:")),
             "{nick}: {shown}"
         );
         for (member, fp) in &fingerprints {

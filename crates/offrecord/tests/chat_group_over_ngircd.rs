@@ -205,12 +205,29 @@ impl User {
     }
 }
 
+/// Three chat users, and a libotr thin member in the first test.
 struct World {
     users: [User; 3],
-    thin: LibPeer,
+    thin: Option<LibPeer>,
+    /// When each user first named a host other than alice (after a hand-off): when it
+    /// learnt that alice was gone, or followed the successor's welcome.
+    followed: [Option<Instant>; 3],
 }
 
 impl World {
+    fn new(users: [User; 3], thin: Option<LibPeer>) -> Self {
+        Self {
+            users,
+            thin,
+            followed: [None; 3],
+        }
+    }
+
+    /// The libotr thin member (the tests that have one).
+    fn thin(&self) -> &LibPeer {
+        self.thin.as_ref().expect("a thin member")
+    }
+
     fn user(&mut self, nick: &str) -> &mut User {
         self.users.iter_mut().find(|u| u.nick == nick).unwrap()
     }
@@ -226,18 +243,36 @@ impl World {
         while !done(self) {
             let [a, b, c] = &mut self.users;
             let thin = &mut self.thin;
+            let thin_event = async {
+                match thin.as_mut() {
+                    Some(t) => t.events.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 e = a.events.recv() => a.on_irc(e.expect("a transport stopped")),
                 e = b.events.recv() => b.on_irc(e.expect("a transport stopped")),
                 e = c.events.recv() => c.on_irc(e.expect("a transport stopped")),
-                e = thin.events.recv() => thin.on_irc(e.expect("libotr's transport stopped")),
+                e = thin_event => {
+                    if let Some(t) = thin.as_mut() {
+                        t.on_irc(e.expect("libotr's transport stopped"));
+                    }
+                }
                 _ = tick.tick() => {
                     for u in [a, b, c] {
                         u.tick();
                     }
-                    thin.tick();
+                    if let Some(t) = thin.as_mut() {
+                        t.tick();
+                    }
                 }
                 _ = tokio::time::sleep_until(deadline) => self.timed_out(what),
+            }
+            for (i, u) in self.users.iter().enumerate() {
+                let host = u.app.group_node().host_nick();
+                if self.followed[i].is_none() && host.is_some_and(|h| h != HOST) {
+                    self.followed[i] = Some(Instant::now());
+                }
             }
         }
     }
@@ -256,10 +291,12 @@ impl World {
         for u in &self.users {
             report.push_str(&format!("{}: {:#?}\n", u.nick, u.last_lines()));
         }
-        report.push_str(&format!(
-            "{THIN} (libotr): shown {:?}, secure {}, events {:?}",
-            self.thin.shown, self.thin.secure, self.thin.msg_events
-        ));
+        if let Some(thin) = &self.thin {
+            report.push_str(&format!(
+                "{THIN} (libotr): shown {:?}, secure {}, events {:?}",
+                thin.shown, thin.secure, thin.msg_events
+            ));
+        }
         panic!("{report}");
     }
 
@@ -271,7 +308,7 @@ impl World {
         self.pump(Duration::from_secs(60), text, |w| {
             readers.iter().all(|r| {
                 if *r == THIN {
-                    w.thin.shown_decrypted(HOST).contains(&line)
+                    w.thin().shown_decrypted(HOST).contains(&line)
                 } else {
                     w.get(r).shows(nick, text)
                 }
@@ -283,7 +320,7 @@ impl World {
     /// The libotr user writes `text` to the host; the room windows of `readers` must
     /// show it as the thin member's.
     async fn thin_says(&mut self, text: &str, readers: &[&str]) {
-        self.thin.say(HOST, text);
+        self.thin.as_mut().expect("a thin member").say(HOST, text);
         self.pump(Duration::from_secs(60), text, |w| {
             readers.iter().all(|r| w.get(r).shows(THIN, text))
         })
@@ -302,10 +339,10 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
         User::new(tap.port(), "carol", 33),
     ];
     let thin = LibPeer::new(default_irc_config(tap.port(), THIN), HOST);
-    let mut world = World { users, thin };
+    let mut world = World::new(users, Some(thin));
     world
         .pump(Duration::from_secs(30), "the connections", |w| {
-            w.users.iter().all(|u| u.app.is_connected()) && w.thin.connected
+            w.users.iter().all(|u| u.app.is_connected()) && w.thin().connected
         })
         .await;
     let mut typed: Vec<String> = Vec::new();
@@ -429,19 +466,19 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
             w.users
                 .iter()
                 .all(|u| u.room_members() == ["alice", "bob", "carol", THIN])
-                && w.thin
+                && w.thin()
                     .shown_decrypted(HOST)
                     .iter()
                     .any(|t| t.contains("you are in a private group hosted by alice"))
         })
         .await;
-    assert_eq!(world.thin.lib.msgstate(HOST), MsgState::Encrypted);
+    assert_eq!(world.thin().lib.msgstate(HOST), MsgState::Encrypted);
     assert_eq!(
-        world.thin.lib.their_fingerprint(HOST),
+        world.thin().lib.their_fingerprint(HOST),
         Some(world.get(HOST).app.engine().fingerprint().to_string())
     );
     world.user("carol").type_in_room("/group roster");
-    let lib_fp = world.thin.lib.fingerprint();
+    let lib_fp = world.thin().lib.fingerprint();
     assert!(
         world
             .get("carol")
@@ -472,11 +509,15 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     );
     // The thin member never gets its own line back; everything it got was encrypted.
     assert!(!world
-        .thin
+        .thin()
         .shown_decrypted(HOST)
         .iter()
         .any(|t| t.contains("dave writes from a stock client")));
-    assert!(world.thin.shown.iter().all(|(_, _, encrypted)| *encrypted));
+    assert!(world
+        .thin()
+        .shown
+        .iter()
+        .all(|(_, _, encrypted)| *encrypted));
 
     // 3. bob leaves; the others go on without him.
     world.user("bob").type_in_room("/group leave");
@@ -558,7 +599,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     world.settle(Duration::from_secs(2)).await;
     assert!(!world.get(HOST).shows("carol", "carol tries to write"));
     assert!(!world
-        .thin
+        .thin()
         .shown_decrypted(HOST)
         .iter()
         .any(|t| t.contains("carol tries to write")));
@@ -596,9 +637,9 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
         }
     }
     assert!(
-        world.thin.msg_events.is_empty(),
+        world.thin().msg_events.is_empty(),
         "libotr reported {:?}",
-        world.thin.msg_events
+        world.thin().msg_events
     );
 
     // The whole conversation, as each saw it: the host everything, bob up to his
@@ -628,7 +669,7 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     // The libotr user's private conversation with the host, line by line (the members of
     // a roster line in the order they joined: sorted here).
     let dave_saw: Vec<String> = world
-        .thin
+        .thin()
         .shown_decrypted(HOST)
         .into_iter()
         .map(|line| match line.strip_prefix("[room] members: ") {
@@ -682,63 +723,6 @@ async fn group_commands_through_ngircd_with_a_libotr_thin_member() {
     );
 }
 
-/// Three chat users and nobody else; the host connects through its own tap.
-struct Trio {
-    users: [User; 3],
-    /// When each member first named a host other than alice (after the cut): when it
-    /// learnt that alice was gone, or followed the successor's welcome.
-    followed: [Option<Instant>; 3],
-}
-
-impl Trio {
-    fn user(&mut self, nick: &str) -> &mut User {
-        self.users.iter_mut().find(|u| u.nick == nick).unwrap()
-    }
-
-    fn get(&self, nick: &str) -> &User {
-        self.users.iter().find(|u| u.nick == nick).unwrap()
-    }
-
-    async fn pump(&mut self, limit: Duration, what: &str, done: impl Fn(&Trio) -> bool) {
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        while !done(self) {
-            let [a, b, c] = &mut self.users;
-            tokio::select! {
-                e = a.events.recv() => a.on_irc(e.expect("a transport stopped")),
-                e = b.events.recv() => b.on_irc(e.expect("a transport stopped")),
-                e = c.events.recv() => c.on_irc(e.expect("a transport stopped")),
-                _ = tick.tick() => {
-                    for u in [a, b, c] {
-                        u.tick();
-                    }
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    let mut report = format!("timed out waiting for {what}\n");
-                    for u in &self.users {
-                        report.push_str(&format!("{}: {:#?}\n", u.nick, u.last_lines()));
-                    }
-                    panic!("{report}");
-                }
-            }
-            for (i, u) in self.users.iter().enumerate() {
-                let host = u.app.group_node().host_nick();
-                if self.followed[i].is_none() && host.is_some_and(|h| h != HOST) {
-                    self.followed[i] = Some(Instant::now());
-                }
-            }
-        }
-    }
-
-    async fn room_says(&mut self, nick: &str, text: &str, readers: &[&str]) {
-        self.user(nick).type_in_room(text);
-        self.pump(Duration::from_secs(60), text, |w| {
-            readers.iter().all(|r| w.get(r).shows(nick, text))
-        })
-        .await;
-    }
-}
-
 /// The host's connection is cut under it while bob and carol share no channel with it: the
 /// server sends them no QUIT. bob writes at once: his line comes back ERR_NOSUCHNICK (or,
 /// if it raced the server's noticing, its resend does). The successor learns it from the
@@ -755,10 +739,7 @@ async fn members_sharing_no_channel_with_a_crashed_host_hand_off_and_talk_on() {
         User::new(server.port(), "bob", 42),
         User::new(server.port(), "carol", 43),
     ];
-    let mut trio = Trio {
-        users,
-        followed: [None; 3],
-    };
+    let mut trio = World::new(users, None);
     trio.pump(Duration::from_secs(30), "the connections", |w| {
         w.users.iter().all(|u| u.app.is_connected())
     })
@@ -894,10 +875,7 @@ async fn a_room_delivered_in_a_channel_through_ngircd() {
         User::new(server.port(), "bob", 52),
         User::new(server.port(), "carol", 53),
     ];
-    let mut trio = Trio {
-        users,
-        followed: [None; 3],
-    };
+    let mut trio = World::new(users, None);
     trio.pump(Duration::from_secs(30), "the connections", |w| {
         w.users.iter().all(|u| u.app.is_connected())
     })

@@ -27,14 +27,7 @@ fn content_from_someone_not_admitted_is_rejected() {
         }),
         mac: None,
     };
-    let e = net.node("m07").engine_mut().start("m01");
-    let outs = net.node("m07").absorb(e);
-    net.absorb("m07", outs);
-    net.run();
-    let e = net.node("m07").engine_mut().send("m01", &fake.encode());
-    let outs = net.node("m07").absorb(e);
-    net.absorb("m07", outs);
-    net.run();
+    net.write_inside("m07", "m01", &fake.encode());
     assert!(net
         .alerts("m01")
         .iter()
@@ -50,14 +43,7 @@ fn content_from_someone_not_admitted_is_rejected() {
         body: "hello room".into(),
         macs: vec![],
     };
-    let e = net.node("m07").engine_mut().start("m00");
-    let outs = net.node("m07").absorb(e);
-    net.absorb("m07", outs);
-    net.run();
-    let e = net.node("m07").engine_mut().send("m00", &say.encode());
-    let outs = net.node("m07").absorb(e);
-    net.absorb("m07", outs);
-    net.run();
+    net.write_inside("m07", "m00", &say.encode());
     assert!(net
         .alerts("m00")
         .iter()

@@ -146,6 +146,22 @@ impl Net {
         self.run();
     }
 
+    /// `n` runs `f` on its own OTR engine (bypassing its group layer, as a misbehaving
+    /// client would) and the network delivers what follows.
+    pub fn with_engine(&mut self, n: &str, f: impl FnOnce(&mut Engine) -> Vec<Event>) {
+        let events = f(self.node(n).engine_mut());
+        let outs = self.node(n).absorb(events);
+        self.absorb(n, outs);
+        self.run();
+    }
+
+    /// `n` opens an OTR session with `peer` and writes `text` inside it, group layer
+    /// bypassed.
+    pub fn write_inside(&mut self, n: &str, peer: &str, text: &str) {
+        self.with_engine(n, |e| e.start(peer));
+        self.with_engine(n, |e| e.send(peer, text));
+    }
+
     pub fn absorb(&mut self, n: &str, outs: Vec<Output>) {
         for o in outs {
             match o {

@@ -927,9 +927,11 @@ impl Node {
                     peer,
                     text,
                     encrypted,
-                } => self.on_message(peer, text, encrypted, out),
+                    origin,
+                } => self.on_message(peer, text, encrypted, origin, out),
                 Event::State {
                     peer,
+                    instance,
                     state,
                     fingerprint,
                     trusted,
@@ -940,6 +942,7 @@ impl Node {
                     let ours = self.host_nick() == Some(peer.as_str());
                     out.push(Output::Otr(Event::State {
                         peer,
+                        instance,
                         state,
                         fingerprint,
                         trusted,
@@ -953,6 +956,7 @@ impl Node {
                     usage,
                     usedata,
                     key,
+                    ..
                 } if usage == GROUP_KEY_USAGE => self.on_tlv_key(&peer, &usedata, key, out),
                 other => out.push(Output::Otr(other)),
             }
@@ -1105,7 +1109,14 @@ impl Node {
         }
     }
 
-    fn on_message(&mut self, peer: String, text: String, encrypted: bool, out: &mut Vec<Output>) {
+    fn on_message(
+        &mut self,
+        peer: String,
+        text: String,
+        encrypted: bool,
+        origin: Option<otr::Origin>,
+        out: &mut Vec<Output>,
+    ) {
         if encrypted {
             let thin_at_host = matches!(&self.room, Room::Host(h)
                 if h.s.roster.entry(&peer).is_some_and(|e| e.kind == MemberKind::Thin));
@@ -1127,6 +1138,7 @@ impl Node {
             peer,
             text,
             encrypted,
+            origin,
         }));
     }
 

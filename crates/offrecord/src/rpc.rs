@@ -173,6 +173,16 @@ pub enum Output {
         text: String,
         /// True only for text from a verified data message.
         encrypted: bool,
+        /// With encrypted text: the fingerprint of the key that authenticated it (a peer
+        /// logged in more than once may have several keys; compare with the one verified).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+        /// With encrypted text: the sender's instance tag.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instance: Option<u32>,
+        /// With encrypted text: whether that fingerprint is verified.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trusted: Option<bool>,
     },
     /// The conversation's state, the peer's fingerprint or its trust changed.
     State {
@@ -236,16 +246,21 @@ impl Output {
                 peer,
                 text,
                 encrypted,
+                origin,
             } => Self::Message {
                 peer,
                 text,
                 encrypted,
+                fingerprint: origin.map(|o| o.fingerprint.to_string()),
+                instance: origin.map(|o| o.instance.0),
+                trusted: origin.map(|o| o.trusted),
             },
             Event::State {
                 peer,
                 state,
                 fingerprint,
                 trusted,
+                ..
             } => Self::State {
                 peer,
                 state: state.as_str(),
@@ -261,6 +276,7 @@ impl Output {
                 peer,
                 result,
                 question,
+                ..
             } => Self::Smp {
                 peer,
                 result: result.as_str(),
@@ -600,9 +616,25 @@ mod tests {
             line(&Output::Message {
                 peer: "b".into(),
                 text: "t".into(),
-                encrypted: true
+                encrypted: true,
+                fingerprint: Some("AAAAAAAA BBBBBBBB CCCCCCCC DDDDDDDD EEEEEEEE".into()),
+                instance: Some(0x1234),
+                trusted: Some(false),
             }),
-            json!({"event":"message","peer":"b","text":"t","encrypted":true})
+            json!({"event":"message","peer":"b","text":"t","encrypted":true,
+                   "fingerprint":"AAAAAAAA BBBBBBBB CCCCCCCC DDDDDDDD EEEEEEEE",
+                   "instance":0x1234,"trusted":false})
+        );
+        assert_eq!(
+            line(&Output::Message {
+                peer: "b".into(),
+                text: "t".into(),
+                encrypted: false,
+                fingerprint: None,
+                instance: None,
+                trusted: None,
+            }),
+            json!({"event":"message","peer":"b","text":"t","encrypted":false})
         );
     }
 }

@@ -159,7 +159,7 @@ pub enum AkeError {
     MalformedSignatureBlock,
     /// The DSA signature did not verify.
     BadSignature,
-    /// A key id of 0.
+    /// A key id of 0, or of 0xFFFFFFFF (which has no successor to rotate to).
     BadKeyId,
 }
 
@@ -171,7 +171,7 @@ impl core::fmt::Display for AkeError {
             Self::BadMac => "the key exchange MAC did not verify",
             Self::MalformedSignatureBlock => "the encrypted signature block is malformed",
             Self::BadSignature => "the peer's signature did not verify",
-            Self::BadKeyId => "the peer used key id 0",
+            Self::BadKeyId => "the peer used key id 0 or 0xFFFFFFFF",
         })
     }
 }
@@ -544,7 +544,8 @@ fn open_signature_block(
     let signed_len = x.len() - r.rest().len();
     let sig = read_signature(&mut r).map_err(|_| AkeError::MalformedSignatureBlock)?;
     r.finish().map_err(|_| AkeError::MalformedSignatureBlock)?;
-    if keyid == 0 {
+    // 0 is forbidden, and the data phase counts up from the id: u32::MAX has no successor.
+    if keyid == 0 || keyid == u32::MAX {
         return Err(AkeError::BadKeyId);
     }
     let pub_and_id = x

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::ake::{AkeContext, AkeStep, AkeSuccess, AuthState, AwaitingDhKey};
 use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
-use crate::event::{ConversationState, ErrorCode, Event, SmpResult};
+use crate::event::{ConversationState, ErrorCode, Event, Origin, SmpResult};
 use crate::fragment::{fragment, FragmentOutcome, Reassembler};
 use crate::keys::{Addressing, DataKeys, SymmetricKey};
 use crate::policy::Policy;
@@ -125,20 +125,31 @@ impl Context<'_> {
             data,
         });
     }
-    fn emit_smp(&mut self, result: SmpResult, question: Option<String>) {
+    fn emit_smp(&mut self, result: SmpResult, question: Option<String>, origin: Option<Origin>) {
         self.out.push(Event::Smp {
             peer: self.peer.to_owned(),
             result,
             question,
+            origin,
         });
     }
 
-    fn emit_message(&mut self, text: String, encrypted: bool) {
+    fn emit_message(&mut self, text: String, origin: Option<Origin>) {
         self.out.push(Event::Message {
             peer: self.peer.to_owned(),
             text,
-            encrypted,
+            encrypted: origin.is_some(),
+            origin,
         });
+    }
+
+    /// Where a private session's events come from, with the fingerprint's trust now.
+    fn origin(&self, private: &PrivateSession) -> Origin {
+        Origin {
+            instance: private.their_instance,
+            fingerprint: private.fingerprint,
+            trusted: self.known.is_trusted(self.peer, &private.fingerprint),
+        }
     }
 }
 
@@ -184,14 +195,34 @@ pub(crate) struct Conversation {
     /// answer to a query or tag): every instance of the peer that answers it gets its own
     /// copy of the exchange, as with libotr's master context.
     master: Option<Master>,
+    /// The instance named in the last `State` event: what the user types goes there.
+    announced: Option<InstanceTag>,
+    /// Set while handling input when the state of some instance changed; the `State`
+    /// event is emitted once the instance that receives the user's text is chosen.
+    state_changed: bool,
+    /// The secure session ids of the sessions we had with this peer, most recent last (at
+    /// most [`MAX_SEEN_SSIDS`]): a new session with the same id would reuse keys (and so
+    /// keystream) of an old one, and is refused.
+    seen_ssids: std::collections::VecDeque<[u8; 8]>,
+    /// Limits the SMP aborts we send in reply to broken SMP messages.
+    smp_replies: ReplyLimiter,
 }
 
 /// Our commit to no instance in particular, and the instances that answered it: each may
-/// answer it once.
+/// answer it once, and never with a D-H key another instance already answered with (a
+/// copy of one answer re-tagged by the network would otherwise complete two sessions with
+/// the same keys, and the two would share keystream).
 struct Master {
     state: Box<AwaitingDhKey>,
-    answered: Vec<InstanceTag>,
+    /// Each instance that answered, and the D-H public value it answered with.
+    answered: Vec<(InstanceTag, Vec<u8>)>,
 }
+
+/// The most instances that may answer one commit to no instance in particular.
+const MAX_MASTER_ANSWERS: usize = MAX_OTHER_INSTANCES + 1;
+
+/// How many secure session ids of past sessions a conversation remembers.
+const MAX_SEEN_SSIDS: usize = 64;
 
 /// The most recently sent messages remembered for reporting after a peer error.
 const MAX_RECENT: usize = 32;
@@ -220,6 +251,12 @@ struct LastMessage {
     /// The fingerprint of the session it was written for: it is resent only to that key
     /// (irssi-otr #23 resent it to whoever answered a forged error).
     fingerprint: Fingerprint,
+    /// The instance it was sent to: it is resent only to that instance.
+    instance: InstanceTag,
+    /// The id of our D-H key the message announced: once the peer uses that key, it has
+    /// read the message (or a later one), and an error it reports afterwards (a replay
+    /// makes libotr report one) never makes us send it again.
+    announced_keyid: u32,
     sent_at: Option<f64>,
 }
 
@@ -305,16 +342,37 @@ impl Conversation {
         }
     }
 
-    /// Emits a `State` event describing the conversation now.
-    pub(crate) fn emit_state(&self, ctx: &mut Context<'_>) {
+    /// Emits a `State` event describing the current instance now.
+    pub(crate) fn emit_state(&mut self, ctx: &mut Context<'_>) {
         let fingerprint = self.fingerprint();
         let trusted = fingerprint.is_some_and(|fp| ctx.known.is_trusted(ctx.peer, &fp));
         ctx.out.push(Event::State {
             peer: ctx.peer.to_owned(),
+            instance: self.their_instance,
             state: self.state(),
             fingerprint,
             trusted,
         });
+        self.announced = Some(self.their_instance);
+        self.state_changed = false;
+    }
+
+    /// The user changed the trust of the current fingerprint: say so, and send what the
+    /// user types next to the best instance under the new trust.
+    pub(crate) fn trust_changed(&mut self, ctx: &mut Context<'_>) {
+        self.state_changed = true;
+        self.reselect(ctx);
+    }
+
+    /// Chooses the instance that receives what the user types and, if it or its state
+    /// changed since the last `State` event, emits one (before anything typed goes there).
+    pub(crate) fn reselect(&mut self, ctx: &mut Context<'_>) {
+        self.select_best(ctx);
+        let moved = self.announced.is_some_and(|a| a != self.their_instance)
+            && !matches!(self.msg, MessageState::Plaintext);
+        if self.state_changed || moved {
+            self.emit_state(ctx);
+        }
     }
 
     fn versions(policy: Policy) -> Versions {
@@ -351,6 +409,8 @@ impl Conversation {
                         self.last_message = Some(LastMessage {
                             text: Zeroizing::new(text.to_owned()),
                             fingerprint: private.fingerprint,
+                            instance: private.their_instance,
+                            announced_keyid: private.keys.announced_keyid(),
                             sent_at: ctx.now,
                         });
                     }
@@ -438,11 +498,11 @@ impl Conversation {
     /// Something arrived from the peer.
     pub(crate) fn receive(&mut self, data: &str, ctx: &mut Context<'_>) {
         if !ctx.policy.otr_enabled() {
-            ctx.emit_message(data.to_owned(), false);
+            ctx.emit_message(data.to_owned(), None);
             return;
         }
         self.receive_classified(text::classify(data), true, ctx);
-        self.select_best();
+        self.reselect(ctx);
     }
 
     /// Makes `tag` the current instance: parks the current session and brings back (or
@@ -486,18 +546,25 @@ impl Conversation {
         }
     }
 
-    /// Makes the most recently active private instance current, so that what the user
-    /// types goes to the instance the peer is using (libotr's OTRL_INSTAG_BEST).
-    fn select_best(&mut self) {
-        let current_private = matches!(self.msg, MessageState::Encrypted(_));
+    /// Makes the most recently active *trusted* private instance current when there is
+    /// one, else the most recently active private instance, so that what the user types
+    /// goes to the instance the peer is using (libotr's OTRL_INSTAG_BEST) and never from a
+    /// verified key to an unverified one because the latter wrote last.
+    fn select_best(&mut self, ctx: &Context<'_>) {
+        let rank = |msg: &MessageState, active: u64| match msg {
+            MessageState::Encrypted(p) => {
+                Some((ctx.known.is_trusted(ctx.peer, &p.fingerprint), active))
+            }
+            MessageState::Plaintext | MessageState::Finished => None,
+        };
+        let current = rank(&self.msg, self.active);
         let best = self
             .others
             .iter()
-            .filter(|p| matches!(p.msg, MessageState::Encrypted(_)))
-            .max_by_key(|p| p.active)
-            .map(|p| (p.active, p.their_instance));
-        if let Some((active, tag)) = best {
-            if !current_private || active > self.active {
+            .filter_map(|p| rank(&p.msg, p.active).map(|r| (r, p.their_instance)))
+            .max_by_key(|(r, _)| *r);
+        if let Some((r, tag)) = best {
+            if current.is_none_or(|c| r > c) {
                 self.switch_to(tag);
             }
         }
@@ -568,10 +635,19 @@ impl Conversation {
                     }
                 }
                 ctx.emit_error(ErrorCode::PeerError, report);
-                if matches!(self.msg, MessageState::Encrypted(_)) {
+                if let MessageState::Encrypted(private) = &self.msg {
                     // The peer may have lost its session: resend our last message once a
-                    // new one is up.
-                    self.may_retransmit = true;
+                    // new one is up, unless the peer showed it read it (it used the key
+                    // the message announced: then the error is about something else, such
+                    // as a replay, and a resend would show the message twice).
+                    let read = self.last_message.as_ref().is_some_and(|last| {
+                        last.instance == private.their_instance
+                            && private.keys.peer_used_keyid(last.announced_keyid)
+                    });
+                    if read {
+                        self.last_message = None;
+                    }
+                    self.may_retransmit = self.last_message.is_some();
                 }
                 if ctx.policy.has(Policy::ERROR_START_AKE) && self.error_queries.allow(ctx.now) {
                     ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
@@ -583,7 +659,7 @@ impl Conversation {
                 let warn = !matches!(self.msg, MessageState::Plaintext)
                     || ctx.policy.has(Policy::REQUIRE_ENCRYPTION);
                 if !text.is_empty() {
-                    ctx.emit_message(text, false);
+                    ctx.emit_message(text, None);
                     if warn {
                         ctx.emit_error(
                             ErrorCode::Unencrypted,
@@ -675,15 +751,27 @@ impl Conversation {
             InstanceTag::UNKNOWN
         };
         self.switch_to(from);
-        if message.message_type() == MessageType::DH_KEY {
+        if let (MessageBody::DhKey(key), Some(master)) = (&message.body, &mut self.master) {
             // The first answer of each instance to a commit we sent to no instance in
-            // particular: an instance that does not hold the exchange gets a copy.
-            if let Some(master) = &mut self.master {
-                if !master.answered.contains(&from) {
-                    master.answered.push(from);
-                    if matches!(self.auth, AuthState::None) {
-                        self.auth = AuthState::AwaitingDhKey(master.state.clone());
-                    }
+            // particular: an instance that does not hold the exchange gets a copy, unless
+            // another instance already answered with the same D-H value (a copy of that
+            // answer under a made-up sender tag: the two sessions would share keys).
+            // Compared without leading zero bytes: one value has many MPI encodings.
+            let gy = strip_leading_zeros(&key.gy);
+            if !master.answered.iter().any(|(tag, _)| *tag == from) {
+                if master
+                    .answered
+                    .iter()
+                    .any(|(_, seen)| seen.as_slice() == gy)
+                {
+                    return;
+                }
+                if master.answered.len() >= MAX_MASTER_ANSWERS {
+                    return;
+                }
+                master.answered.push((from, gy.to_vec()));
+                if matches!(self.auth, AuthState::None) {
+                    self.auth = AuthState::AwaitingDhKey(master.state.clone());
                 }
             }
         }
@@ -734,8 +822,21 @@ impl Conversation {
         }
     }
 
-    /// The AKE completed: switch to the new keys and send what was held.
+    /// The AKE completed: switch to the new keys and send what was held. A session whose
+    /// keys we already had (the same secure session id as a past session: the same D-H
+    /// values) is refused, so no two sessions ever encrypt under the same key and counter.
     fn go_encrypted(&mut self, success: AkeSuccess, ctx: &mut Context<'_>) {
+        if self.seen_ssids.contains(&success.ssid) {
+            ctx.emit_error(
+                ErrorCode::AuthFailed,
+                "A key exchange that repeated the keys of an earlier private conversation was refused (a replayed or re-addressed key exchange).",
+            );
+            return;
+        }
+        if self.seen_ssids.len() >= MAX_SEEN_SSIDS {
+            self.seen_ssids.pop_front();
+        }
+        self.seen_ssids.push_back(success.ssid);
         let fingerprint = success.their_long_term.fingerprint();
         ctx.known.insert(ctx.peer, fingerprint);
         let AkeSuccess {
@@ -757,7 +858,7 @@ impl Conversation {
         } else {
             self.their_instance
         };
-        let mut private = Box::new(PrivateSession {
+        let private = Box::new(PrivateSession {
             version,
             their_instance,
             their_long_term,
@@ -770,20 +871,28 @@ impl Conversation {
         self.last_sent = ctx.now;
         self.error_replies.reset();
         self.error_queries.reset();
+        self.smp_replies.reset();
+        self.msg = MessageState::Encrypted(private);
+        self.touch();
+        self.state_changed = true;
+        if !self.held.is_empty() || self.may_retransmit {
+            // Something typed goes to this instance now: say so first.
+            self.emit_state(ctx);
+        }
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            return;
+        };
         for held in core::mem::take(&mut self.held) {
             let plaintext = encode_plaintext(held.text.as_bytes(), &[]);
-            match seal(
-                &mut private,
-                DataFlags::default(),
-                &plaintext,
-                ctx.our_instance,
-            ) {
+            match seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
                 Some(data) => {
                     ctx.emit_encoded(data, private.version, private.their_instance);
                     remember(&mut self.recent, &held.text, ctx.now);
                     self.last_message = Some(LastMessage {
                         text: held.text,
                         fingerprint,
+                        instance: private.their_instance,
+                        announced_keyid: private.keys.announced_keyid(),
                         sent_at: ctx.now,
                     });
                 }
@@ -794,11 +903,8 @@ impl Conversation {
             }
         }
         if core::mem::take(&mut self.may_retransmit) {
-            self.resend_last(&mut private, ctx);
+            resend_last(&mut self.last_message, &mut self.last_sent, private, ctx);
         }
-        self.msg = MessageState::Encrypted(private);
-        self.touch();
-        self.emit_state(ctx);
     }
 
     fn receive_data(&mut self, message: &EncodedMessage, ctx: &mut Context<'_>) {
@@ -845,6 +951,16 @@ impl Conversation {
         };
         let verified = match opened {
             Ok(v) => v,
+            Err(crate::keys::DataError::Replay) => {
+                // We read this message (or it came after one we read under the same keys):
+                // a replay. No error goes back, which would make the sender resend what we
+                // already showed.
+                ctx.emit_error(
+                    ErrorCode::Unreadable,
+                    "A copy of an encrypted message that was already received was ignored.",
+                );
+                return;
+            }
             Err(e) => {
                 if !ignore_unreadable {
                     self.report_unreadable(&e.to_string(), ctx);
@@ -862,6 +978,7 @@ impl Conversation {
                 return;
             }
         };
+        let origin = ctx.origin(private);
         self.error_replies.reset();
         self.error_queries.reset();
         self.touch();
@@ -870,7 +987,10 @@ impl Conversation {
             .iter()
             .any(|t| t.kind == TlvType::DISCONNECTED);
         if !plaintext.text.is_empty() {
-            ctx.emit_message(String::from_utf8_lossy(&plaintext.text).into_owned(), true);
+            ctx.emit_message(
+                String::from_utf8_lossy(&plaintext.text).into_owned(),
+                Some(origin),
+            );
             if !disconnected {
                 self.maybe_heartbeat(ctx);
             }
@@ -887,50 +1007,64 @@ impl Conversation {
                     usage: u32::from_be_bytes(*usage),
                     usedata: usedata.to_vec(),
                     key: verified.extra_key.clone(),
+                    origin,
                 });
             }
         }
-        let smp_tlvs: Vec<&Tlv> = plaintext
+        // One SMP record per data message, as libotr sends them: the rest of a message
+        // packed with thousands would otherwise cost an exponentiation and an answer each.
+        let smp_tlv = plaintext
             .tlvs
             .iter()
-            .filter(|t| (TlvType::SMP1.0..=TlvType::SMP1Q.0).contains(&t.kind.0))
-            .collect();
-        for tlv in smp_tlvs {
-            self.receive_smp(tlv, ctx);
+            .find(|t| (TlvType::SMP1.0..=TlvType::SMP1Q.0).contains(&t.kind.0));
+        if let Some(tlv) = smp_tlv {
+            self.receive_smp(tlv, origin, ctx);
         }
         if disconnected {
             self.msg = MessageState::Finished;
             self.auth.reset();
-            self.emit_state(ctx);
+            self.state_changed = true;
         }
     }
 
-    /// A received SMP TLV: advance the state machine, send its reply, tell the user.
-    fn receive_smp(&mut self, tlv: &Tlv, ctx: &mut Context<'_>) {
+    /// A received SMP TLV: advance the state machine, send its reply, tell the user. An
+    /// abort we answer a broken message with is rate-limited like our error replies.
+    fn receive_smp(&mut self, tlv: &Tlv, origin: Origin, ctx: &mut Context<'_>) {
         let MessageState::Encrypted(private) = &mut self.msg else {
             return;
         };
         let step = private.smp.receive(tlv, &mut *ctx.rng);
-        send_tlvs(private, step.send, ctx);
+        let is_abort_reply =
+            !step.send.is_empty() && step.send.iter().all(|t| t.kind == TlvType::SMP_ABORT);
+        if !is_abort_reply || self.smp_replies.allow(ctx.now) {
+            send_tlvs(private, step.send, ctx);
+        }
         let answered_question = private.smp.answered_question();
         let fingerprint = private.fingerprint;
+        let origin = Some(origin);
         match step.event {
             None => {}
-            Some(SmpEvent::Request { question: None }) => ctx.emit_smp(SmpResult::Request, None),
+            Some(SmpEvent::Request { question: None }) => {
+                ctx.emit_smp(SmpResult::Request, None, origin)
+            }
             Some(SmpEvent::Request { question: Some(q) }) => {
-                ctx.emit_smp(SmpResult::Question, Some(q))
+                ctx.emit_smp(SmpResult::Question, Some(q), origin)
             }
             Some(SmpEvent::Success) => {
-                ctx.emit_smp(SmpResult::Success, None);
                 // As libotr: the side that answered a question has only shown that it knows
                 // the answer; it learned nothing about the asker, so it does not trust.
                 if !answered_question {
                     ctx.known.set_trusted(ctx.peer, fingerprint, true);
-                    self.emit_state(ctx);
+                    self.state_changed = true;
                 }
+                let origin = origin.map(|o| Origin {
+                    trusted: ctx.known.is_trusted(ctx.peer, &fingerprint),
+                    ..o
+                });
+                ctx.emit_smp(SmpResult::Success, None, origin);
             }
-            Some(SmpEvent::Failure) => ctx.emit_smp(SmpResult::Failure, None),
-            Some(SmpEvent::Aborted) => ctx.emit_smp(SmpResult::Aborted, None),
+            Some(SmpEvent::Failure) => ctx.emit_smp(SmpResult::Failure, None, origin),
+            Some(SmpEvent::Aborted) => ctx.emit_smp(SmpResult::Aborted, None, origin),
         }
     }
 
@@ -1005,7 +1139,8 @@ impl Conversation {
         };
         let tlvs = private.smp.abort();
         send_tlvs(private, tlvs, ctx);
-        ctx.emit_smp(SmpResult::Aborted, None);
+        let origin = ctx.origin(private);
+        ctx.emit_smp(SmpResult::Aborted, None, Some(origin));
     }
 
     fn report_unreadable(&mut self, why: &str, ctx: &mut Context<'_>) {
@@ -1041,41 +1176,6 @@ impl Conversation {
         }
     }
 
-    /// Resends the last message in the new session `private`, with libotr's `[resent] `
-    /// prefix, if it is recent and was written for the same fingerprint.
-    fn resend_last(&mut self, private: &mut PrivateSession, ctx: &mut Context<'_>) {
-        let Some(last) = self.last_message.take() else {
-            return;
-        };
-        if !within(ctx.now, last.sent_at, RESEND_INTERVAL) {
-            return;
-        }
-        if last.fingerprint != private.fingerprint {
-            ctx.emit_error(
-                ErrorCode::NotSent,
-                format!(
-                    "Not resent, because the new private conversation is with a different key: {}",
-                    last.text.as_str()
-                ),
-            );
-            return;
-        }
-        let text = Zeroizing::new(format!("{RESENT_PREFIX}{}", last.text.as_str()));
-        let plaintext = encode_plaintext(text.as_bytes(), &[]);
-        if let Some(data) = seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
-            ctx.emit_encoded(data, private.version, private.their_instance);
-            self.last_sent = ctx.now;
-            ctx.emit_error(
-                ErrorCode::Resent,
-                format!("Your last message was sent again: {}", last.text.as_str()),
-            );
-            self.last_message = Some(LastMessage {
-                sent_at: ctx.now,
-                ..last
-            });
-        }
-    }
-
     /// Time has passed: held messages that waited longer than [`RESEND_INTERVAL`] are
     /// given up, and the user is told which.
     pub(crate) fn tick(&mut self, ctx: &mut Context<'_>) {
@@ -1099,6 +1199,49 @@ impl Conversation {
         }
         self.held = kept;
     }
+}
+
+/// Resends the last message in the new session `private`, with libotr's `[resent] `
+/// prefix: once, only if it was sent in the last [`RESEND_INTERVAL`] seconds, and only to
+/// the same key and the same instance it was written for.
+fn resend_last(
+    last_message: &mut Option<LastMessage>,
+    last_sent: &mut Option<f64>,
+    private: &mut PrivateSession,
+    ctx: &mut Context<'_>,
+) {
+    let Some(last) = last_message.take() else {
+        return;
+    };
+    if !within(ctx.now, last.sent_at, RESEND_INTERVAL) {
+        return;
+    }
+    if last.fingerprint != private.fingerprint || last.instance != private.their_instance {
+        ctx.emit_error(
+            ErrorCode::NotSent,
+            format!(
+                "Not resent, because the new private conversation is with a different key or device: {}",
+                last.text.as_str()
+            ),
+        );
+        return;
+    }
+    let text = Zeroizing::new(format!("{RESENT_PREFIX}{}", last.text.as_str()));
+    let plaintext = encode_plaintext(text.as_bytes(), &[]);
+    if let Some(data) = seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
+        ctx.emit_encoded(data, private.version, private.their_instance);
+        *last_sent = ctx.now;
+        ctx.emit_error(
+            ErrorCode::Resent,
+            format!("Your last message was sent again: {}", last.text.as_str()),
+        );
+    }
+}
+
+/// `mpi` without its leading zero bytes.
+fn strip_leading_zeros(mpi: &[u8]) -> &[u8] {
+    let start = mpi.iter().position(|&b| b != 0).unwrap_or(mpi.len());
+    mpi.get(start..).unwrap_or_default()
 }
 
 /// Sends `tlvs` (SMP) in one data message with an empty text, flagged IGNORE_UNREADABLE as

@@ -65,11 +65,13 @@ impl Default for EngineConfig {
 ///     }
 /// }
 /// assert_eq!(alice.state("bob"), otr::ConversationState::Encrypted);
+/// let alice_fp = alice.fingerprint();
 /// let wire = alice.send("bob", "hi Bob");
 /// let Event::Wire { data, .. } = &wire[0] else { unreachable!() };
 /// assert!(data.starts_with("?OTR:"));
 /// assert!(bob.receive("alice", data).contains(&Event::Message {
 ///     peer: "alice".into(), text: "hi Bob".into(), encrypted: true,
+///     origin: Some(otr::Origin { instance: InstanceTag(0x100), fingerprint: alice_fp, trusted: false }),
 /// }));
 /// ```
 pub struct Engine {
@@ -221,11 +223,11 @@ impl Engine {
         let peer = sender.to_owned();
         match classify(data) {
             Ok(IncomingText::Plain { text, .. }) if !text.is_empty() => {
-                vec![Event::Message { peer, text, encrypted: false }]
+                vec![Event::Message { peer, text, encrypted: false, origin: None }]
             }
             Ok(IncomingText::Plain { .. }) => Vec::new(),
             Ok(IncomingText::Query(_)) => vec![
-                Event::Message { peer: peer.clone(), text: data.to_owned(), encrypted: false },
+                Event::Message { peer: peer.clone(), text: data.to_owned(), encrypted: false, origin: None },
                 Event::Error {
                     peer,
                     code: ErrorCode::Unencrypted,
@@ -314,12 +316,14 @@ impl Engine {
         out
     }
 
-    /// Marks the current fingerprint of `peer` verified (`true`) or not.
+    /// Marks the current fingerprint of `peer` verified (`true`) or not. What the user
+    /// types may then go to another instance of the peer (a verified one is preferred):
+    /// the `State` event says which.
     pub fn set_trust(&mut self, peer: &str, trusted: bool) -> Vec<Event> {
         let Some(fp) = self.peer_fingerprint(peer) else {
             return Vec::new();
         };
         self.known.set_trusted(peer, fp, trusted);
-        self.with_conversation(peer, |c, ctx| c.emit_state(ctx))
+        self.with_conversation(peer, |c, ctx| c.trust_changed(ctx))
     }
 }

@@ -2,6 +2,22 @@
 
 use crate::crypto::Fingerprint;
 use crate::keys::SymmetricKey;
+use crate::wire::encoded::InstanceTag;
+
+/// The private session an event came from: which instance of the peer (a peer logged in
+/// more than once has several) and the long-term key that authenticated it. A client
+/// compares the fingerprint with the one the user verified for the peer: an instance with
+/// another key (an impostor, or the peer on a new device) must never pass for the verified
+/// one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The peer's instance tag (0 in protocol version 2, which has none).
+    pub instance: InstanceTag,
+    /// The fingerprint of the key that authenticated the session.
+    pub fingerprint: Fingerprint,
+    /// Whether the user has verified that fingerprint for this peer.
+    pub trusted: bool,
+}
 
 /// The message state of a conversation as the user sees it (msgstate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,12 +140,19 @@ pub enum Event {
         text: String,
         /// True only for text that arrived in a verified data message.
         encrypted: bool,
+        /// The private session it came from (`None` for text that arrived unencrypted).
+        origin: Option<Origin>,
     },
-    /// The conversation's state, the peer's fingerprint or its trust changed, or a key
-    /// exchange completed.
+    /// The conversation's state, the peer's fingerprint or its trust changed, a key
+    /// exchange completed, or what the user types now goes to another instance of the peer.
+    /// It always describes the instance that receives what the user types, and comes
+    /// before anything typed is sent to a new one.
     State {
         /// The peer.
         peer: String,
+        /// The instance of the peer that receives what the user types (0: none yet, or
+        /// protocol version 2).
+        instance: InstanceTag,
         /// The message state.
         state: ConversationState,
         /// The peer's fingerprint, when a session key exists.
@@ -145,6 +168,9 @@ pub enum Event {
         result: SmpResult,
         /// The peer's question, with [`SmpResult::Question`].
         question: Option<String>,
+        /// The private session the run belongs to (`None` only for a local abort without
+        /// a session).
+        origin: Option<Origin>,
     },
     /// The peer sent a TLV 8: it will use the extra symmetric key of the message for
     /// `usage` (application-defined), with `usedata`. `key` is the same key the peer holds.
@@ -157,6 +183,8 @@ pub enum Event {
         usedata: Vec<u8>,
         /// The key.
         key: SymmetricKey,
+        /// The private session the TLV came from.
+        origin: Origin,
     },
     /// Something the user must know.
     Error {

@@ -198,6 +198,8 @@ impl SessionKeys {
 pub enum DataError {
     /// A key id that is neither the current nor the previous one (stale or from the future).
     UnknownKeyId,
+    /// A key id would pass 0xFFFFFFFF: the session cannot rotate keys any further.
+    KeyIdExhausted,
     /// The sender used its previous key, which we never had.
     NoPreviousKey,
     /// The MAC did not verify.
@@ -214,6 +216,7 @@ impl core::fmt::Display for DataError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             Self::UnknownKeyId => "the message uses keys we no longer (or do not yet) have",
+            Self::KeyIdExhausted => "the session ran out of key ids; start a new one",
             Self::NoPreviousKey => "the message uses a previous key we never received",
             Self::BadMac => "the message failed its integrity check",
             Self::Replay => "the message was replayed or arrived out of order",
@@ -325,7 +328,7 @@ impl DataKeys {
         plaintext: &[u8],
     ) -> Option<EncodedMessage> {
         let next_dh = self.our_current.public().as_bytes().to_vec();
-        let sender_keyid = self.our_keyid - 1;
+        let sender_keyid = self.our_keyid.checked_sub(1)?;
         let recipient_keyid = self.their_keyid;
         let keys = self.session(1, 0)?;
         keys.send_ctr = keys.send_ctr.checked_add(1)?;
@@ -384,6 +387,13 @@ impl DataKeys {
         }
         // Validate the next key before anything changes (libotr does not check it).
         let rotate_theirs = data.sender_keyid == self.their_keyid;
+        let rotate_ours = data.recipient_keyid == self.our_keyid;
+        // Peer-controlled ids count up: refuse what would overflow before anything changes.
+        if (rotate_theirs && self.their_keyid.checked_add(1).is_none())
+            || (rotate_ours && self.our_keyid.checked_add(1).is_none())
+        {
+            return Err(DataError::KeyIdExhausted);
+        }
         let next_dh = if rotate_theirs {
             Some(DhPublicKey::from_bytes(&data.next_dh).map_err(|_| DataError::BadNextDh)?)
         } else {
@@ -404,7 +414,7 @@ impl DataKeys {
         aes128_ctr(&keys.recv_aes, &data.ctr, &mut bytes);
         let extra_key = SymmetricKey(keys.extra);
 
-        if data.recipient_keyid == self.our_keyid {
+        if rotate_ours {
             self.rotate_ours(rng);
         }
         if let Some(next) = next_dh {
@@ -446,7 +456,7 @@ impl DataKeys {
         self.sessions = [[None, None], current];
         let fresh = DhKeyPair::generate(rng);
         self.our_previous = core::mem::replace(&mut self.our_current, fresh);
-        self.our_keyid += 1;
+        self.our_keyid = self.our_keyid.saturating_add(1);
     }
 
     /// The peer sent a new key: forget their previous one (revealing its MAC keys).
@@ -459,7 +469,17 @@ impl DataKeys {
             *row = [None, current];
         }
         self.their_previous = Some(core::mem::replace(&mut self.their_current, next));
-        self.their_keyid += 1;
+        self.their_keyid = self.their_keyid.saturating_add(1);
+    }
+
+    /// The id of our D-H key that the next message we send announces (its next D-H value).
+    pub(crate) fn announced_keyid(&self) -> u32 {
+        self.our_keyid
+    }
+
+    /// Whether the peer has used our key `keyid` (so it read a message announcing it).
+    pub(crate) fn peer_used_keyid(&self, keyid: u32) -> bool {
+        self.our_keyid > keyid
     }
 
     /// The MAC keys waiting to be revealed in our next data message.

@@ -25,7 +25,7 @@ pub mod wire;
 
 pub use ake::AkeError;
 pub use engine::{Engine, EngineConfig};
-pub use event::{ConversationState, ErrorCode, Event, SmpResult};
+pub use event::{ConversationState, ErrorCode, Event, Origin, SmpResult};
 pub use keys::{DataError, DataKeySet, RevealedMacKey, SymmetricKey};
 pub use policy::Policy;
 pub use trust::KnownFingerprints;

@@ -282,7 +282,8 @@ fn plaintext_during_a_session_is_flagged() {
     assert!(events.contains(&Event::Message {
         peer: "alice".into(),
         text: "sneaky plaintext".into(),
-        encrypted: false
+        encrypted: false,
+        origin: None,
     }));
     assert!(events.iter().any(|e| matches!(
         e,

@@ -520,6 +520,7 @@ impl Sim {
                     peer: p,
                     text,
                     encrypted,
+                    ..
                 } => {
                     assert_eq!(p, peer(s));
                     self.shown(s, &text, encrypted);

@@ -210,6 +210,9 @@ pub enum LineKind {
         /// A room line whose sender only the host vouches for (a thin member, or a member
         /// we share no pairwise key with yet): shown with [`HOST_VOUCHES`].
         vouched: bool,
+        /// A private line from a key other than the one the window shows (another device
+        /// of the peer, or an impostor): its fingerprint, shown with [`OTHER_KEY`].
+        other_key: Option<otr::crypto::Fingerprint>,
     },
     /// A message we typed.
     Own {
@@ -233,6 +236,11 @@ pub enum LineKind {
 /// pairwise key with it is ready. The host could have written it in that member's name.
 pub const HOST_VOUCHES: &str = "[host vouches] ";
 
+/// The mark before a private line that came from a key other than the window's: another
+/// instance of the peer with its own key, which may not be the peer at all. The first
+/// eight hex digits of that key's fingerprint follow it.
+pub const OTHER_KEY: &str = "[other key ";
+
 /// One line of a window's scrollback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
@@ -255,9 +263,16 @@ impl Line {
                 from,
                 private: _,
                 vouched,
+                other_key,
             } => {
                 let mark = if *vouched { HOST_VOUCHES } else { "" };
-                format!("{time} <{from}> {mark}{}", self.text)
+                let key = other_key
+                    .map(|fp| {
+                        let hex = fp.to_string();
+                        format!("{OTHER_KEY}{}] ", hex.get(..8).unwrap_or(&hex))
+                    })
+                    .unwrap_or_default();
+                format!("{time} <{from}> {key}{mark}{}", self.text)
             }
             LineKind::Own { nick, delivery } => {
                 let mark = match delivery {
@@ -1237,10 +1252,16 @@ impl App {
                     peer,
                     text,
                     encrypted,
+                    origin,
                 } => {
                     let i = channel.unwrap_or_else(|| self.open(&peer, WindowKind::Query));
                     let me = self.nick.clone();
                     let w = &mut self.windows[i];
+                    // A line from a key other than the one the window shows is marked:
+                    // it may come from an impostor instance of the peer.
+                    let other_key = origin
+                        .map(|o| o.fingerprint)
+                        .filter(|fp| Some(*fp) != w.fingerprint);
                     let mentioned = text.to_lowercase().contains(&me.to_lowercase());
                     w.push(
                         now,
@@ -1248,6 +1269,7 @@ impl App {
                             from: peer,
                             private: encrypted,
                             vouched: false,
+                            other_key,
                         },
                         &text,
                     );
@@ -1262,11 +1284,13 @@ impl App {
                     state,
                     fingerprint,
                     trusted,
+                    ..
                 } => self.on_state(&peer, state, fingerprint, trusted, now, out),
                 Event::Smp {
                     peer,
                     result,
                     question,
+                    ..
                 } => self.on_smp(&peer, result, question, now),
                 Event::Error {
                     peer,
@@ -1776,6 +1800,7 @@ impl App {
                                 from: m.sender,
                                 private: true,
                                 vouched,
+                                other_key: None,
                             },
                             &m.text,
                         );

@@ -195,6 +195,10 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 fn line_style(kind: &LineKind) -> Style {
     match kind {
         // Only the host vouches for the sender: the `[host vouches]` line stands out.
+        // From a key other than the window's: it may be an impostor.
+        LineKind::Message {
+            other_key: Some(_), ..
+        } => Style::new().fg(Color::Red),
         LineKind::Message { vouched: true, .. } => Style::new().fg(Color::Yellow),
         LineKind::Message { .. } | LineKind::Output => Style::new(),
         LineKind::Own { delivery, .. } => match delivery {

@@ -31,19 +31,16 @@ use crate::wire::encoded::{
 use crate::wire::text::{self, IncomingText, Versions};
 use crate::wire::tlv::{decode_plaintext, encode_plaintext, Tlv, TlvType};
 
+mod instances;
+mod recovery;
+mod verification;
+
+use instances::{Master, Parked, MAX_MASTER_ANSWERS, MAX_SEEN_SSIDS};
+use recovery::RESEND_INTERVAL;
+use recovery::{remember, resend_last, within, Held, LastMessage, ReplyLimiter};
+
 /// The text of the error message we send when we cannot read a data message.
 pub(crate) const UNREADABLE_ERROR_TEXT: &str = "You transmitted an unreadable encrypted message.";
-
-/// libotr's HEARTBEAT_INTERVAL: after a data message arrives, if we have sent nothing for
-/// this many seconds, we send an empty one (it rotates keys, so old MAC keys get revealed).
-pub(crate) const HEARTBEAT_INTERVAL: f64 = 60.0;
-
-/// libotr's RESEND_INTERVAL: a message is resent after a new key exchange only if it was
-/// sent this recently; a held message not sent within it is reported as not sent.
-pub(crate) const RESEND_INTERVAL: f64 = 60.0;
-
-/// The prefix of a resent message, libotr's default.
-pub(crate) const RESENT_PREFIX: &str = "[resent] ";
 
 /// The message state (msgstate), each variant holding only what is valid in it.
 #[derive(Default)]
@@ -208,113 +205,6 @@ pub(crate) struct Conversation {
     smp_replies: ReplyLimiter,
 }
 
-/// Our commit to no instance in particular, and the instances that answered it: each may
-/// answer it once, and never with a D-H key another instance already answered with (a
-/// copy of one answer re-tagged by the network would otherwise complete two sessions with
-/// the same keys, and the two would share keystream).
-struct Master {
-    state: Box<AwaitingDhKey>,
-    /// Each instance that answered, and the D-H public value it answered with.
-    answered: Vec<(InstanceTag, Vec<u8>)>,
-}
-
-/// The most instances that may answer one commit to no instance in particular.
-const MAX_MASTER_ANSWERS: usize = MAX_OTHER_INSTANCES + 1;
-
-/// How many secure session ids of past sessions a conversation remembers.
-const MAX_SEEN_SSIDS: usize = 64;
-
-/// The most recently sent messages remembered for reporting after a peer error.
-const MAX_RECENT: usize = 32;
-
-/// The most instances of one peer we keep sessions with; the least recently active goes.
-const MAX_OTHER_INSTANCES: usize = 8;
-
-/// A session with an instance of the peer that is not the current one.
-struct Parked {
-    msg: MessageState,
-    auth: AuthState,
-    their_instance: InstanceTag,
-    active: u64,
-}
-
-/// A message held until a private session is up.
-struct Held {
-    text: Zeroizing<String>,
-    /// When the user typed it (`None` if before the first tick: stamped at the next tick).
-    since: Option<f64>,
-}
-
-/// The last message sent encrypted, and to whom.
-struct LastMessage {
-    text: Zeroizing<String>,
-    /// The fingerprint of the session it was written for: it is resent only to that key
-    /// (irssi-otr #23 resent it to whoever answered a forged error).
-    fingerprint: Fingerprint,
-    /// The instance it was sent to: it is resent only to that instance.
-    instance: InstanceTag,
-    /// The id of our D-H key the message announced: once the peer uses that key, it has
-    /// read the message (or a later one), and an error it reports afterwards (a replay
-    /// makes libotr report one) never makes us send it again.
-    announced_keyid: u32,
-    sent_at: Option<f64>,
-}
-
-/// Limits automatic replies so two confused instances cannot ping-pong errors and queries
-/// forever (coyim #301): [`ReplyLimiter::BURST`] in a row, then one per
-/// [`ReplyLimiter::INTERVAL`] seconds once time is known; a verified data message or a
-/// completed key exchange resets it.
-#[derive(Default)]
-struct ReplyLimiter {
-    in_a_row: u32,
-    last: Option<f64>,
-}
-
-impl ReplyLimiter {
-    const BURST: u32 = 3;
-    const INTERVAL: f64 = 30.0;
-
-    fn allow(&mut self, now: Option<f64>) -> bool {
-        let rested = match (now, self.last) {
-            (Some(now), Some(last)) => now - last >= Self::INTERVAL,
-            // Time became known after a burst: one reply, and the interval starts.
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if self.in_a_row < Self::BURST || rested {
-            self.in_a_row = self.in_a_row.saturating_add(1);
-            self.last = now;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn reset(&mut self) {
-        *self = Self::default();
-    }
-}
-
-/// Remembers a message just sent encrypted, for [`Conversation::recent`].
-fn remember(
-    recent: &mut std::collections::VecDeque<(Zeroizing<String>, Option<f64>)>,
-    text: &str,
-    now: Option<f64>,
-) {
-    if recent.len() >= MAX_RECENT {
-        recent.pop_front();
-    }
-    recent.push_back((Zeroizing::new(text.to_owned()), now));
-}
-
-/// True if `then` is within `window` seconds before `now` (or either time is unknown).
-fn within(now: Option<f64>, then: Option<f64>, window: f64) -> bool {
-    match (now, then) {
-        (Some(now), Some(then)) => now - then <= window,
-        _ => true,
-    }
-}
-
 impl Conversation {
     /// The state as the user sees it.
     pub(crate) fn state(&self) -> ConversationState {
@@ -339,39 +229,6 @@ impl Conversation {
         match &self.msg {
             MessageState::Encrypted(p) => Some(p.ssid),
             MessageState::Plaintext | MessageState::Finished => None,
-        }
-    }
-
-    /// Emits a `State` event describing the current instance now.
-    pub(crate) fn emit_state(&mut self, ctx: &mut Context<'_>) {
-        let fingerprint = self.fingerprint();
-        let trusted = fingerprint.is_some_and(|fp| ctx.known.is_trusted(ctx.peer, &fp));
-        ctx.out.push(Event::State {
-            peer: ctx.peer.to_owned(),
-            instance: self.their_instance,
-            state: self.state(),
-            fingerprint,
-            trusted,
-        });
-        self.announced = Some(self.their_instance);
-        self.state_changed = false;
-    }
-
-    /// The user changed the trust of the current fingerprint: say so, and send what the
-    /// user types next to the best instance under the new trust.
-    pub(crate) fn trust_changed(&mut self, ctx: &mut Context<'_>) {
-        self.state_changed = true;
-        self.reselect(ctx);
-    }
-
-    /// Chooses the instance that receives what the user types and, if it or its state
-    /// changed since the last `State` event, emits one (before anything typed goes there).
-    pub(crate) fn reselect(&mut self, ctx: &mut Context<'_>) {
-        self.select_best(ctx);
-        let moved = self.announced.is_some_and(|a| a != self.their_instance)
-            && !matches!(self.msg, MessageState::Plaintext);
-        if self.state_changed || moved {
-            self.emit_state(ctx);
         }
     }
 
@@ -503,77 +360,6 @@ impl Conversation {
         }
         self.receive_classified(text::classify(data), true, ctx);
         self.reselect(ctx);
-    }
-
-    /// Makes `tag` the current instance: parks the current session and brings back (or
-    /// creates) the one with `tag`. An exchange we started for no instance in particular,
-    /// not yet answered, is adopted by the first instance that answers.
-    fn switch_to(&mut self, tag: InstanceTag) {
-        if self.their_instance == tag {
-            return;
-        }
-        let parked = self.others.iter().position(|p| p.their_instance == tag);
-        let adoptable = parked.is_none()
-            && self.their_instance == InstanceTag::UNKNOWN
-            && matches!(self.msg, MessageState::Plaintext);
-        if adoptable {
-            self.their_instance = tag;
-            return;
-        }
-        let incoming = match parked {
-            Some(i) => self.others.swap_remove(i),
-            None => Parked {
-                msg: MessageState::Plaintext,
-                auth: AuthState::None,
-                their_instance: tag,
-                active: 0,
-            },
-        };
-        self.others.push(Parked {
-            msg: core::mem::replace(&mut self.msg, incoming.msg),
-            auth: core::mem::replace(&mut self.auth, incoming.auth),
-            their_instance: core::mem::replace(&mut self.their_instance, incoming.their_instance),
-            active: core::mem::replace(&mut self.active, incoming.active),
-        });
-        if self.others.len() > MAX_OTHER_INSTANCES {
-            // Forget the least recently active instance, private sessions last.
-            if let Some(i) = (0..self.others.len()).min_by_key(|&i| {
-                let p = &self.others[i];
-                (matches!(p.msg, MessageState::Encrypted(_)), p.active)
-            }) {
-                self.others.swap_remove(i);
-            }
-        }
-    }
-
-    /// Makes the most recently active *trusted* private instance current when there is
-    /// one, else the most recently active private instance, so that what the user types
-    /// goes to the instance the peer is using (libotr's OTRL_INSTAG_BEST) and never from a
-    /// verified key to an unverified one because the latter wrote last.
-    fn select_best(&mut self, ctx: &Context<'_>) {
-        let rank = |msg: &MessageState, active: u64| match msg {
-            MessageState::Encrypted(p) => {
-                Some((ctx.known.is_trusted(ctx.peer, &p.fingerprint), active))
-            }
-            MessageState::Plaintext | MessageState::Finished => None,
-        };
-        let current = rank(&self.msg, self.active);
-        let best = self
-            .others
-            .iter()
-            .filter_map(|p| rank(&p.msg, p.active).map(|r| (r, p.their_instance)))
-            .max_by_key(|(r, _)| *r);
-        if let Some((r, tag)) = best {
-            if current.is_none_or(|c| r > c) {
-                self.switch_to(tag);
-            }
-        }
-    }
-
-    /// Marks the current instance as just active.
-    fn touch(&mut self) {
-        self.clock += 1;
-        self.active = self.clock;
     }
 
     /// Handles a classified incoming string. A message reassembled from fragments comes
@@ -1027,122 +813,6 @@ impl Conversation {
         }
     }
 
-    /// A received SMP TLV: advance the state machine, send its reply, tell the user. An
-    /// abort we answer a broken message with is rate-limited like our error replies.
-    fn receive_smp(&mut self, tlv: &Tlv, origin: Origin, ctx: &mut Context<'_>) {
-        let MessageState::Encrypted(private) = &mut self.msg else {
-            return;
-        };
-        let step = private.smp.receive(tlv, &mut *ctx.rng);
-        let is_abort_reply =
-            !step.send.is_empty() && step.send.iter().all(|t| t.kind == TlvType::SMP_ABORT);
-        if !is_abort_reply || self.smp_replies.allow(ctx.now) {
-            send_tlvs(private, step.send, ctx);
-        }
-        let answered_question = private.smp.answered_question();
-        let fingerprint = private.fingerprint;
-        let origin = Some(origin);
-        match step.event {
-            None => {}
-            Some(SmpEvent::Request { question: None }) => {
-                ctx.emit_smp(SmpResult::Request, None, origin)
-            }
-            Some(SmpEvent::Request { question: Some(q) }) => {
-                ctx.emit_smp(SmpResult::Question, Some(q), origin)
-            }
-            Some(SmpEvent::Success) => {
-                // As libotr: the side that answered a question has only shown that it knows
-                // the answer; it learned nothing about the asker, so it does not trust.
-                if !answered_question {
-                    ctx.known.set_trusted(ctx.peer, fingerprint, true);
-                    self.state_changed = true;
-                }
-                let origin = origin.map(|o| Origin {
-                    trusted: ctx.known.is_trusted(ctx.peer, &fingerprint),
-                    ..o
-                });
-                ctx.emit_smp(SmpResult::Success, None, origin);
-            }
-            Some(SmpEvent::Failure) => ctx.emit_smp(SmpResult::Failure, None, origin),
-            Some(SmpEvent::Aborted) => ctx.emit_smp(SmpResult::Aborted, None, origin),
-        }
-    }
-
-    /// The user starts SMP with `secret`, optionally asking `question`.
-    pub(crate) fn smp_start(
-        &mut self,
-        secret: &[u8],
-        question: Option<&str>,
-        ctx: &mut Context<'_>,
-    ) {
-        let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(
-                ErrorCode::NoSession,
-                "There is no private conversation to verify.",
-            );
-            return;
-        };
-        let ours = ctx.identity.public().fingerprint();
-        let x = smp_secret(&ours.0, &private.fingerprint.0, &private.ssid.0, secret);
-        let tlvs = private.smp.start(&x, question, &mut *ctx.rng);
-        // An abort of a run in progress goes in its own message, before the new start
-        // (libotr handles the TLVs of one message in a fixed order, abort last).
-        for tlv in tlvs {
-            send_tlvs(private, vec![tlv], ctx);
-        }
-    }
-
-    /// The user answers the peer's SMP request with `secret`.
-    pub(crate) fn smp_respond(&mut self, secret: &[u8], ctx: &mut Context<'_>) {
-        let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(
-                ErrorCode::NoSession,
-                "There is no private conversation to verify.",
-            );
-            return;
-        };
-        let ours = ctx.identity.public().fingerprint();
-        let y = smp_secret(&private.fingerprint.0, &ours.0, &private.ssid.0, secret);
-        match private.smp.respond(&y, &mut *ctx.rng) {
-            Ok(tlvs) => send_tlvs(private, tlvs, ctx),
-            Err(e) => ctx.emit_error(ErrorCode::NoSmpRequest, format!("Cannot answer: {e}.")),
-        }
-    }
-
-    /// Tells the peer (TLV 8) that we use the extra symmetric key for `usage` with
-    /// `usedata`, and returns the key: the one of the message that carries the TLV.
-    pub(crate) fn extra_symmetric_key(
-        &mut self,
-        usage: u32,
-        usedata: &[u8],
-        ctx: &mut Context<'_>,
-    ) -> Option<SymmetricKey> {
-        let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation.");
-            return None;
-        };
-        let key = private.keys.sending_extra_key()?;
-        let value = [&usage.to_be_bytes()[..], usedata].concat();
-        let tlv = Tlv {
-            kind: TlvType::EXTRA_SYMMETRIC_KEY,
-            value,
-        };
-        send_tlvs(private, vec![tlv], ctx);
-        Some(key)
-    }
-
-    /// The user aborts the SMP run in progress; the peer is told.
-    pub(crate) fn smp_abort(&mut self, ctx: &mut Context<'_>) {
-        let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation.");
-            return;
-        };
-        let tlvs = private.smp.abort();
-        send_tlvs(private, tlvs, ctx);
-        let origin = ctx.origin(private);
-        ctx.emit_smp(SmpResult::Aborted, None, Some(origin));
-    }
-
     fn report_unreadable(&mut self, why: &str, ctx: &mut Context<'_>) {
         ctx.emit_error(
             ErrorCode::Unreadable,
@@ -1152,110 +822,12 @@ impl Conversation {
             ctx.emit_wire(text::error_message(UNREADABLE_ERROR_TEXT));
         }
     }
-
-    /// After a data message with text arrived: if we have sent nothing for
-    /// [`HEARTBEAT_INTERVAL`] seconds, send an empty data message (libotr's heartbeat).
-    fn maybe_heartbeat(&mut self, ctx: &mut Context<'_>) {
-        let Some(now) = ctx.now else { return };
-        let Some(last_sent) = self.last_sent else {
-            // We sent before time was known: the minute starts now.
-            self.last_sent = Some(now);
-            return;
-        };
-        if now - last_sent < HEARTBEAT_INTERVAL {
-            return;
-        }
-        let MessageState::Encrypted(private) = &mut self.msg else {
-            return;
-        };
-        let plaintext = encode_plaintext(b"", &[]);
-        let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
-        if let Some(data) = seal(private, flags, &plaintext, ctx.our_instance) {
-            ctx.emit_encoded(data, private.version, private.their_instance);
-            self.last_sent = Some(now);
-        }
-    }
-
-    /// Time has passed: held messages that waited longer than [`RESEND_INTERVAL`] are
-    /// given up, and the user is told which.
-    pub(crate) fn tick(&mut self, ctx: &mut Context<'_>) {
-        let Some(now) = ctx.now else { return };
-        let mut kept = Vec::new();
-        for mut held in core::mem::take(&mut self.held) {
-            match held.since {
-                Some(since) if now - since > RESEND_INTERVAL => ctx.emit_error(
-                    ErrorCode::NotSent,
-                    format!(
-                        "Not sent, because no private conversation could be set up: {}",
-                        held.text.as_str()
-                    ),
-                ),
-                Some(_) => kept.push(held),
-                None => {
-                    held.since = Some(now);
-                    kept.push(held);
-                }
-            }
-        }
-        self.held = kept;
-    }
-}
-
-/// Resends the last message in the new session `private`, with libotr's `[resent] `
-/// prefix: once, only if it was sent in the last [`RESEND_INTERVAL`] seconds, and only to
-/// the same key and the same instance it was written for.
-fn resend_last(
-    last_message: &mut Option<LastMessage>,
-    last_sent: &mut Option<f64>,
-    private: &mut PrivateSession,
-    ctx: &mut Context<'_>,
-) {
-    let Some(last) = last_message.take() else {
-        return;
-    };
-    if !within(ctx.now, last.sent_at, RESEND_INTERVAL) {
-        return;
-    }
-    if last.fingerprint != private.fingerprint || last.instance != private.their_instance {
-        ctx.emit_error(
-            ErrorCode::NotSent,
-            format!(
-                "Not resent, because the new private conversation is with a different key or device: {}",
-                last.text.as_str()
-            ),
-        );
-        return;
-    }
-    let text = Zeroizing::new(format!("{RESENT_PREFIX}{}", last.text.as_str()));
-    let plaintext = encode_plaintext(text.as_bytes(), &[]);
-    if let Some(data) = seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
-        ctx.emit_encoded(data, private.version, private.their_instance);
-        *last_sent = ctx.now;
-        ctx.emit_error(
-            ErrorCode::Resent,
-            format!("Your last message was sent again: {}", last.text.as_str()),
-        );
-    }
 }
 
 /// `mpi` without its leading zero bytes.
 fn strip_leading_zeros(mpi: &[u8]) -> &[u8] {
     let start = mpi.iter().position(|&b| b != 0).unwrap_or(mpi.len());
     mpi.get(start..).unwrap_or_default()
-}
-
-/// Sends `tlvs` (SMP) in one data message with an empty text, flagged IGNORE_UNREADABLE as
-/// libotr flags its SMP messages.
-fn send_tlvs(private: &mut PrivateSession, tlvs: Vec<Tlv>, ctx: &mut Context<'_>) {
-    if tlvs.is_empty() {
-        return;
-    }
-    let plaintext = encode_plaintext(b"", &tlvs);
-    let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
-    match seal(private, flags, &plaintext, ctx.our_instance) {
-        Some(data) => ctx.emit_encoded(data, private.version, private.their_instance),
-        None => ctx.emit_error(ErrorCode::NotSent, "An SMP message could not be encrypted."),
-    }
 }
 
 /// Encrypts a plaintext into an armoured data message of `private`.

@@ -1,0 +1,181 @@
+//! Recovery and timers: held messages, heartbeats, the resend of the last message after the
+//! peer lost its session, and the limits on automatic replies.
+
+use super::*;
+
+/// libotr's HEARTBEAT_INTERVAL: after a data message arrives, if we have sent nothing for
+/// this many seconds, we send an empty one (it rotates keys, so old MAC keys get revealed).
+pub(super) const HEARTBEAT_INTERVAL: f64 = 60.0;
+
+/// libotr's RESEND_INTERVAL: a message is resent after a new key exchange only if it was
+/// sent this recently; a held message not sent within it is reported as not sent.
+pub(super) const RESEND_INTERVAL: f64 = 60.0;
+
+/// The prefix of a resent message, libotr's default.
+pub(super) const RESENT_PREFIX: &str = "[resent] ";
+
+/// The most recently sent messages remembered for reporting after a peer error.
+pub(super) const MAX_RECENT: usize = 32;
+
+/// A message held until a private session is up.
+pub(super) struct Held {
+    pub(super) text: Zeroizing<String>,
+    /// When the user typed it (`None` if before the first tick: stamped at the next tick).
+    pub(super) since: Option<f64>,
+}
+
+/// The last message sent encrypted, and to whom.
+pub(super) struct LastMessage {
+    pub(super) text: Zeroizing<String>,
+    /// The fingerprint of the session it was written for: it is resent only to that key
+    /// (irssi-otr #23 resent it to whoever answered a forged error).
+    pub(super) fingerprint: Fingerprint,
+    /// The instance it was sent to: it is resent only to that instance.
+    pub(super) instance: InstanceTag,
+    /// The id of our D-H key the message announced: once the peer uses that key, it has
+    /// read the message (or a later one), and an error it reports afterwards (a replay
+    /// makes libotr report one) never makes us send it again.
+    pub(super) announced_keyid: u32,
+    pub(super) sent_at: Option<f64>,
+}
+
+/// Limits automatic replies so two confused instances cannot ping-pong errors and queries
+/// forever (coyim #301): [`ReplyLimiter::BURST`] in a row, then one per
+/// [`ReplyLimiter::INTERVAL`] seconds once time is known; a verified data message or a
+/// completed key exchange resets it.
+#[derive(Default)]
+pub(super) struct ReplyLimiter {
+    pub(super) in_a_row: u32,
+    pub(super) last: Option<f64>,
+}
+
+impl ReplyLimiter {
+    pub(super) const BURST: u32 = 3;
+    pub(super) const INTERVAL: f64 = 30.0;
+
+    pub(super) fn allow(&mut self, now: Option<f64>) -> bool {
+        let rested = match (now, self.last) {
+            (Some(now), Some(last)) => now - last >= Self::INTERVAL,
+            // Time became known after a burst: one reply, and the interval starts.
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if self.in_a_row < Self::BURST || rested {
+            self.in_a_row = self.in_a_row.saturating_add(1);
+            self.last = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(super) fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// Remembers a message just sent encrypted, for [`Conversation::recent`].
+pub(super) fn remember(
+    recent: &mut std::collections::VecDeque<(Zeroizing<String>, Option<f64>)>,
+    text: &str,
+    now: Option<f64>,
+) {
+    if recent.len() >= MAX_RECENT {
+        recent.pop_front();
+    }
+    recent.push_back((Zeroizing::new(text.to_owned()), now));
+}
+
+/// True if `then` is within `window` seconds before `now` (or either time is unknown).
+pub(super) fn within(now: Option<f64>, then: Option<f64>, window: f64) -> bool {
+    match (now, then) {
+        (Some(now), Some(then)) => now - then <= window,
+        _ => true,
+    }
+}
+
+/// Resends the last message in the new session `private`, with libotr's `[resent] `
+/// prefix: once, only if it was sent in the last [`RESEND_INTERVAL`] seconds, and only to
+/// the same key and the same instance it was written for.
+pub(super) fn resend_last(
+    last_message: &mut Option<LastMessage>,
+    last_sent: &mut Option<f64>,
+    private: &mut PrivateSession,
+    ctx: &mut Context<'_>,
+) {
+    let Some(last) = last_message.take() else {
+        return;
+    };
+    if !within(ctx.now, last.sent_at, RESEND_INTERVAL) {
+        return;
+    }
+    if last.fingerprint != private.fingerprint || last.instance != private.their_instance {
+        ctx.emit_error(
+            ErrorCode::NotSent,
+            format!(
+                "Not resent, because the new private conversation is with a different key or device: {}",
+                last.text.as_str()
+            ),
+        );
+        return;
+    }
+    let text = Zeroizing::new(format!("{RESENT_PREFIX}{}", last.text.as_str()));
+    let plaintext = encode_plaintext(text.as_bytes(), &[]);
+    if let Some(data) = seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
+        ctx.emit_encoded(data, private.version, private.their_instance);
+        *last_sent = ctx.now;
+        ctx.emit_error(
+            ErrorCode::Resent,
+            format!("Your last message was sent again: {}", last.text.as_str()),
+        );
+    }
+}
+
+impl Conversation {
+    /// After a data message with text arrived: if we have sent nothing for
+    /// [`HEARTBEAT_INTERVAL`] seconds, send an empty data message (libotr's heartbeat).
+    pub(super) fn maybe_heartbeat(&mut self, ctx: &mut Context<'_>) {
+        let Some(now) = ctx.now else { return };
+        let Some(last_sent) = self.last_sent else {
+            // We sent before time was known: the minute starts now.
+            self.last_sent = Some(now);
+            return;
+        };
+        if now - last_sent < HEARTBEAT_INTERVAL {
+            return;
+        }
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            return;
+        };
+        let plaintext = encode_plaintext(b"", &[]);
+        let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
+        if let Some(data) = seal(private, flags, &plaintext, ctx.our_instance) {
+            ctx.emit_encoded(data, private.version, private.their_instance);
+            self.last_sent = Some(now);
+        }
+    }
+
+    /// Time has passed: held messages that waited longer than [`RESEND_INTERVAL`] are
+    /// given up, and the user is told which.
+    pub(crate) fn tick(&mut self, ctx: &mut Context<'_>) {
+        let Some(now) = ctx.now else { return };
+        let mut kept = Vec::new();
+        for mut held in core::mem::take(&mut self.held) {
+            match held.since {
+                Some(since) if now - since > RESEND_INTERVAL => ctx.emit_error(
+                    ErrorCode::NotSent,
+                    format!(
+                        "Not sent, because no private conversation could be set up: {}",
+                        held.text.as_str()
+                    ),
+                ),
+                Some(_) => kept.push(held),
+                None => {
+                    held.since = Some(now);
+                    kept.push(held);
+                }
+            }
+        }
+        self.held = kept;
+    }
+}

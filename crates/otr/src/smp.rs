@@ -493,7 +493,11 @@ impl Smp {
     fn on_msg1(&mut self, value: &[u8], question: Option<String>) -> Option<SmpStep> {
         let g = smp_group();
         let [g2a, c2, d2, g3a, c3, d3] = parse::<6>(value)?;
-        if !(g.is_element(&g2a) && g.is_exponent(&d2) && g.is_element(&g3a) && g.is_exponent(&d3)) {
+        if !(g.is_subgroup_element(&g2a)
+            && g.is_exponent(&d2)
+            && g.is_subgroup_element(&g3a)
+            && g.is_exponent(&d3))
+        {
             return None;
         }
         know_log(g, 1, &g2a, &c2, &d2)?;
@@ -518,7 +522,9 @@ impl Smp {
     ) -> Option<SmpStep> {
         let g = smp_group();
         let [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6] = parse::<11>(value)?;
-        if !([&g2b, &g3b, &pb, &qb].iter().all(|v| g.is_element(v))
+        if !([&g2b, &g3b, &pb, &qb]
+            .iter()
+            .all(|v| g.is_subgroup_element(v))
             && [&d2, &d3, &d5, &d6].iter().all(|v| g.is_exponent(v)))
         {
             return None;
@@ -572,7 +578,7 @@ impl Smp {
     fn on_msg3(&mut self, b: &Bob2, value: &[u8], rng: &mut dyn CryptoRngCore) -> Option<SmpStep> {
         let g = smp_group();
         let [pa, qa, cp, d5, d6, ra, cr, d7] = parse::<8>(value)?;
-        if !([&pa, &qa, &ra].iter().all(|v| g.is_element(v))
+        if !([&pa, &qa, &ra].iter().all(|v| g.is_subgroup_element(v))
             && [&d5, &d6, &d7].iter().all(|v| g.is_exponent(v)))
         {
             return None;
@@ -604,7 +610,7 @@ impl Smp {
     fn on_msg4(&mut self, a: &Alice3, value: &[u8]) -> Option<SmpStep> {
         let g = smp_group();
         let [rb, cr, d7] = parse::<3>(value)?;
-        if !(g.is_element(&rb) && g.is_exponent(&d7)) {
+        if !(g.is_subgroup_element(&rb) && g.is_exponent(&d7)) {
             return None;
         }
         equal_logs(g, 8, &a.g3b, &a.qab, &rb, &cr, &d7)?;
@@ -1100,6 +1106,84 @@ mod tests {
                     let mut s = snap.states[si].clone();
                     assert_eq!(summary(s.receive(&t, r)), abort_step(), "msg {mi} mpi {k}");
                 }
+            }
+        }
+    }
+
+    /// A proof of knowledge of `log_g1(x)` for `x = -g1^a`, which is not in the order-q
+    /// subgroup: the cheater draws nonces until the challenge is even, so that
+    /// `x^c = g1^(a·c)` and the proof verifies under range checks alone.
+    fn cheating_proof(g: &SmpGroup, v: u8, a: &Num, r: &mut ChaCha20Rng) -> (Num, Num, Num) {
+        let x = g.neg(&g.g1_pow(a));
+        loop {
+            let nonce = g.random_exponent(r);
+            let c = hash(v, &g.g1_pow(&nonce), None);
+            if c.bit(0) == 0 {
+                let d = g.sub_mul_q(&nonce, a, &c);
+                return (x, c, d);
+            }
+        }
+    }
+
+    /// Item 4 of the security issue: a cheater's SMP message 1 with `g2a = p - g1^a2` (of
+    /// order 2q) and a valid proof. Before the subgroup check it was accepted, and the
+    /// run's outcome then leaked the parity of the hashed secret to the cheater.
+    #[test]
+    fn an_element_outside_the_subgroup_aborts_the_run() {
+        let g = smp_group();
+        let r = &mut rng(31);
+        let a2 = g.random_exponent(r);
+        let (g2a, c2, d2) = cheating_proof(g, 1, &a2, r);
+        assert!(
+            g.is_element(&g2a),
+            "in range: only the subgroup check catches it"
+        );
+        assert!(
+            know_log(g, 1, &g2a, &c2, &d2).is_some(),
+            "the forged proof verifies"
+        );
+        let a3 = g.random_exponent(r);
+        let g3a = g.g1_pow(&a3);
+        let n3 = g.random_exponent(r);
+        let c3 = hash(2, &g.g1_pow(&n3), None);
+        let d3 = g.sub_mul_q(&n3, &a3, &c3);
+        let tlv = encode(TlvType::SMP1, &[], &[&g2a, &c2, &d2, &g3a, &c3, &d3]);
+        let mut bob = Smp::default();
+        assert_eq!(summary(bob.receive(&tlv, r)), abort_step());
+        // The same message with honest g2a = g1^a2 and its proof is accepted.
+        let g2a = g.g1_pow(&a2);
+        let n2 = g.random_exponent(r);
+        let c2 = hash(1, &g.g1_pow(&n2), None);
+        let d2 = g.sub_mul_q(&n2, &a2, &c2);
+        let tlv = encode(TlvType::SMP1, &[], &[&g2a, &c2, &d2, &g3a, &c3, &d3]);
+        let mut bob = Smp::default();
+        assert!(matches!(
+            bob.receive(&tlv, r).event,
+            Some(SmpEvent::Request { .. })
+        ));
+    }
+
+    /// Every group element of every SMP message, negated (so outside the subgroup), aborts.
+    #[test]
+    fn negated_elements_abort() {
+        let snap = snapshot(23);
+        let r = &mut rng(24);
+        let g = smp_group();
+        let cases: [(usize, usize, &[usize]); 4] = [
+            (0, 0, &[0, 3]),
+            (1, 2, &[0, 3, 6, 7]),
+            (2, 3, &[0, 1, 5]),
+            (3, 4, &[0]),
+        ];
+        for (mi, si, elements) in cases {
+            let m = &snap.msgs[mi];
+            let mpis = layout(&m.value);
+            for &k in elements {
+                let (off, len) = mpis[k];
+                let x = Num::from_be_bytes(&m.value[off..off + len]).unwrap();
+                let t = Tlv::new(m.kind, replace_mpi(&m.value, k, &g.neg(&x).to_be_bytes()));
+                let mut s = snap.states[si].clone();
+                assert_eq!(summary(s.receive(&t, r)), abort_step(), "msg {mi} mpi {k}");
             }
         }
     }

@@ -187,6 +187,16 @@ impl SmpGroup {
         x.cmp_vartime(&Uint::from_u64(2)).is_ge() && x.cmp_vartime(&self.p_minus_2).is_le()
     }
 
+    /// Whether `x` is a usable group element of the prime-order subgroup: `2 <= x <= p-2`
+    /// and `x^q = 1`. Range checks alone let a cheater send an element of order `2q`
+    /// (such as `p - g1^a`) whose proofs still verify for even challenges, and learn a bit
+    /// of the secret per run. p is a safe prime, so the order-q subgroup is exactly the
+    /// quadratic residues, and the Jacobi symbol decides membership without an
+    /// exponentiation (public values, variable time).
+    pub(crate) fn is_subgroup_element(&self, x: &Num) -> bool {
+        self.is_element(x) && jacobi_vartime(x, self.modulus()) == 1
+    }
+
     /// Whether `x` is a usable proof exponent: `1 <= x < q` (libotr's `check_expon`;
     /// public values, variable time).
     pub(crate) fn is_exponent(&self, x: &Num) -> bool {
@@ -352,6 +362,12 @@ impl SmpGroup {
         self.p.from_mont(&self.p.pow(&b, e, bits))
     }
 
+    /// `-a mod p` (constant time).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn neg(&self, a: &Num) -> Num {
+        self.p.neg(a)
+    }
+
     /// `a·b mod p` (constant time).
     pub(crate) fn mul(&self, a: &Num, b: &Num) -> Num {
         // mul(a·R, b)·R^-1 = a·b.
@@ -411,6 +427,38 @@ impl SmpGroup {
         } else {
             x2
         }
+    }
+}
+
+/// The Jacobi symbol `(a/n)` for odd `n > a >= 0`: 1, -1, or 0 when they share a factor.
+/// Binary algorithm (shifts and subtractions, no division); variable time, for public
+/// values only.
+fn jacobi_vartime(a: &Num, n: &Num) -> i8 {
+    let (mut a, mut n) = (*a, *n);
+    let mut t = 1i8;
+    let low = |x: &Num| x.0.first().copied().unwrap_or(0);
+    while a != Uint::ZERO {
+        while a.bit(0) == 0 {
+            a = a.shr(1);
+            // (2/n) = -1 exactly when n = 3 or 5 (mod 8).
+            if matches!(low(&n) & 7, 3 | 5) {
+                t = -t;
+            }
+        }
+        if a.cmp_vartime(&n).is_lt() {
+            core::mem::swap(&mut a, &mut n);
+            // Quadratic reciprocity for odd a, n: the sign flips when both are 3 (mod 4).
+            if low(&a) & 3 == 3 && low(&n) & 3 == 3 {
+                t = -t;
+            }
+        }
+        // Both odd and a >= n: (a/n) = ((a - n)/n), and a - n is even.
+        a = a.sbb(&n).0;
+    }
+    if n == Uint::ONE {
+        t
+    } else {
+        0
     }
 }
 
@@ -500,6 +548,53 @@ mod tests {
             Some(Uint::ONE)
         );
         assert_eq!(g.comb_multi_vartime(None, &[], &[(&t.t[1], &p)]), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Subgroup membership by Jacobi symbol agrees with `x^q = 1`, for random elements
+        /// and for their negations (which are never in the subgroup: -1 is a non-residue
+        /// modulo a prime `= 3 (mod 4)`).
+        #[test]
+        fn subgroup_membership_matches_the_order_check(a in arb()) {
+            let g = smp_group();
+            let pb = big(g.modulus());
+            let qb = big(g.order());
+            let x = g.p.reduce(&a);
+            let in_subgroup = |v: &Num| big(v).modpow(&qb, &pb) == BigUint::from(1u8);
+            if g.is_element(&x) {
+                prop_assert_eq!(g.is_subgroup_element(&x), in_subgroup(&x));
+                let neg = g.p.neg(&x);
+                prop_assert_eq!(g.is_subgroup_element(&neg), in_subgroup(&neg));
+                prop_assert!(!(g.is_subgroup_element(&x) && g.is_subgroup_element(&neg)));
+            }
+            let square = g.mul(&x, &x);
+            prop_assert!(!g.is_element(&square) || g.is_subgroup_element(&square));
+        }
+    }
+
+    #[test]
+    fn subgroup_edge_cases() {
+        let g = smp_group();
+        let p = *g.modulus();
+        assert!(
+            g.is_subgroup_element(&Uint::from_u64(2)),
+            "g1 = 2 generates the subgroup"
+        );
+        assert!(g.is_subgroup_element(&Uint::from_u64(4)));
+        assert!(
+            !g.is_subgroup_element(&p.wrapping_sub_u64(2)),
+            "-2 has order 2q"
+        );
+        assert!(
+            !g.is_subgroup_element(&p.wrapping_sub_u64(1)),
+            "-1 is out of range"
+        );
+        assert!(!g.is_subgroup_element(&Uint::ONE));
+        assert_eq!(jacobi_vartime(&Uint::ZERO, &p), 0);
+        assert_eq!(jacobi_vartime(&Uint::from_u64(2), &Uint::from_u64(15)), 1);
+        assert_eq!(jacobi_vartime(&Uint::from_u64(7), &Uint::from_u64(15)), -1);
+        assert_eq!(jacobi_vartime(&Uint::from_u64(6), &Uint::from_u64(15)), 0);
     }
 }
 

@@ -316,6 +316,14 @@ impl Engine {
         out
     }
 
+    /// Test hook: a data message to `peer` with exactly `plaintext` (text, NUL, TLVs), as
+    /// a malicious peer could write it. `None` without a private session.
+    #[cfg(test)]
+    pub(crate) fn seal_raw(&mut self, peer: &str, plaintext: &[u8]) -> Option<String> {
+        let ours = self.config.instance_tag;
+        self.conversations.get_mut(peer)?.seal_raw(plaintext, ours)
+    }
+
     /// Marks the current fingerprint of `peer` verified (`true`) or not. What the user
     /// types may then go to another instance of the peer (a verified one is preferred):
     /// the `State` event says which.

@@ -495,6 +495,49 @@ mod tests {
 
     use super::*;
 
+    /// A data message from a peer whose key id is 0xFFFFFFFF, MACed correctly: the id
+    /// has no successor. Before the fix, accepting it panicked in debug builds (and
+    /// wrapped to 0 in release, breaking the session).
+    fn message_from_keyid(keys: &mut DataKeys, sender_keyid: u32) -> EncodedMessage {
+        let next = DhKeyPair::from_secret_bytes(&[0x33; 40]).unwrap();
+        let mut message = EncodedMessage {
+            version: ProtocolVersion::V3,
+            sender_instance: InstanceTag(0x200),
+            receiver_instance: InstanceTag(0x100),
+            body: MessageBody::Data(DataMessage {
+                flags: DataFlags::default(),
+                sender_keyid,
+                recipient_keyid: keys.our_keyid,
+                next_dh: next.public().as_bytes().to_vec(),
+                ctr: 1u64.to_be_bytes(),
+                encrypted: b"hi\0".to_vec(),
+                mac: [0; 20],
+                old_mac_keys: Vec::new(),
+            }),
+        };
+        let recv_mac = keys.session(0, 0).unwrap().recv_mac;
+        let mac = hmac_sha1(&recv_mac, &[&message.data_mac_input().unwrap()]);
+        if let MessageBody::Data(d) = &mut message.body {
+            d.mac = mac;
+        }
+        message
+    }
+
+    #[test]
+    fn a_key_id_without_successor_is_refused_not_overflowed() {
+        let ours = DhKeyPair::from_secret_bytes(&[0x11; 40]).unwrap();
+        let theirs = DhKeyPair::from_secret_bytes(&[0x22; 40]).unwrap();
+        let rng = &mut rand_core::OsRng;
+        let mut keys = DataKeys::after_ake(theirs.public().clone(), u32::MAX, ours, rng);
+        let message = message_from_keyid(&mut keys, u32::MAX);
+        assert_eq!(
+            keys.open(&message, rng).err(),
+            Some(DataError::KeyIdExhausted)
+        );
+        // Nothing changed: the session still reads what it could read before.
+        assert_eq!(keys.their_keyid, u32::MAX);
+    }
+
     /// `DataKeySet` is the spec's formula, and the engine's session keys are made from it.
     #[test]
     fn data_key_set_follows_the_spec() {

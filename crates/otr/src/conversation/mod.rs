@@ -33,6 +33,8 @@ use crate::wire::tlv::{decode_plaintext, encode_plaintext, Tlv, TlvType};
 
 mod instances;
 mod recovery;
+#[cfg(test)]
+mod tests;
 mod verification;
 
 use instances::{Master, Parked, MAX_MASTER_ANSWERS, MAX_SEEN_SSIDS};
@@ -828,6 +830,17 @@ impl Conversation {
 fn strip_leading_zeros(mpi: &[u8]) -> &[u8] {
     let start = mpi.iter().position(|&b| b != 0).unwrap_or(mpi.len());
     mpi.get(start..).unwrap_or_default()
+}
+
+impl Conversation {
+    /// Test hook: seals `plaintext` as it is in the current private session.
+    #[cfg(test)]
+    pub(crate) fn seal_raw(&mut self, plaintext: &[u8], ours: InstanceTag) -> Option<String> {
+        let MessageState::Encrypted(private) = &mut self.msg else {
+            return None;
+        };
+        seal(private, DataFlags::default(), plaintext, ours)
+    }
 }
 
 /// Encrypts a plaintext into an armoured data message of `private`.

@@ -16,6 +16,16 @@ use crate::policy::Policy;
 use crate::trust::KnownFingerprints;
 use crate::wire::encoded::InstanceTag;
 
+/// The most conversations an engine keeps: any nick that sends one line gets one. Past
+/// it, an idle conversation (plaintext, nothing held, no exchange in progress) is forgotten
+/// for the new one; if none is idle, the new peer's input is ignored with an error event.
+pub const MAX_PEERS: usize = 4096;
+
+/// The most bytes of fragments waiting for reassembly, all peers together (each peer's
+/// own limit is [`crate::fragment::MAX_MESSAGE_BYTES`] per message and
+/// [`crate::fragment::MAX_INSTANCES`] messages).
+pub const MAX_TOTAL_REASSEMBLY_BYTES: usize = 16 * 1024 * 1024;
+
 /// How an engine behaves, beyond its identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
@@ -157,6 +167,20 @@ impl Engine {
         self.known = known;
     }
 
+    /// How many conversations the engine holds (at most [`MAX_PEERS`]).
+    pub fn conversation_count(&self) -> usize {
+        self.conversations.len()
+    }
+
+    /// Bytes of fragments waiting for reassembly, all peers together (at most
+    /// [`MAX_TOTAL_REASSEMBLY_BYTES`] after any call returns).
+    pub fn pending_fragment_bytes(&self) -> usize {
+        self.conversations
+            .values()
+            .map(Conversation::pending_fragment_bytes)
+            .sum()
+    }
+
     /// The message state of the conversation with `peer`.
     pub fn state(&self, peer: &str) -> ConversationState {
         self.conversations
@@ -177,12 +201,42 @@ impl Engine {
         self.conversations.get(peer).and_then(Conversation::ssid)
     }
 
+    /// Makes room for a conversation with a new peer: past [`MAX_PEERS`], an idle one
+    /// (plaintext, nothing held or in progress) is forgotten. False if none is idle.
+    fn make_room(&mut self, peer: &str) -> bool {
+        if self.conversations.contains_key(peer) || self.conversations.len() < MAX_PEERS {
+            return true;
+        }
+        let idle = self
+            .conversations
+            .iter()
+            .find(|(_, c)| c.is_idle())
+            .map(|(name, _)| name.clone());
+        match idle {
+            Some(name) => {
+                self.conversations.remove(&name);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn with_conversation(
         &mut self,
         peer: &str,
         f: impl FnOnce(&mut Conversation, &mut Context<'_>),
     ) -> Vec<Event> {
         let mut out = Vec::new();
+        if !self.make_room(peer) {
+            out.push(Event::Error {
+                peer: peer.to_owned(),
+                code: crate::event::ErrorCode::Unsupported,
+                message: format!(
+                    "Ignored: already in {MAX_PEERS} conversations that are all in use."
+                ),
+            });
+            return out;
+        }
         let conversation = self.conversations.entry(peer.to_owned()).or_default();
         let max_message_size = conversation
             .max_message_size
@@ -200,6 +254,14 @@ impl Engine {
             max_message_size,
         };
         f(conversation, &mut ctx);
+        // Fragments waiting for reassembly, all peers together, stay under a budget: a
+        // crowd of nicks each sending the first fragments of huge messages cannot fill
+        // memory. The conversation that just grew past it starts over.
+        if self.pending_fragment_bytes() > MAX_TOTAL_REASSEMBLY_BYTES {
+            if let Some(c) = self.conversations.get_mut(peer) {
+                c.drop_fragments();
+            }
+        }
         out
     }
 

@@ -39,7 +39,9 @@ mod verification;
 
 use instances::{Master, Parked, MAX_MASTER_ANSWERS, MAX_SEEN_SSIDS};
 use recovery::RESEND_INTERVAL;
-use recovery::{remember, resend_last, within, Held, LastMessage, ReplyLimiter};
+use recovery::{
+    remember, resend_last, within, Held, LastMessage, NewInstanceLimiter, ReplyLimiter,
+};
 
 /// The text of the error message we send when we cannot read a data message.
 pub(crate) const UNREADABLE_ERROR_TEXT: &str = "You transmitted an unreadable encrypted message.";
@@ -205,6 +207,8 @@ pub(crate) struct Conversation {
     seen_ssids: std::collections::VecDeque<[u8; 8]>,
     /// Limits the SMP aborts we send in reply to broken SMP messages.
     smp_replies: ReplyLimiter,
+    /// Limits the new instances of the peer that may start key exchanges.
+    new_instances: NewInstanceLimiter,
 }
 
 impl Conversation {
@@ -538,6 +542,14 @@ impl Conversation {
         } else {
             InstanceTag::UNKNOWN
         };
+        let known = from == self.their_instance
+            || self.others.iter().any(|p| p.their_instance == from)
+            || (self.their_instance == InstanceTag::UNKNOWN
+                && matches!(self.msg, MessageState::Plaintext));
+        if !known && !self.new_instances.allow(ctx.now) {
+            // A new instance tag past the limit: dropped, as a message for another instance.
+            return;
+        }
         self.switch_to(from);
         if let (MessageBody::DhKey(key), Some(master)) = (&message.body, &mut self.master) {
             // The first answer of each instance to a commit we sent to no instance in
@@ -833,6 +845,27 @@ fn strip_leading_zeros(mpi: &[u8]) -> &[u8] {
 }
 
 impl Conversation {
+    /// Nothing here that forgetting would lose: plaintext, no exchange in progress, nothing
+    /// held, no other instance, no fragment waiting.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.msg, MessageState::Plaintext)
+            && matches!(self.auth, AuthState::None)
+            && self.held.is_empty()
+            && self.others.is_empty()
+            && self.master.is_none()
+            && self.reassembler.pending_bytes() == 0
+    }
+
+    /// Bytes of fragments waiting for reassembly.
+    pub(crate) fn pending_fragment_bytes(&self) -> usize {
+        self.reassembler.pending_bytes()
+    }
+
+    /// Forgets the fragments waiting for reassembly.
+    pub(crate) fn drop_fragments(&mut self) {
+        self.reassembler.clear();
+    }
+
     /// Test hook: seals `plaintext` as it is in the current private session.
     #[cfg(test)]
     pub(crate) fn seal_raw(&mut self, plaintext: &[u8], ours: InstanceTag) -> Option<String> {

@@ -40,27 +40,29 @@ pub(super) struct LastMessage {
 }
 
 /// Limits automatic replies so two confused instances cannot ping-pong errors and queries
-/// forever (coyim #301): [`ReplyLimiter::BURST`] in a row, then one per
-/// [`ReplyLimiter::INTERVAL`] seconds once time is known; a verified data message or a
-/// completed key exchange resets it.
+/// forever (coyim #301), and work that others can make us do: `BURST` in a row, then one
+/// per `INTERVAL` seconds once time is known; a verified data message or a completed key
+/// exchange resets the reply limiters.
 #[derive(Default)]
-pub(super) struct ReplyLimiter {
+pub(super) struct ReplyLimiter<const BURST: u32 = 3, const INTERVAL: u32 = 30> {
     pub(super) in_a_row: u32,
     pub(super) last: Option<f64>,
 }
 
-impl ReplyLimiter {
-    pub(super) const BURST: u32 = 3;
-    pub(super) const INTERVAL: f64 = 30.0;
+/// Limits the instances of a peer that may start a key exchange with us: each new sender
+/// instance tag costs a D-H key generation (and an exchange a signature and its check),
+/// and the tag is the sender's free choice. Eight at once, then one per ten seconds.
+pub(super) type NewInstanceLimiter = ReplyLimiter<8, 10>;
 
+impl<const BURST: u32, const INTERVAL: u32> ReplyLimiter<BURST, INTERVAL> {
     pub(super) fn allow(&mut self, now: Option<f64>) -> bool {
         let rested = match (now, self.last) {
-            (Some(now), Some(last)) => now - last >= Self::INTERVAL,
+            (Some(now), Some(last)) => now - last >= f64::from(INTERVAL),
             // Time became known after a burst: one reply, and the interval starts.
             (Some(_), None) => true,
             (None, _) => false,
         };
-        if self.in_a_row < Self::BURST || rested {
+        if self.in_a_row < BURST || rested {
             self.in_a_row = self.in_a_row.saturating_add(1);
             self.last = now;
             true

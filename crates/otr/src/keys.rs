@@ -482,6 +482,27 @@ impl DataKeys {
         self.our_keyid > keyid
     }
 
+    /// For keys that will accept no more messages (a retired or finished session): the MAC
+    /// keys still to be revealed, with every receiving MAC key that verified a message.
+    pub(crate) fn take_all_reveals(&mut self) -> Vec<RevealedMacKey> {
+        let mut keys = core::mem::take(&mut self.pending_reveals);
+        for set in self
+            .sessions
+            .iter_mut()
+            .flatten()
+            .filter_map(|s| s.as_mut())
+        {
+            keys.extend(set.revealable_mac_key());
+            set.recv_mac_used = false;
+        }
+        keys
+    }
+
+    /// Reveals `keys` (of another session) in our next data message.
+    pub(crate) fn reveal_later(&mut self, keys: Vec<RevealedMacKey>) {
+        self.pending_reveals.extend(keys);
+    }
+
     /// The MAC keys waiting to be revealed in our next data message.
     #[allow(dead_code)]
     pub(crate) fn pending_reveals(&self) -> &[RevealedMacKey] {

@@ -337,6 +337,13 @@ impl Conversation {
                         value: Vec::new(),
                     }],
                 );
+                // We accept nothing more under these keys: the last message reveals every
+                // receiving MAC key that verified a message (they are no longer needed).
+                let mut reveals = private.keys.take_all_reveals();
+                if let Some(mut old) = private.retired.take() {
+                    reveals.extend(old.take_all_reveals());
+                }
+                private.keys.reveal_later(reveals);
                 let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
                 if let Some(data) = seal(&mut private, flags, &plaintext, ctx.our_instance) {
                     ctx.emit_encoded(data, private.version, private.their_instance);
@@ -648,10 +655,22 @@ impl Conversation {
             ssid,
             we_initiated,
         } = success;
-        let keys = DataKeys::after_ake(their_dh, their_keyid, our_dh, &mut *ctx.rng);
+        let mut keys = DataKeys::after_ake(their_dh, their_keyid, our_dh, &mut *ctx.rng);
+        // The replaced session's keys read what is still in flight (same key only); their
+        // MAC keys are revealed once they read nothing more, as a rotation would have.
         let retired = match core::mem::take(&mut self.msg) {
-            MessageState::Encrypted(old) if old.fingerprint == fingerprint => Some(old.keys),
-            MessageState::Encrypted(_) | MessageState::Plaintext | MessageState::Finished => None,
+            MessageState::Encrypted(mut old) => {
+                if let Some(mut older) = old.retired.take() {
+                    keys.reveal_later(older.take_all_reveals());
+                }
+                if old.fingerprint == fingerprint {
+                    Some(old.keys)
+                } else {
+                    keys.reveal_later(old.keys.take_all_reveals());
+                    None
+                }
+            }
+            MessageState::Plaintext | MessageState::Finished => None,
         };
         let their_instance = if version == ProtocolVersion::V2 {
             InstanceTag::UNKNOWN
@@ -737,7 +756,9 @@ impl Conversation {
         }
         let opened = match private.keys.open(message, &mut *ctx.rng) {
             Ok(v) => {
-                private.retired = None;
+                if let Some(mut old) = private.retired.take() {
+                    private.keys.reveal_later(old.take_all_reveals());
+                }
                 Ok(v)
             }
             Err(e) => match private

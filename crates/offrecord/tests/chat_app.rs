@@ -585,3 +585,81 @@ fn undelivered_messages_are_reported_without_ciphertext() {
     );
     assert!(!last.contains("AAMD"));
 }
+
+/// Security issue, item 3: a second instance of "bob" with another key (an impostor on the
+/// network) completes a key exchange with Alice's client and writes to her. Its line is
+/// marked as coming from another key, her window keeps Bob's verified key, and what she
+/// types next reaches Bob only.
+#[test]
+fn a_line_from_another_key_of_the_peer_is_marked() {
+    use otr::crypto::DsaPrivateKey;
+    use otr::wire::encoded::InstanceTag;
+    use otr::{Engine, EngineConfig, Event};
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    let mut net = Net::new(Policy::OPPORTUNISTIC);
+    net.connect();
+    net.type_line(Who::Alice, "/otr trust");
+    assert_eq!(net.status(Who::Alice, "bob"), OtrStatus::Private);
+    let mut mallory = Engine::new(
+        DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(77)),
+        EngineConfig {
+            policy: Policy::OPPORTUNISTIC,
+            instance_tag: InstanceTag(0x7777),
+            line_based: true,
+        },
+        Box::new(ChaCha20Rng::seed_from_u64(78)),
+    );
+    let wires = |events: Vec<Event>| -> Vec<String> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Wire { data, .. } => Some(data),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut to_alice = wires(mallory.start("alice"));
+    let mut rounds = 0;
+    while !to_alice.is_empty() {
+        rounds += 1;
+        assert!(rounds < 50);
+        let mut to_mallory = Vec::new();
+        for text in to_alice.drain(..) {
+            let message = IrcEvent::Message {
+                from: "bob".into(),
+                target: "alice".into(),
+                text,
+                notice: false,
+            };
+            for command in net.alice.on_irc(message, 1.0) {
+                if let IrcCommand::Privmsg { text, .. } = command {
+                    to_mallory.push(text);
+                }
+            }
+        }
+        for text in to_mallory {
+            to_alice.extend(wires(mallory.receive("alice", &text)));
+        }
+    }
+    for text in wires(mallory.send("alice", "it's me, Bob, on my phone")) {
+        let message = IrcEvent::Message {
+            from: "bob".into(),
+            target: "alice".into(),
+            text,
+            notice: false,
+        };
+        net.alice.on_irc(message, 2.0);
+    }
+    let lines = net.transcript(Who::Alice, "bob");
+    let line = lines
+        .iter()
+        .find(|l| l.contains("on my phone"))
+        .expect("the impostor's line is shown");
+    let short = &mallory.fingerprint().to_string()[..8];
+    assert!(line.contains(&format!("[other key {short}]")), "{line}");
+    assert_eq!(net.status(Who::Alice, "bob"), OtrStatus::Private);
+    net.type_line(Who::Alice, "for Bob only");
+    assert!(has(&net.transcript(Who::Bob, "alice"), "for Bob only"));
+}

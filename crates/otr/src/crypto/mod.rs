@@ -1,7 +1,8 @@
 //! Cryptographic primitives with OTR's exact conventions.
 //!
 //! * [`dh`]: Diffie-Hellman in the 1536-bit MODP group of RFC 3526 (g = 2).
-//! * [`dsa`]: 1024-bit DSA long-term keys, signing a 32-byte value taken mod q as libotr does.
+//! * [`dsa`]: 1024-bit DSA long-term keys, signing a 32-byte value taken mod q as libotr does,
+//!   with hedged RFC 6979 nonces.
 //! * [`sym`]: AES-128-CTR, SHA-1, SHA-256, HMAC-SHA1, HMAC-SHA256(-160).
 //! * `bigint`: the fixed-width constant-time Montgomery arithmetic underneath.
 //!

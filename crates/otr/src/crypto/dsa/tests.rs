@@ -1,0 +1,270 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+use crate::crypto::sym::sha256;
+use num_bigint::BigUint;
+use rand_chacha::rand_core::SeedableRng;
+use rand_core::{CryptoRng, RngCore};
+
+fn big(b: &[u8]) -> BigUint {
+    BigUint::from_bytes_be(b)
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// RFC 6979 A.2.1's key (1024-bit p, 160-bit q); y = g^x mod p.
+fn rfc6979_key() -> DsaPrivateKey {
+    let p = unhex(concat!(
+        "86F5CA03DCFEB225063FF830A0C769B9DD9D6153AD91D7CE27F787C43278B447",
+        "E6533B86B18BED6E8A48B784A14C252C5BE0DBF60B86D6385BD2F12FB763ED88",
+        "73ABFD3F5BA2E0A8C0A59082EAC056935E529DAF7C610467899C77ADEDFC846C",
+        "881870B7B19B2B58F9BE0521A17002E3BDD6B86685EE90B3D9A1B02B782B1779",
+    ));
+    let q = unhex("996F967F6C8E388D9E28D01E205FBA957A5698B1");
+    let g = unhex(concat!(
+        "07B0F92546150B62514BB771E2A0C0CE387F03BDA6C56B505209FF25FD3C133D",
+        "89BBCD97E904E09114D9A7DEFDEADFC9078EA544D2E401AEECC40BB9FBBF78FD",
+        "87995A10A1C27CB7789B594BA7EFB5C4326A9FE59A070E136DB77175464ADCA4",
+        "17BE5DCE2F40D10A46A3A3943F26AB7FD9C0398FF8C76EE0A56826A8A88F1DBD",
+    ));
+    let x = unhex("411602CB19A6CCC34494D79D98EF1E7ED5AF25F7");
+    let y = big(&g).modpow(&big(&x), &big(&p)).to_bytes_be();
+    DsaPrivateKey::from_components(&p, &q, &g, &y, &x).unwrap()
+}
+
+/// A "random" generator that returns the same byte forever: a VM snapshot restored twice,
+/// a forked child, a broken entropy source.
+struct StuckRng(u8);
+
+impl RngCore for StuckRng {
+    fn next_u32(&mut self) -> u32 {
+        u32::from_ne_bytes([self.0; 4])
+    }
+    fn next_u64(&mut self) -> u64 {
+        u64::from_ne_bytes([self.0; 8])
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        dest.fill(self.0);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        dest.fill(self.0);
+        Ok(())
+    }
+}
+
+impl CryptoRng for StuckRng {}
+
+/// The textbook attack on a repeated nonce: from two signatures sharing r over different
+/// values, x = (s2·m1 - s1·m2) / (r·(s1 - s2)) mod q. Returns x if the signatures share r.
+fn recover_x_from_shared_nonce(
+    q: &BigUint,
+    (m1, sig1): (&[u8; 32], &DsaSignature),
+    (m2, sig2): (&[u8; 32], &DsaSignature),
+) -> Option<BigUint> {
+    if sig1.r != sig2.r {
+        return None;
+    }
+    let (r, s1, s2) = (big(&sig1.r), big(&sig1.s), big(&sig2.s));
+    let (m1, m2) = (big(m1) % q, big(m2) % q);
+    let num = (&s2 * &m1 % q + q - &s1 * &m2 % q) % q;
+    let den = &r * ((&s1 + q - &s2) % q) % q;
+    let den_inv = den.modpow(&(q - 2u8), q);
+    Some(num * den_inv % q)
+}
+
+#[test]
+fn repeated_randomness_does_not_repeat_the_nonce() {
+    // The attack: a signer whose generator repeats itself signs two different values; on
+    // a nonce taken from the generator alone, both signatures share r and give away x.
+    let key = rfc6979_key();
+    let q = big(key.public().q());
+    let (m1, m2) = ([0x11u8; 32], [0x22u8; 32]);
+    let sig1 = key.sign(&m1, &mut StuckRng(7));
+    let sig2 = key.sign(&m2, &mut StuckRng(7));
+    assert!(key.public().verify(&m1, &sig1));
+    assert!(key.public().verify(&m2, &sig2));
+    assert_ne!(sig1.r, sig2.r, "the nonce must depend on the value signed");
+    let recovered = recover_x_from_shared_nonce(&q, (&m1, &sig1), (&m2, &sig2));
+    assert_eq!(recovered, None);
+    // The same value with the same (stuck) randomness: the same signature, which reveals
+    // nothing new.
+    assert_eq!(key.sign(&m1, &mut StuckRng(7)), sig1);
+    // Different randomness, same value: a different nonce.
+    let sig3 = key.sign(&m1, &mut StuckRng(8));
+    assert_ne!(sig3.r, sig1.r);
+    assert!(key.public().verify(&m1, &sig3));
+    // Values that differ only in their low bits (the value is taken mod q, not truncated)
+    // still get different nonces.
+    let mut m4 = m1;
+    m4[31] ^= 1;
+    let sig4 = key.sign(&m4, &mut StuckRng(7));
+    assert_ne!(sig4.r, sig1.r);
+    assert!(key.public().verify(&m4, &sig4));
+}
+
+#[test]
+fn recovery_helper_works_on_a_shared_nonce() {
+    // The attack helper itself, on two signatures forced to share k (built by hand).
+    let key = rfc6979_key();
+    let pk = key.public();
+    let (p, q, g) = (big(pk.p()), big(pk.q()), big(pk.g()));
+    let x = big(&key.x_bytes());
+    let k = BigUint::from(123_456_789u64);
+    let r = g.modpow(&k, &p) % &q;
+    let k_inv = k.modpow(&(&q - 2u8), &q);
+    let sign = |m: &[u8; 32]| {
+        let s = &k_inv * ((big(m) % &q) + &x * &r) % &q;
+        let mut sig = DsaSignature {
+            r: [0; 20],
+            s: [0; 20],
+        };
+        let (rb, sb) = (r.to_bytes_be(), s.to_bytes_be());
+        sig.r[20 - rb.len()..].copy_from_slice(&rb);
+        sig.s[20 - sb.len()..].copy_from_slice(&sb);
+        sig
+    };
+    let (m1, m2) = ([0x11u8; 32], [0x22u8; 32]);
+    let (s1, s2) = (sign(&m1), sign(&m2));
+    assert!(pk.verify(&m1, &s1) && pk.verify(&m2, &s2));
+    assert_eq!(
+        recover_x_from_shared_nonce(&q, (&m1, &s1), (&m2, &s2)),
+        Some(x)
+    );
+}
+
+/// RFC 6979 A.2.1, DSA 1024/160 with SHA-256: the deterministic generator (empty additional
+/// data) reproduces the RFC's signatures. Our value plays bits2int(H(m)): the leftmost 160
+/// bits of SHA-256(m), as a 32-byte big-endian number.
+#[test]
+fn rfc6979_a21_sha256_vectors() {
+    let key = rfc6979_key();
+    for (msg, r, s) in [
+        (
+            &b"sample"[..],
+            "81F2F5850BE5BC123C43F71A3033E9384611C545",
+            "4CDD914B65EB6C66A8AAAD27299BEE6B035F5E89",
+        ),
+        (
+            &b"test"[..],
+            "22518C127299B0F6FDC9872B282B9E70D0790812",
+            "6837EC18F150D55DE95B5E29BE7AF5D01E4FE160",
+        ),
+    ] {
+        let h1 = sha256(&[msg]);
+        let mut value = [0u8; 32];
+        value[12..].copy_from_slice(&h1[..20]);
+        let sig = key.sign_with_extra(&value, &[]);
+        assert_eq!(sig.r.to_vec(), unhex(r), "r for {msg:?}");
+        assert_eq!(sig.s.to_vec(), unhex(s), "s for {msg:?}");
+        assert!(key.public().verify(&value, &sig));
+        // With additional data the nonce changes (hedged), and the signature still verifies.
+        let hedged = key.sign_with_extra(&value, &[1; 32]);
+        assert_ne!(hedged.r, sig.r);
+        assert!(key.public().verify(&value, &hedged));
+    }
+}
+
+#[test]
+fn generate_sign_verify() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    let t = std::time::Instant::now();
+    let key = DsaPrivateKey::generate(&mut rng);
+    eprintln!("keygen: {:?}", t.elapsed());
+    let pk = key.public();
+    let (p, q, g, y) = (big(pk.p()), big(pk.q()), big(pk.g()), big(pk.y()));
+    assert_eq!(p.bits(), 1024);
+    assert_eq!(q.bits(), 160);
+    assert_eq!((&p - 1u8) % &q, BigUint::from(0u8));
+    assert_eq!(g.modpow(&q, &p), BigUint::from(1u8));
+    assert_eq!(g.modpow(&big(&key.x_bytes()), &p), y);
+    for i in 0..20u8 {
+        let value = [i.wrapping_mul(37) ^ 0xa5; 32];
+        let sig = key.sign(&value, &mut rng);
+        assert!(pk.verify(&value, &sig));
+        // Check s against the formula with m = value mod q.
+        let (r, s) = (big(&sig.r), big(&sig.s));
+        let m = big(&value) % &q;
+        let w = s.modpow(&(&q - 2u8), &q);
+        let u1 = (&m * &w) % &q;
+        let u2 = (&r * &w) % &q;
+        let v = (g.modpow(&u1, &p) * y.modpow(&u2, &p)) % &p % &q;
+        assert_eq!(v, r);
+        let mut bad = value;
+        bad[31] ^= 1;
+        assert!(!pk.verify(&bad, &sig));
+        let mut bad_sig = sig;
+        bad_sig.s[19] ^= 1;
+        assert!(!pk.verify(&value, &bad_sig));
+    }
+    // Range checks on r, s.
+    let value = [1u8; 32];
+    let sig = key.sign(&value, &mut rng);
+    let with = |r: [u8; 20], s: [u8; 20]| pk.verify(&value, &DsaSignature { r, s });
+    let mut q20 = [0u8; 20];
+    q20.copy_from_slice(pk.q());
+    assert!(!with([0; 20], sig.s));
+    assert!(!with(sig.r, [0; 20]));
+    assert!(!with(q20, sig.s));
+    assert!(!with(sig.r, q20));
+    assert!(!with([0xff; 20], sig.s));
+    assert!(!with(sig.r, [0xff; 20]));
+    // Round trip through components.
+    let k2 =
+        DsaPrivateKey::from_components(pk.p(), pk.q(), pk.g(), pk.y(), &key.x_bytes()).unwrap();
+    assert_eq!(k2.public(), pk);
+    assert_eq!(k2.public().fingerprint(), pk.fingerprint());
+    let mut x = key.x_bytes().to_vec();
+    let last = x.len() - 1;
+    x[last] ^= 1;
+    assert!(DsaPrivateKey::from_components(pk.p(), pk.q(), pk.g(), pk.y(), &x).is_err());
+    let dbg = format!("{key:?}");
+    let x_hex: String = key.x_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    assert!(!dbg.to_lowercase().contains(&x_hex[..16]));
+    assert!(dbg.contains(&pk.fingerprint().to_string()));
+}
+
+#[test]
+fn component_checks() {
+    let p = [0xffu8; 128];
+    let q = [0xffu8; 20];
+    assert!(DsaPublicKey::from_components(&p, &q, &[2], &[3]).is_ok());
+    let mut p129 = vec![1u8];
+    p129.extend_from_slice(&p);
+    assert!(DsaPublicKey::from_components(&p129, &q, &[2], &[3]).is_err());
+    assert!(DsaPublicKey::from_components(&p, &[1u8; 21], &[2], &[3]).is_err());
+    assert!(DsaPublicKey::from_components(&p, &q, &[1], &[3]).is_err());
+    assert!(DsaPublicKey::from_components(&p, &q, &[2], &[0]).is_err());
+    assert!(DsaPublicKey::from_components(&p, &q, &p, &[3]).is_err());
+    assert!(DsaPublicKey::from_components(&p, &q, &[2], &p).is_err());
+    let mut pe = p;
+    pe[127] = 0xfe;
+    assert!(DsaPublicKey::from_components(&pe, &q, &[2], &[3]).is_err());
+    let k = DsaPublicKey::from_components(&[0, 0, 0xff], &[0, 7], &[0, 2], &[3]).unwrap();
+    assert_eq!(k.p(), &[0xff]);
+    assert_eq!(k.q(), &[7]);
+}
+
+#[test]
+fn fingerprint_format() {
+    let mut b = [0u8; 20];
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = (i as u8) * 13;
+    }
+    let f = Fingerprint(b);
+    let disp = f.to_string();
+    assert_eq!(disp.len(), 44);
+    assert_eq!(disp, "000D1A27 34414E5B 6875828F 9CA9B6C3 D0DDEAF7");
+    assert_eq!(f.to_hex(), "000d1a2734414e5b6875828f9ca9b6c3d0ddeaf7");
+    assert_eq!(Fingerprint::from_hex(&disp), Some(f));
+    assert_eq!(Fingerprint::from_hex(&f.to_hex()), Some(f));
+    assert_eq!(Fingerprint::from_hex("00"), None);
+    assert_eq!(
+        format!("{f:?}"),
+        "Fingerprint(000d1a2734414e5b6875828f9ca9b6c3d0ddeaf7)"
+    );
+}

@@ -28,8 +28,10 @@ use rand_core::CryptoRngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::sym::{aes128_ctr, ct_eq, hmac_sha256, hmac_sha256_160, sha256};
-use crate::crypto::{DhKeyPair, DhPublicKey, DsaPrivateKey, DsaPublicKey, SharedSecret};
-use crate::wire::codec::{put_data, put_mpi, put_u32, Reader};
+use crate::crypto::{
+    DhKeyPair, DhPublicKey, DsaKeyDefect, DsaPrivateKey, DsaPublicKey, SharedSecret,
+};
+use crate::wire::codec::{put_data, put_mpi, put_u32, InvalidMessage, Reader};
 use crate::wire::encoded::{
     DhCommit, DhKey, MessageBody, ProtocolVersion, RevealSignature, SignatureMessage,
 };
@@ -161,18 +163,24 @@ pub enum AkeError {
     BadSignature,
     /// A key id of 0.
     BadKeyId,
+    /// The peer's long-term public key failed validation (weak or degenerate parameters).
+    WeakPublicKey(DsaKeyDefect),
 }
 
 impl core::fmt::Display for AkeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+        let text = match self {
             Self::CommitMismatch => "the revealed D-H value does not match its commitment",
             Self::BadDhValue => "a D-H value is out of range",
             Self::BadMac => "the key exchange MAC did not verify",
             Self::MalformedSignatureBlock => "the encrypted signature block is malformed",
             Self::BadSignature => "the peer's signature did not verify",
             Self::BadKeyId => "the peer used key id 0",
-        })
+            Self::WeakPublicKey(defect) => {
+                return write!(f, "the peer's long-term key is not acceptable: {defect}");
+            }
+        };
+        f.write_str(text)
     }
 }
 
@@ -537,7 +545,10 @@ fn open_signature_block(
     let mut x = Zeroizing::new(encrypted.to_vec());
     aes128_ctr(aes_key, &[0; 8], &mut x);
     let mut r = Reader::new(&x);
-    let their_pub = read_pubkey(&mut r).map_err(|_| AkeError::MalformedSignatureBlock)?;
+    let their_pub = read_pubkey(&mut r).map_err(|e| match e {
+        InvalidMessage::WeakPublicKey(defect) => AkeError::WeakPublicKey(defect),
+        _ => AkeError::MalformedSignatureBlock,
+    })?;
     let keyid = r
         .u32("keyid")
         .map_err(|_| AkeError::MalformedSignatureBlock)?;

@@ -2,8 +2,10 @@
 //! and fingerprints"): 1024-bit p, 160-bit q; the signed value is the 32-byte HMAC taken
 //! mod q (not truncated as FIPS 186 says, not hashed again), as libotr does.
 //!
-//! Size limits: p at most 1024 bits, q at most 160 bits (libotr's keys are exactly
-//! 1024/160); both must be odd. Larger or malformed components give
+//! Every [`DsaPublicKey`] has been validated ([`DsaPublicKey::from_components`]): p of
+//! exactly 1024 bits, q a 160-bit prime dividing p - 1, g and y of order q. A key that
+//! fails gives [`CryptoError::WeakDsaKey`] with the [`DsaKeyDefect`]; components that do
+//! not even parse (too long, even moduli, g or y not below p) give
 //! [`CryptoError::InvalidDsaKey`].
 //!
 //! Nonces are hedged: RFC 6979's deterministic generator keyed by x and the signed value,
@@ -11,8 +13,8 @@
 //! generator cannot make two signatures of different values share a nonce.
 //!
 //! Secret-dependent operations (signing, the `y = g^x` check) run in constant time;
-//! verification and parameter generation work on public data and use faster variable-time
-//! code.
+//! verification, validation and parameter generation work on public data and use faster
+//! variable-time code.
 
 use rand_core::CryptoRngCore;
 use subtle::ConstantTimeEq;
@@ -40,6 +42,43 @@ pub const MAX_Q_BITS: usize = 160;
 /// Bytes of fresh randomness mixed into each nonce (RFC 6979's k').
 const NONCE_EXTRA: usize = 32;
 
+/// What is wrong with a DSA public key that parses but fails validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DsaKeyDefect {
+    /// p is not exactly [`MAX_P_BITS`] bits long.
+    PSize,
+    /// q is not exactly [`MAX_Q_BITS`] bits long.
+    QSize,
+    /// q is not prime.
+    QComposite,
+    /// q does not divide p - 1.
+    QDoesNotDivide,
+    /// g is not in `(1, p)`.
+    GOutOfRange,
+    /// g^q is not 1 mod p: g does not generate the subgroup of order q.
+    GOrder,
+    /// y is not in `(1, p)`.
+    YOutOfRange,
+    /// y^q is not 1 mod p: y is outside the subgroup of order q.
+    YOrder,
+}
+
+impl core::fmt::Display for DsaKeyDefect {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::PSize => "p is not 1024 bits long",
+            Self::QSize => "q is not 160 bits long",
+            Self::QComposite => "q is not prime",
+            Self::QDoesNotDivide => "q does not divide p - 1",
+            Self::GOutOfRange => "g is not between 1 and p",
+            Self::GOrder => "g is not of order q",
+            Self::YOutOfRange => "y is not between 1 and p",
+            Self::YOrder => "y is not in the subgroup of order q",
+        })
+    }
+}
+
 /// A DSA public key (p, q, g, y).
 #[derive(Clone, PartialEq, Eq)]
 pub struct DsaPublicKey {
@@ -62,10 +101,23 @@ fn strip(be: &[u8]) -> &[u8] {
 }
 
 impl DsaPublicKey {
-    /// Builds a key from big-endian components (leading zeros allowed). Rejects p over
-    /// 1024 bits or q over 160 bits, even p or q, q < 3, g outside `(1, p)` and y outside
-    /// `(0, p)` with [`CryptoError::InvalidDsaKey`].
+    /// Builds and validates a key from big-endian components (leading zeros allowed).
+    ///
+    /// This is the check for every key received from a peer: p of exactly 1024 bits, q a
+    /// 160-bit prime dividing p - 1, `1 < g < p` with `g^q = 1`, `1 < y < p` with `y^q = 1`
+    /// (two 1024-bit exponentiations with 160-bit exponents and a primality test on q).
+    /// Components that do not parse give [`CryptoError::InvalidDsaKey`], a key that parses
+    /// but fails a check [`CryptoError::WeakDsaKey`].
     pub fn from_components(p: &[u8], q: &[u8], g: &[u8], y: &[u8]) -> Result<Self, CryptoError> {
+        let key = Self::parse(p, q, g, y)?;
+        key.validate()?;
+        Ok(key)
+    }
+
+    /// Parses components without validating the key: rejects p over 1024 bits or q over
+    /// 160 bits, even p or q, q < 3, and g or y not below p with
+    /// [`CryptoError::InvalidDsaKey`] (what the arithmetic needs, nothing more).
+    pub(crate) fn parse(p: &[u8], q: &[u8], g: &[u8], y: &[u8]) -> Result<Self, CryptoError> {
         let (p, q, g, y) = (strip(p), strip(q), strip(g), strip(y));
         let bad = CryptoError::InvalidDsaKey;
         let pu = Uint::<PL>::from_be_bytes(p).ok_or(bad)?;
@@ -77,11 +129,7 @@ impl DsaPublicKey {
         }
         let p_params = MontyParams::new(pu).ok_or(bad)?;
         let q_params = MontyParams::new(qu).ok_or(bad)?;
-        if gu.cmp_vartime(&Uint::ONE).is_le()
-            || gu.cmp_vartime(&pu).is_ge()
-            || yu.cmp_vartime(&Uint::ZERO).is_le()
-            || yu.cmp_vartime(&pu).is_ge()
-        {
+        if gu.cmp_vartime(&pu).is_ge() || yu.cmp_vartime(&pu).is_ge() {
             return Err(bad);
         }
         Ok(DsaPublicKey {
@@ -94,6 +142,41 @@ impl DsaPublicKey {
             p_params,
             q_params,
         })
+    }
+
+    /// The checks of [`DsaPublicKey::from_components`] on a parsed key, cheapest first
+    /// (public data, variable time).
+    pub(crate) fn validate(&self) -> Result<(), CryptoError> {
+        let weak = |d| Err(CryptoError::WeakDsaKey(d));
+        let (pp, qp) = (&self.p_params, &self.q_params);
+        if pp.bits() != MAX_P_BITS {
+            return weak(DsaKeyDefect::PSize);
+        }
+        if qp.bits() != MAX_Q_BITS {
+            return weak(DsaKeyDefect::QSize);
+        }
+        // The parsed g and y are below p; 1 < g and 1 < y remain.
+        let above_one = |b: &[u8]| b.len() > 1 || b.first().is_some_and(|&v| v > 1);
+        if !above_one(&self.g_bytes) {
+            return weak(DsaKeyDefect::GOutOfRange);
+        }
+        if !above_one(&self.y_bytes) {
+            return weak(DsaKeyDefect::YOutOfRange);
+        }
+        if qp.reduce_be_bytes(&self.p_bytes) != Uint::ONE {
+            return weak(DsaKeyDefect::QDoesNotDivide);
+        }
+        if !params::q_is_prime(qp.modulus()) {
+            return weak(DsaKeyDefect::QComposite);
+        }
+        let one = pp.one();
+        if pp.pow_vartime(&self.g_m, qp.modulus()) != one {
+            return weak(DsaKeyDefect::GOrder);
+        }
+        if pp.pow_vartime(&self.y_m, qp.modulus()) != one {
+            return weak(DsaKeyDefect::YOrder);
+        }
+        Ok(())
     }
 
     /// p as minimal big-endian bytes.

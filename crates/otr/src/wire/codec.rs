@@ -1,5 +1,7 @@
 //! The codec trait, the reader, and OTR's primitive data types.
 
+use crate::crypto::DsaKeyDefect;
+
 /// A wire value that can be encoded and read back.
 ///
 /// Invariant tested for every implementor: `decode(encode(x)) == x` and, for every
@@ -173,4 +175,6 @@ pub enum InvalidMessage {
     BadTlv,
     /// A malformed public key or signature.
     BadPublicKey,
+    /// A public key that parses but fails validation (weak or degenerate parameters).
+    WeakPublicKey(DsaKeyDefect),
 }

@@ -1,6 +1,8 @@
 //! Shared test helpers: deterministic engines and an in-memory relay between two of them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod weak;
+
 use std::sync::OnceLock;
 
 use otr::crypto::DsaPrivateKey;

@@ -101,3 +101,29 @@ pub(crate) fn int2octets<const N: usize>(v: &Uint<N>, len: usize) -> zeroize::Ze
     v.write_be_padded(&mut out);
     out
 }
+
+/// The generator as a byte source (step h.2 output, no reseeding between calls), for
+/// deriving public values deterministically from public data: the Miller-Rabin bases that
+/// test a peer's q.
+impl rand_core::RngCore for HmacDrbg {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill(&mut b);
+        u32::from_be_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill(&mut b);
+        u64::from_be_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.fill(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill(dest);
+        Ok(())
+    }
+}

@@ -1,15 +1,22 @@
-//! Domain parameters: generating 1024/160-bit (p, q). Everything here works on public
-//! values in variable time.
+//! Domain parameters: generating 1024/160-bit (p, q) and testing q for primality when a
+//! peer's key is validated. Everything here works on public values in variable time.
 
 use std::sync::OnceLock;
 
 use rand_core::{CryptoRngCore, RngCore};
 
+use super::nonce::HmacDrbg;
 use super::{MAX_P_BITS, MAX_Q_BITS, PL, QL};
 use crate::crypto::bigint::{MontyParams, Uint};
 
 /// Miller-Rabin rounds used when generating domain parameters.
 const MR_ROUNDS_GENERATE: usize = 40;
+
+/// Miller-Rabin rounds when testing a q chosen by someone else. The bases come from a
+/// generator seeded with q itself, so a composite q chosen to fool known bases gains
+/// nothing: any odd composite passes one round with probability at most 1/4, so one
+/// candidate passes all rounds with probability at most 2^-128.
+const MR_ROUNDS_VALIDATE: usize = 64;
 
 /// Odd primes below 2000, for trial division.
 pub(super) fn small_primes() -> &'static [u32] {
@@ -114,6 +121,18 @@ fn miller_rabin<const N: usize, R: RngCore + ?Sized>(
     true
 }
 
+/// Whether a q received from someone else is prime: trial division, then
+/// [`MR_ROUNDS_VALIDATE`] Miller-Rabin rounds with bases derived from q by HMAC-DRBG.
+/// Deterministic: the same q always gets the same answer. `q` odd and larger than the
+/// trial divisors (the caller checks its bit length first).
+pub(super) fn q_is_prime(q: &Uint<QL>) -> bool {
+    if !trial_division(q, small_primes()) {
+        return false;
+    }
+    let mut bases = HmacDrbg::new(&[b"offrecord DSA q primality bases", &q.to_be_bytes()]);
+    miller_rabin(q, MR_ROUNDS_VALIDATE, &mut bases)
+}
+
 /// A random 160-bit prime with its top two bits set.
 pub(super) fn gen_q(rng: &mut dyn CryptoRngCore) -> Uint<QL> {
     let small = small_primes();
@@ -140,5 +159,39 @@ pub(super) fn gen_p(q: &Uint<QL>, rng: &mut dyn CryptoRngCore) -> (Uint<PL>, Uin
         if trial_division(&p, small) && miller_rabin(&p, MR_ROUNDS_GENERATE, rng) {
             return (p, k);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q_of(hex: &str) -> Uint<QL> {
+        Uint::from_hex_vartime(hex).unwrap_or(Uint::ZERO)
+    }
+
+    #[test]
+    fn primality_of_known_values() {
+        // RFC 6979 A.2.1's q and libotr's test key q are prime.
+        assert!(q_is_prime(&q_of(
+            "996F967F6C8E388D9E28D01E205FBA957A5698B1"
+        )));
+        assert!(q_is_prime(&q_of(
+            "FE10FB0EFCE8300B6557713D59384C47F0B0A0C7"
+        )));
+        // 2^160 - 47 is the largest 160-bit prime; 2^160 - 1 is composite.
+        assert!(q_is_prime(&q_of(
+            "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD1"
+        )));
+        assert!(!q_is_prime(&q_of(
+            "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+        )));
+        // A product of two 80-bit primes (no small factor: trial division does not see it).
+        let a = q_of("FFFFFFFFFFFFFFFFFFBF"); // 2^80 - 65, prime
+        let b = q_of("FFFFFFFFFFFFFFFFFFA3"); // 2^80 - 93, prime
+        let (ab, overflow) = a.mul_vartime(&b);
+        assert!(!overflow);
+        assert!(q_is_prime(&a) && q_is_prime(&b));
+        assert!(!q_is_prime(&ab));
     }
 }

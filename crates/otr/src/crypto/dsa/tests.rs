@@ -17,6 +17,46 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The degenerate keys of `tests/vectors/crypto/weak_dsa_keys.txt`: (name, defect, p, q, g,
+/// y, x).
+type WeakKey = (String, String, [Vec<u8>; 5]);
+
+fn weak_keys() -> Vec<WeakKey> {
+    let text = include_str!("../../../tests/vectors/crypto/weak_dsa_keys.txt");
+    let mut out = Vec::new();
+    let mut cur: Vec<(String, String)> = Vec::new();
+    let lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .chain(std::iter::once(""));
+    for line in lines {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                let get = |k: &str| cur.iter().find(|(n, _)| n == k).unwrap().1.clone();
+                let c = |k: &str| unhex(&get(k));
+                out.push((
+                    get("name"),
+                    get("defect"),
+                    [c("p"), c("q"), c("g"), c("y"), c("x")],
+                ));
+                cur.clear();
+            }
+            continue;
+        }
+        let (k, v) = line.split_once(' ').unwrap();
+        cur.push((k.to_owned(), v.trim().to_owned()));
+    }
+    out
+}
+
+fn weak_key(name: &str) -> [Vec<u8>; 5] {
+    weak_keys()
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .unwrap()
+        .2
+}
+
 /// RFC 6979 A.2.1's key (1024-bit p, 160-bit q); y = g^x mod p.
 fn rfc6979_key() -> DsaPrivateKey {
     let p = unhex(concat!(
@@ -182,6 +222,7 @@ fn generate_sign_verify() {
     assert_eq!((&p - 1u8) % &q, BigUint::from(0u8));
     assert_eq!(g.modpow(&q, &p), BigUint::from(1u8));
     assert_eq!(g.modpow(&big(&key.x_bytes()), &p), y);
+    assert_eq!(pk.validate(), Ok(()));
     for i in 0..20u8 {
         let value = [i.wrapping_mul(37) ^ 0xa5; 32];
         let sig = key.sign(&value, &mut rng);
@@ -229,24 +270,69 @@ fn generate_sign_verify() {
 }
 
 #[test]
+fn every_degenerate_key_is_rejected_with_its_defect() {
+    let keys = weak_keys();
+    assert_eq!(keys.len(), 7);
+    for (name, defect, [p, q, g, y, _x]) in &keys {
+        let got = DsaPublicKey::from_components(p, q, g, y);
+        if defect == "None" {
+            assert!(got.is_ok(), "{name}: {got:?}");
+            continue;
+        }
+        let Err(CryptoError::WeakDsaKey(d)) = got else {
+            panic!("{name}: accepted or wrong error: {got:?}");
+        };
+        assert_eq!(format!("{d:?}"), *defect, "{name}");
+        // The parse alone (what the old constructor did) accepts it: only validation
+        // stands in the way.
+        let parsed = DsaPublicKey::parse(p, q, g, y).unwrap();
+        assert_eq!(parsed.validate(), Err(CryptoError::WeakDsaKey(d)), "{name}");
+        // Nor can it be smuggled in as half of a private key.
+        assert!(DsaPrivateKey::from_components(p, q, g, y, &[1]).is_err());
+    }
+}
+
+#[test]
 fn component_checks() {
-    let p = [0xffu8; 128];
-    let q = [0xffu8; 20];
-    assert!(DsaPublicKey::from_components(&p, &q, &[2], &[3]).is_ok());
-    let mut p129 = vec![1u8];
-    p129.extend_from_slice(&p);
-    assert!(DsaPublicKey::from_components(&p129, &q, &[2], &[3]).is_err());
-    assert!(DsaPublicKey::from_components(&p, &[1u8; 21], &[2], &[3]).is_err());
-    assert!(DsaPublicKey::from_components(&p, &q, &[1], &[3]).is_err());
-    assert!(DsaPublicKey::from_components(&p, &q, &[2], &[0]).is_err());
-    assert!(DsaPublicKey::from_components(&p, &q, &p, &[3]).is_err());
-    assert!(DsaPublicKey::from_components(&p, &q, &[2], &p).is_err());
-    let mut pe = p;
-    pe[127] = 0xfe;
-    assert!(DsaPublicKey::from_components(&pe, &q, &[2], &[3]).is_err());
-    let k = DsaPublicKey::from_components(&[0, 0, 0xff], &[0, 7], &[0, 2], &[3]).unwrap();
-    assert_eq!(k.p(), &[0xff]);
-    assert_eq!(k.q(), &[7]);
+    let [p, q, g, y, x] = weak_key("valid");
+    let ok = |p: &[u8], q: &[u8], g: &[u8], y: &[u8]| DsaPublicKey::from_components(p, q, g, y);
+    let weak = |d| Err(CryptoError::WeakDsaKey(d));
+    let invalid = Err(CryptoError::InvalidDsaKey);
+    assert!(ok(&p, &q, &g, &y).is_ok());
+    // Leading zeros are accepted here (files, s-expressions) and dropped.
+    let k = ok(
+        &[&[0, 0][..], &p].concat(),
+        &[&[0][..], &q].concat(),
+        &g,
+        &y,
+    )
+    .unwrap();
+    assert_eq!(k.p(), &p[..]);
+    assert_eq!(k.q(), &q[..]);
+    // Too long for the arithmetic, or even moduli: not parsed at all.
+    assert_eq!(ok(&[&[1][..], &p].concat(), &q, &g, &y), invalid);
+    assert_eq!(ok(&p, &[1u8; 21], &g, &y), invalid);
+    let mut p_even = p.clone();
+    *p_even.last_mut().unwrap() &= !1;
+    assert_eq!(ok(&p_even, &q, &g, &y), invalid);
+    assert_eq!(ok(&p, &q, &p, &y), invalid);
+    assert_eq!(ok(&p, &q, &g, &p), invalid);
+    // Parsed, then refused by validation.
+    assert_eq!(ok(&p, &q, &[1], &y), weak(DsaKeyDefect::GOutOfRange));
+    assert_eq!(ok(&p, &q, &[], &y), weak(DsaKeyDefect::GOutOfRange));
+    assert_eq!(ok(&p, &q, &g, &[1]), weak(DsaKeyDefect::YOutOfRange));
+    assert_eq!(ok(&p, &q, &g, &[]), weak(DsaKeyDefect::YOutOfRange));
+    assert_eq!(ok(&p, &q, &[2], &y), weak(DsaKeyDefect::GOrder));
+    let q_small = BigUint::from_bytes_be(&q) >> 1u8 | BigUint::from(1u8);
+    assert_eq!(
+        ok(&p, &q_small.to_bytes_be(), &g, &y),
+        weak(DsaKeyDefect::QSize)
+    );
+    let y_bad = (big(&y) * 2u8 % big(&p)).to_bytes_be();
+    assert_eq!(ok(&p, &q, &g, &y_bad), weak(DsaKeyDefect::YOrder));
+    // The private half checks y = g^x as before.
+    assert!(DsaPrivateKey::from_components(&p, &q, &g, &y, &x).is_ok());
+    assert!(DsaPrivateKey::from_components(&p, &q, &g, &y, &[2]).is_err());
 }
 
 #[test]

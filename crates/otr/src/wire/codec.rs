@@ -175,6 +175,10 @@ pub enum InvalidMessage {
     BadTlv,
     /// A malformed public key or signature.
     BadPublicKey,
+    /// An MPI of a received public key with a leading zero byte. A key's bytes are its
+    /// fingerprint (libotr hashes them as received), and libotr always writes the minimal
+    /// form, so only one encoding of a key is accepted.
+    NonMinimalMpi(&'static str),
     /// A public key that parses but fails validation (weak or degenerate parameters).
     WeakPublicKey(DsaKeyDefect),
 }

@@ -46,9 +46,18 @@ fn v3(to: u32, body: MessageBody) -> String {
     ))
 }
 
-/// Mallory starts an AKE with Alice and authenticates with `key`; returns what Alice
-/// reported on the Reveal Signature and her state afterwards.
+/// Mallory starts an AKE with Alice and authenticates with `key` (with a forged signature,
+/// or 40 bytes of garbage); returns what Alice reported on the Reveal Signature and her
+/// state afterwards.
 fn mallory_authenticates_with(key: &[BigUint; 5], seed: u64) -> (Vec<Event>, ConversationState) {
+    mallory_signs_with(key, seed, true)
+}
+
+fn mallory_signs_with(
+    key: &[BigUint; 5],
+    seed: u64,
+    forged: bool,
+) -> (Vec<Event>, ConversationState) {
     // (Different seeds: the same one would give Mallory Alice's own D-H value.)
     let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x6d61_6c6c_6f72_7900);
     let mut alice = engine(alice_key(), ALICE_TAG, Policy::MANUAL, seed);
@@ -88,7 +97,11 @@ fn mallory_authenticates_with(key: &[BigUint; 5], seed: u64) -> (Vec<Event>, Con
     put_mpi(&mut gy_mpi, &dh_key.gy);
     let mac_b = hmac_sha256(&m1, &[&gx_mpi, &gy_mpi, &pub_and_id]);
     let mut x_b = pub_and_id;
-    x_b.extend_from_slice(&forge(key, &mac_b, &mut rng));
+    if forged {
+        x_b.extend_from_slice(&forge(key, &mac_b, &mut rng));
+    } else {
+        x_b.extend_from_slice(&[0x33; 40]);
+    }
     aes128_ctr(&c, &[0; 8], &mut x_b);
     let mut data = Vec::new();
     put_data(&mut data, &x_b);
@@ -147,5 +160,22 @@ fn a_degenerate_peer_key_fails_the_key_exchange() {
             Err(InvalidMessage::WeakPublicKey(d)) => assert_eq!(format!("{d:?}"), *defect),
             other => panic!("{name}: {other:?}"),
         }
+    }
+}
+
+/// Validation comes after the signature: with a key it cannot sign for, a peer learns
+/// nothing from how long the validation takes (nor whether we validated that key before).
+#[test]
+fn a_key_without_a_valid_signature_fails_on_the_signature() {
+    for (name, _, key) in weak_keys() {
+        let (events, state) = mallory_signs_with(&key, 7, false);
+        assert_ne!(state, ConversationState::Encrypted, "{name}");
+        assert!(
+            events.iter().any(
+                |e| matches!(e, Event::Error { code: ErrorCode::AuthFailed, message, .. }
+                if message.contains("signature did not verify"))
+            ),
+            "{name}: {events:?}"
+        );
     }
 }

@@ -21,15 +21,17 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::bigint::{MontyParams, Uint};
-use super::sym::sha1;
+use super::sym::{sha1, sha256};
 use super::CryptoError;
 
 mod nonce;
 mod params;
 #[cfg(test)]
 mod tests;
+mod validated;
 
 use nonce::{int2octets, HmacDrbg};
+pub(crate) use validated::ValidatedKeys;
 
 /// Limbs for p (1024 bits).
 const PL: usize = 16;
@@ -201,13 +203,23 @@ impl DsaPublicKey {
 
     /// SHA-1 of MPI(p) || MPI(q) || MPI(g) || MPI(y) (the PUBKEY encoding without its type).
     pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint(self.with_encoding(sha1))
+    }
+
+    /// SHA-256 of the same encoding: names the key in [`ValidatedKeys`].
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        self.with_encoding(sha256)
+    }
+
+    /// Calls `f` on the parts of MPI(p) || MPI(q) || MPI(g) || MPI(y).
+    fn with_encoding<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
         let lens = [
             (self.p_bytes.len() as u32).to_be_bytes(),
             (self.q_bytes.len() as u32).to_be_bytes(),
             (self.g_bytes.len() as u32).to_be_bytes(),
             (self.y_bytes.len() as u32).to_be_bytes(),
         ];
-        Fingerprint(sha1(&[
+        f(&[
             &lens[0],
             &self.p_bytes,
             &lens[1],
@@ -216,7 +228,7 @@ impl DsaPublicKey {
             &self.g_bytes,
             &lens[3],
             &self.y_bytes,
-        ]))
+        ])
     }
 
     /// Checks `sig` over `value` (taken mod q).

@@ -354,3 +354,37 @@ fn fingerprint_format() {
         "Fingerprint(000d1a2734414e5b6875828f9ca9b6c3d0ddeaf7)"
     );
 }
+
+#[test]
+fn validated_keys_remember_only_valid_keys_and_stay_bounded() {
+    let [p, q, g, _, _] = weak_key("valid");
+    // Three valid keys over the same group (y = g^x for x = 2, 3, 4).
+    let keys: Vec<DsaPublicKey> = (2u8..5)
+        .map(|x| {
+            let y = big(&g).modpow(&BigUint::from(x), &big(&p)).to_bytes_be();
+            DsaPublicKey::parse(&p, &q, &g, &y).unwrap()
+        })
+        .collect();
+    let mut cache = ValidatedKeys::with_capacity(2);
+    assert_eq!(cache.validate(&keys[0]), Ok(()));
+    assert_eq!(cache.validate(&keys[1]), Ok(()));
+    assert!(cache.contains(&keys[0]) && cache.contains(&keys[1]));
+    // Using keys[0] again makes keys[1] the least recently used: it goes first.
+    assert_eq!(cache.validate(&keys[0]), Ok(()));
+    assert_eq!(cache.validate(&keys[2]), Ok(()));
+    assert!(cache.contains(&keys[0]) && cache.contains(&keys[2]));
+    assert!(!cache.contains(&keys[1]));
+    // A weak key is refused, every time, and never remembered.
+    for (name, defect, [p, q, g, y, _]) in weak_keys() {
+        if defect == "None" {
+            continue;
+        }
+        let key = DsaPublicKey::parse(&p, &q, &g, &y).unwrap();
+        for _ in 0..2 {
+            let got = cache.validate(&key);
+            assert!(matches!(got, Err(CryptoError::WeakDsaKey(_))), "{name}");
+        }
+        assert!(!cache.contains(&key), "{name}");
+    }
+    assert!(cache.contains(&keys[0]) && cache.contains(&keys[2]));
+}

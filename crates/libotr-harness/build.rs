@@ -1,9 +1,10 @@
-//! Builds the C shim in `csrc/harness.c` against the system libotr.
+//! Builds the C shim in `csrc/` (`harness.c`, `dsa.c`) against the system libotr.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     println!("cargo:rerun-if-changed=csrc/harness.c");
+    println!("cargo:rerun-if-changed=csrc/dsa.c");
     println!("cargo:rerun-if-changed=build.rs");
 
     let otr = match pkg_config::Config::new()
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
     let mut build = cc::Build::new();
     build
         .file("csrc/harness.c")
+        .file("csrc/dsa.c")
         .warnings(true)
         .extra_warnings(true);
     for dir in otr

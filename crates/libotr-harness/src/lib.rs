@@ -21,6 +21,7 @@
 //! }
 //! ```
 
+pub mod dsa;
 pub mod userstate;
 
 use std::ffi::{c_char, c_int, c_long, c_uchar, c_uint, CStr, CString};

@@ -51,6 +51,13 @@ extern "C" {
         len: usize,
         out: *mut c_uchar,
     ) -> c_int;
+    fn harness_us_privkey_pubkey(
+        us: *mut RawUserState,
+        account: *const c_char,
+        protocol: *const c_char,
+        out: *mut c_uchar,
+        cap: usize,
+    ) -> usize;
     fn harness_us_read_fingerprints(us: *mut RawUserState, path: *const c_char) -> c_uint;
     fn harness_us_write_fingerprints(us: *mut RawUserState, path: *const c_char) -> c_uint;
     fn harness_us_add_fingerprint(
@@ -210,6 +217,29 @@ impl UserState {
             )
         };
         (rc == 0).then_some(out)
+    }
+
+    /// The public key of (account, protocol) as libotr serializes and fingerprints it: MPI
+    /// p, q, g, y (a PUBKEY without its type). `None` if there is no such key.
+    pub fn public_key(&self, account: &str, protocol: &str) -> Option<Vec<u8>> {
+        let (a, p) = (c(account).ok()?, c(protocol).ok()?);
+        let mut out = vec![0u8; 1024];
+        // SAFETY: live handle, valid strings, out holds `out.len()` bytes and the shim
+        // copies at most that many.
+        let len = unsafe {
+            harness_us_privkey_pubkey(
+                self.raw,
+                a.as_ptr(),
+                p.as_ptr(),
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        };
+        if len == 0 || len > out.len() {
+            return None;
+        }
+        out.truncate(len);
+        Some(out)
     }
 
     /// `otrl_privkey_read_fingerprints`: adds the file's fingerprints to this state.

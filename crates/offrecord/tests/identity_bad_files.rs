@@ -216,6 +216,18 @@ fn key_of_the_wrong_size() {
         },
         "not valid",
     );
+    // A degenerate key (y = 1: anyone can sign for it) is refused with its defect.
+    check_refused(
+        KEYS,
+        |t| {
+            let start = t.find("(y #").unwrap() + 4;
+            let end = start + t[start..].find('#').unwrap();
+            let mut s = t.to_owned();
+            s.replace_range(start..end, "01");
+            (s, line_of(t, "(dsa"))
+        },
+        "weak (y is not between 1 and p)",
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use otr::crypto::{DhKeyPair, DsaPrivateKey};
+use otr::crypto::{DhKeyPair, DsaPrivateKey, DsaPublicKey};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -26,6 +26,12 @@ fn dsa(c: &mut Criterion) {
     c.bench_function("dsa_sign", |bn| bn.iter(|| key.sign(&value, &mut rng)));
     c.bench_function("dsa_verify", |bn| {
         bn.iter(|| assert!(key.public().verify(&value, &sig)))
+    });
+    // What a key exchange pays for a peer key it has not validated before: parse, size and
+    // range checks, q | p - 1, 64 Miller-Rabin rounds on q, g^q and y^q.
+    let pk = key.public();
+    c.bench_function("dsa_validate_peer_key", |bn| {
+        bn.iter(|| DsaPublicKey::from_components(pk.p(), pk.q(), pk.g(), pk.y()).unwrap())
     });
     let mut g = c.benchmark_group("slow");
     g.sample_size(10);

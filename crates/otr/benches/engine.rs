@@ -236,7 +236,23 @@ fn round_trips_only(n: usize) {
     }
 }
 
+/// `OTR_AKES=n`: one pair of our engines and `n` key exchanges between them, no timing (as
+/// `OTR_ROUND_TRIPS`: run it with `n` and with 0 under `perf stat -e instructions:u` or
+/// callgrind; the difference divided by `n` is one exchange, both sides, robust on a
+/// loaded machine).
+fn akes_only(n: usize) {
+    let (mut oa, mut ob) = our_pair();
+    for _ in 0..n {
+        ake(&mut oa, &mut ob);
+    }
+    assert_eq!(oa.engine.state("bob"), ConversationState::Encrypted);
+}
+
 fn main() {
+    if let Some(n) = std::env::var("OTR_AKES").ok().and_then(|v| v.parse().ok()) {
+        akes_only(n);
+        return;
+    }
     if let Some(n) = std::env::var("OTR_ROUND_TRIPS")
         .ok()
         .and_then(|v| v.parse().ok())

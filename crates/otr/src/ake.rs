@@ -27,13 +27,16 @@
 use rand_core::CryptoRngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::crypto::dsa::ValidatedKeys;
 use crate::crypto::sym::{aes128_ctr, ct_eq, hmac_sha256, hmac_sha256_160, sha256};
-use crate::crypto::{DhKeyPair, DhPublicKey, DsaPrivateKey, DsaPublicKey, SharedSecret};
+use crate::crypto::{
+    CryptoError, DhKeyPair, DhPublicKey, DsaKeyDefect, DsaPrivateKey, DsaPublicKey, SharedSecret,
+};
 use crate::wire::codec::{put_data, put_mpi, put_u32, Reader};
 use crate::wire::encoded::{
     DhCommit, DhKey, MessageBody, ProtocolVersion, RevealSignature, SignatureMessage,
 };
-use crate::wire::pubkey::{put_pubkey, put_signature, read_pubkey, read_signature};
+use crate::wire::pubkey::{put_pubkey, put_signature, read_pubkey_unvalidated, read_signature};
 
 /// The key id our AKE D-H key gets: the AKE always uses a fresh key pair, numbered 1.
 pub(crate) const AKE_KEYID: u32 = 1;
@@ -161,18 +164,24 @@ pub enum AkeError {
     BadSignature,
     /// A key id of 0, or of 0xFFFFFFFF (which has no successor to rotate to).
     BadKeyId,
+    /// The peer's long-term public key failed validation (weak or degenerate parameters).
+    WeakPublicKey(DsaKeyDefect),
 }
 
 impl core::fmt::Display for AkeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+        let text = match self {
             Self::CommitMismatch => "the revealed D-H value does not match its commitment",
             Self::BadDhValue => "a D-H value is out of range",
             Self::BadMac => "the key exchange MAC did not verify",
             Self::MalformedSignatureBlock => "the encrypted signature block is malformed",
             Self::BadSignature => "the peer's signature did not verify",
             Self::BadKeyId => "the peer used key id 0 or 0xFFFFFFFF",
-        })
+            Self::WeakPublicKey(defect) => {
+                return write!(f, "the peer's long-term key is not acceptable: {defect}");
+            }
+        };
+        f.write_str(text)
     }
 }
 
@@ -204,10 +213,13 @@ impl AkeStep {
     }
 }
 
-/// What the exchange needs from its surroundings: our identity and randomness.
+/// What the exchange needs from its surroundings: our identity, randomness, and the peer
+/// keys validated lately.
 pub(crate) struct AkeContext<'a> {
     /// Our long-term key.
     pub identity: &'a DsaPrivateKey,
+    /// Peer keys that passed validation lately (the engine's).
+    pub validated: &'a mut ValidatedKeys,
     /// The randomness provider.
     pub rng: &'a mut dyn CryptoRngCore,
 }
@@ -393,7 +405,11 @@ impl AuthState {
     }
 
     /// Handles a received Signature.
-    pub(crate) fn receive_signature(&mut self, sig: SignatureMessage) -> AkeStep {
+    pub(crate) fn receive_signature(
+        &mut self,
+        sig: SignatureMessage,
+        ctx: &mut AkeContext<'_>,
+    ) -> AkeStep {
         let state = match core::mem::take(self) {
             Self::AwaitingSig(state) => state,
             other @ (Self::None | Self::AwaitingDhKey(_) | Self::AwaitingRevealSig(_)) => {
@@ -411,6 +427,7 @@ impl AuthState {
             // M_A = MAC_m1'(g^y, g^x, pub_A, keyid_A): their value first.
             &state.their_dh,
             state.our_dh.public(),
+            ctx.validated,
         );
         match opened {
             Ok((their_long_term, their_keyid)) => AkeStep {
@@ -467,6 +484,7 @@ fn finish_as_responder(
         &reveal.mac,
         &their_dh,
         state.our_dh.public(),
+        ctx.validated,
     )?;
     let x_block = signature_block(ctx, &keys.m1_prime, state.our_dh.public(), &their_dh);
     let (encrypted_signature, mac) = seal_signature_block(&keys.c_prime, &keys.m2_prime, x_block);
@@ -528,6 +546,7 @@ fn open_signature_block(
     mac: &[u8; 20],
     theirs: &DhPublicKey,
     ours: &DhPublicKey,
+    validated: &mut ValidatedKeys,
 ) -> Result<(DsaPublicKey, u32), AkeError> {
     let mut data = Vec::with_capacity(encrypted.len() + 4);
     put_data(&mut data, encrypted);
@@ -537,7 +556,10 @@ fn open_signature_block(
     let mut x = Zeroizing::new(encrypted.to_vec());
     aes128_ctr(aes_key, &[0; 8], &mut x);
     let mut r = Reader::new(&x);
-    let their_pub = read_pubkey(&mut r).map_err(|_| AkeError::MalformedSignatureBlock)?;
+    // Parsed only: the key is validated once its signature verifies, so that nobody can
+    // time the validation (and learn whether we know a key) with a key they cannot sign for.
+    let their_pub =
+        read_pubkey_unvalidated(&mut r).map_err(|_| AkeError::MalformedSignatureBlock)?;
     let keyid = r
         .u32("keyid")
         .map_err(|_| AkeError::MalformedSignatureBlock)?;
@@ -555,5 +577,9 @@ fn open_signature_block(
     if !their_pub.verify(&m, &sig) {
         return Err(AkeError::BadSignature);
     }
+    validated.validate(&their_pub).map_err(|e| match e {
+        CryptoError::WeakDsaKey(defect) => AkeError::WeakPublicKey(defect),
+        _ => AkeError::MalformedSignatureBlock,
+    })?;
     Ok((their_pub, keyid))
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use rand_core::CryptoRngCore;
 
 use crate::conversation::{Context, Conversation};
+use crate::crypto::dsa::ValidatedKeys;
 use crate::crypto::{DsaPrivateKey, Fingerprint};
 use crate::event::{ConversationState, Event};
 use crate::keys::SymmetricKey;
@@ -91,6 +92,8 @@ pub struct Engine {
     rng: Box<dyn CryptoRngCore + Send>,
     conversations: BTreeMap<String, Conversation>,
     known: KnownFingerprints,
+    /// Peer keys that passed validation lately.
+    validated_keys: ValidatedKeys,
     /// The time of the last [`Engine::tick`].
     now: Option<f64>,
     /// The largest wire message for peers without their own limit (0: no limit).
@@ -122,6 +125,7 @@ impl Engine {
             rng,
             conversations: BTreeMap::new(),
             known: KnownFingerprints::new(),
+            validated_keys: ValidatedKeys::default(),
             now: None,
             default_max_message_size: 0,
         }
@@ -262,6 +266,7 @@ impl Engine {
             our_instance: self.config.instance_tag,
             line_based: self.config.line_based,
             known: &mut self.known,
+            validated_keys: &mut self.validated_keys,
             out: &mut out,
             now: self.now,
             max_message_size,

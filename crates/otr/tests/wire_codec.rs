@@ -953,9 +953,31 @@ fn pubkey_round_trip() {
     let mut out = Vec::new();
     otr::wire::pubkey::put_pubkey(&mut out, &key);
     assert_eq!(out, b);
-    // a leading zero byte in an MPI is accepted and dropped on re-encoding
-    let mut padded = vec![0, 0, 0, 0, 0, 0x81, 0];
-    padded.extend_from_slice(&b[6..]);
-    let key2 = read_pubkey(&mut Reader::new(&padded)).unwrap();
-    assert_eq!(key2, key);
+    // The fingerprint is SHA-1 of the bytes as received after the type, as libotr computes
+    // it for a peer (auth.c hashes the received MPIs), and of what we send.
+    assert_eq!(key.fingerprint().0, otr::crypto::sym::sha1(&[&b[2..]]));
+}
+
+/// Item 4 of the DSA audit: a key sent with a leading zero byte in an MPI. libotr writes
+/// minimal MPIs and hashes a received key's bytes as they are, so libotr would give such an
+/// encoding a second fingerprint for the same key while we (hashing the minimal form) would
+/// not: the two would disagree about who the peer is. Refused, for each of p, q, g, y.
+#[test]
+fn pubkey_with_a_non_minimal_mpi_is_refused() {
+    let b = unhex(LIBOTR_PUBKEY_HEX);
+    // Offsets of the four MPIs (length, body) after the 2-byte type.
+    let mut at = 2;
+    for what in ["DSA p", "DSA q", "DSA g", "DSA y"] {
+        let len = u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+        let mut padded = b[..at].to_vec();
+        padded.extend_from_slice(&(len as u32 + 1).to_be_bytes());
+        padded.push(0);
+        padded.extend_from_slice(&b[at + 4..]);
+        assert_eq!(
+            read_pubkey(&mut Reader::new(&padded)),
+            Err(InvalidMessage::NonMinimalMpi(what))
+        );
+        at += 4 + len;
+    }
+    assert_eq!(at, b.len());
 }

@@ -26,7 +26,7 @@
 //! only size OTR uses), y = g^x mod p; an unknown field or a second key for the same
 //! (account, protocol) is an error that names its line and column.
 
-use otr::crypto::DsaPrivateKey;
+use otr::crypto::{CryptoError, DsaPrivateKey};
 use zeroize::Zeroizing;
 
 use super::sexp::{self, Pos, Sexp};
@@ -298,10 +298,17 @@ fn parse_dsa(sexp: &Sexp) -> Result<DsaPrivateKey, ParseError> {
             ));
         }
     }
-    DsaPrivateKey::from_components(p, q, g, y, x).map_err(|_| {
+    DsaPrivateKey::from_components(p, q, g, y, x).map_err(|e| {
         ParseError::at(
             pos,
-            "the DSA key is not valid (its numbers do not fit together: y must be g^x mod p)",
+            match e {
+                CryptoError::WeakDsaKey(defect) => {
+                    format!("the DSA key is not valid: its domain parameters are weak ({defect})")
+                }
+                _ => "the DSA key is not valid (its numbers do not fit together: y must be g^x \
+                      mod p)"
+                    .to_owned(),
+            },
         )
     })
 }

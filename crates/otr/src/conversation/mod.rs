@@ -17,6 +17,7 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::ake::{AkeContext, AkeStep, AkeSuccess, AuthState, AwaitingDhKey};
+use crate::crypto::dsa::ValidatedKeys;
 use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
 use crate::event::{ConversationState, ErrorCode, Event, Origin, SmpResult};
 use crate::fragment::{fragment, FragmentOutcome, Reassembler};
@@ -84,6 +85,8 @@ pub(crate) struct Context<'a> {
     pub our_instance: InstanceTag,
     pub line_based: bool,
     pub known: &'a mut KnownFingerprints,
+    /// Peer keys that passed validation lately (validated once, not at every exchange).
+    pub validated_keys: &'a mut ValidatedKeys,
     pub out: &'a mut Vec<Event>,
     /// The time of the last `tick`, in seconds since the Unix epoch; `None` before the first.
     pub now: Option<f64>,
@@ -487,6 +490,7 @@ impl Conversation {
             version,
             &mut AkeContext {
                 identity: ctx.identity,
+                validated: &mut *ctx.validated_keys,
                 rng: &mut *ctx.rng,
             },
         );
@@ -584,6 +588,7 @@ impl Conversation {
         }
         let mut ake = AkeContext {
             identity: ctx.identity,
+            validated: &mut *ctx.validated_keys,
             rng: &mut *ctx.rng,
         };
         let step = match message.body {
@@ -604,7 +609,7 @@ impl Conversation {
                 if self.auth.version() != Some(version) {
                     return;
                 }
-                self.auth.receive_signature(sig)
+                self.auth.receive_signature(sig, &mut ake)
             }
             MessageBody::Data(_) => {
                 self.receive_data(&message, ctx);

@@ -2,19 +2,36 @@
 //! and fingerprints"): 1024-bit p, 160-bit q; the signed value is the 32-byte HMAC taken
 //! mod q (not truncated as FIPS 186 says, not hashed again), as libotr does.
 //!
-//! Size limits: p at most 1024 bits, q at most 160 bits (libotr's keys are exactly
-//! 1024/160); both must be odd. Larger or malformed components give
-//! [`CryptoError::InvalidDsaKey`]. Secret-dependent operations (signing, the `y = g^x`
-//! check) run in constant time; verification and parameter generation work on public
-//! data and use faster variable-time code.
+//! Every [`DsaPublicKey`] has been validated ([`DsaPublicKey::from_components`]): p of
+//! exactly 1024 bits, q a 160-bit prime dividing p - 1, g and y of order q. A key that
+//! fails gives [`CryptoError::WeakDsaKey`] with the [`DsaKeyDefect`]; components that do
+//! not even parse (too long, even moduli, g or y not below p) give
+//! [`CryptoError::InvalidDsaKey`].
+//!
+//! Nonces are hedged: RFC 6979's deterministic generator keyed by x and the signed value,
+//! with fresh randomness mixed in (module `nonce`), so a repeated or broken random
+//! generator cannot make two signatures of different values share a nonce.
+//!
+//! Secret-dependent operations (signing, the `y = g^x` check) run in constant time;
+//! verification, validation and parameter generation work on public data and use faster
+//! variable-time code.
 
 use rand_core::CryptoRngCore;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::bigint::{MontyParams, Uint};
-use super::sym::sha1;
+use super::sym::{sha1, sha256};
 use super::CryptoError;
+
+mod nonce;
+mod params;
+#[cfg(test)]
+mod tests;
+mod validated;
+
+use nonce::{int2octets, HmacDrbg};
+pub(crate) use validated::ValidatedKeys;
 
 /// Limbs for p (1024 bits).
 const PL: usize = 16;
@@ -24,8 +41,45 @@ const QL: usize = 3;
 pub const MAX_P_BITS: usize = 1024;
 /// Maximum bit length of q.
 pub const MAX_Q_BITS: usize = 160;
-/// Miller-Rabin rounds used when generating domain parameters.
-const MR_ROUNDS: usize = 40;
+/// Bytes of fresh randomness mixed into each nonce (RFC 6979's k').
+const NONCE_EXTRA: usize = 32;
+
+/// What is wrong with a DSA public key that parses but fails validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DsaKeyDefect {
+    /// p is not exactly [`MAX_P_BITS`] bits long.
+    PSize,
+    /// q is not exactly [`MAX_Q_BITS`] bits long.
+    QSize,
+    /// q is not prime.
+    QComposite,
+    /// q does not divide p - 1.
+    QDoesNotDivide,
+    /// g is not in `(1, p)`.
+    GOutOfRange,
+    /// g^q is not 1 mod p: g does not generate the subgroup of order q.
+    GOrder,
+    /// y is not in `(1, p)`.
+    YOutOfRange,
+    /// y^q is not 1 mod p: y is outside the subgroup of order q.
+    YOrder,
+}
+
+impl core::fmt::Display for DsaKeyDefect {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::PSize => "p is not 1024 bits long",
+            Self::QSize => "q is not 160 bits long",
+            Self::QComposite => "q is not prime",
+            Self::QDoesNotDivide => "q does not divide p - 1",
+            Self::GOutOfRange => "g is not between 1 and p",
+            Self::GOrder => "g is not of order q",
+            Self::YOutOfRange => "y is not between 1 and p",
+            Self::YOrder => "y is not in the subgroup of order q",
+        })
+    }
+}
 
 /// A DSA public key (p, q, g, y).
 #[derive(Clone, PartialEq, Eq)]
@@ -49,10 +103,23 @@ fn strip(be: &[u8]) -> &[u8] {
 }
 
 impl DsaPublicKey {
-    /// Builds a key from big-endian components (leading zeros allowed). Rejects p over
-    /// 1024 bits or q over 160 bits, even p or q, q < 3, g outside `(1, p)` and y outside
-    /// `(0, p)` with [`CryptoError::InvalidDsaKey`].
+    /// Builds and validates a key from big-endian components (leading zeros allowed).
+    ///
+    /// This is the check for every key received from a peer: p of exactly 1024 bits, q a
+    /// 160-bit prime dividing p - 1, `1 < g < p` with `g^q = 1`, `1 < y < p` with `y^q = 1`
+    /// (two 1024-bit exponentiations with 160-bit exponents and a primality test on q).
+    /// Components that do not parse give [`CryptoError::InvalidDsaKey`], a key that parses
+    /// but fails a check [`CryptoError::WeakDsaKey`].
     pub fn from_components(p: &[u8], q: &[u8], g: &[u8], y: &[u8]) -> Result<Self, CryptoError> {
+        let key = Self::parse(p, q, g, y)?;
+        key.validate()?;
+        Ok(key)
+    }
+
+    /// Parses components without validating the key: rejects p over 1024 bits or q over
+    /// 160 bits, even p or q, q < 3, and g or y not below p with
+    /// [`CryptoError::InvalidDsaKey`] (what the arithmetic needs, nothing more).
+    pub(crate) fn parse(p: &[u8], q: &[u8], g: &[u8], y: &[u8]) -> Result<Self, CryptoError> {
         let (p, q, g, y) = (strip(p), strip(q), strip(g), strip(y));
         let bad = CryptoError::InvalidDsaKey;
         let pu = Uint::<PL>::from_be_bytes(p).ok_or(bad)?;
@@ -64,11 +131,7 @@ impl DsaPublicKey {
         }
         let p_params = MontyParams::new(pu).ok_or(bad)?;
         let q_params = MontyParams::new(qu).ok_or(bad)?;
-        if gu.cmp_vartime(&Uint::ONE).is_le()
-            || gu.cmp_vartime(&pu).is_ge()
-            || yu.cmp_vartime(&Uint::ZERO).is_le()
-            || yu.cmp_vartime(&pu).is_ge()
-        {
+        if gu.cmp_vartime(&pu).is_ge() || yu.cmp_vartime(&pu).is_ge() {
             return Err(bad);
         }
         Ok(DsaPublicKey {
@@ -81,6 +144,41 @@ impl DsaPublicKey {
             p_params,
             q_params,
         })
+    }
+
+    /// The checks of [`DsaPublicKey::from_components`] on a parsed key, cheapest first
+    /// (public data, variable time).
+    pub(crate) fn validate(&self) -> Result<(), CryptoError> {
+        let weak = |d| Err(CryptoError::WeakDsaKey(d));
+        let (pp, qp) = (&self.p_params, &self.q_params);
+        if pp.bits() != MAX_P_BITS {
+            return weak(DsaKeyDefect::PSize);
+        }
+        if qp.bits() != MAX_Q_BITS {
+            return weak(DsaKeyDefect::QSize);
+        }
+        // The parsed g and y are below p; 1 < g and 1 < y remain.
+        let above_one = |b: &[u8]| b.len() > 1 || b.first().is_some_and(|&v| v > 1);
+        if !above_one(&self.g_bytes) {
+            return weak(DsaKeyDefect::GOutOfRange);
+        }
+        if !above_one(&self.y_bytes) {
+            return weak(DsaKeyDefect::YOutOfRange);
+        }
+        if qp.reduce_be_bytes(&self.p_bytes) != Uint::ONE {
+            return weak(DsaKeyDefect::QDoesNotDivide);
+        }
+        if !params::q_is_prime(qp.modulus()) {
+            return weak(DsaKeyDefect::QComposite);
+        }
+        let one = pp.one();
+        if pp.pow_vartime(&self.g_m, qp.modulus()) != one {
+            return weak(DsaKeyDefect::GOrder);
+        }
+        if pp.pow_vartime(&self.y_m, qp.modulus()) != one {
+            return weak(DsaKeyDefect::YOrder);
+        }
+        Ok(())
     }
 
     /// p as minimal big-endian bytes.
@@ -105,13 +203,23 @@ impl DsaPublicKey {
 
     /// SHA-1 of MPI(p) || MPI(q) || MPI(g) || MPI(y) (the PUBKEY encoding without its type).
     pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint(self.with_encoding(sha1))
+    }
+
+    /// SHA-256 of the same encoding: names the key in [`ValidatedKeys`].
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        self.with_encoding(sha256)
+    }
+
+    /// Calls `f` on the parts of MPI(p) || MPI(q) || MPI(g) || MPI(y).
+    fn with_encoding<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
         let lens = [
             (self.p_bytes.len() as u32).to_be_bytes(),
             (self.q_bytes.len() as u32).to_be_bytes(),
             (self.g_bytes.len() as u32).to_be_bytes(),
             (self.y_bytes.len() as u32).to_be_bytes(),
         ];
-        Fingerprint(sha1(&[
+        f(&[
             &lens[0],
             &self.p_bytes,
             &lens[1],
@@ -120,7 +228,7 @@ impl DsaPublicKey {
             &self.g_bytes,
             &lens[3],
             &self.y_bytes,
-        ]))
+        ])
     }
 
     /// Checks `sig` over `value` (taken mod q).
@@ -207,10 +315,9 @@ impl DsaPrivateKey {
     /// random even k, both tested with trial division and 40 Miller-Rabin rounds;
     /// g = h^k mod p for the smallest h >= 2 giving g != 1; x uniform in `[1, q-1]`.
     pub fn generate(rng: &mut dyn CryptoRngCore) -> Self {
-        let small = small_primes(2000);
         loop {
-            let q = gen_q(rng, &small);
-            let (p, k) = gen_p(&q, rng, &small);
+            let q = params::gen_q(rng);
+            let (p, k) = params::gen_p(&q, rng);
             if let Some(key) = Self::finish_generate(&p, &q, &k, rng) {
                 return key;
             }
@@ -285,14 +392,40 @@ impl DsaPrivateKey {
         Zeroizing::new(self.x.to_be_bytes_minimal())
     }
 
-    /// Signs `value` (taken mod q) with a fresh nonce from `rng`.
+    /// Signs `value` (taken mod q) with a hedged nonce: RFC 6979's generator keyed by x and
+    /// the value, with 32 fresh bytes from `rng` as additional data. Two signatures of
+    /// different values never share a nonce, even when `rng` repeats itself.
     pub fn sign(&self, value: &[u8; 32], rng: &mut dyn CryptoRngCore) -> DsaSignature {
+        let mut extra = Zeroizing::new([0u8; NONCE_EXTRA]);
+        rng.fill_bytes(&mut extra[..]);
+        self.sign_with_extra(value, &extra[..])
+    }
+
+    /// Signs `value` with the nonce of RFC 6979 section 3.2 (HMAC-SHA256), seeded with
+    /// int2octets(x) || int2octets(value mod q) || `extra` (the additional data k' of section
+    /// 3.6). With empty `extra` this is RFC 6979's deterministic DSA for a message whose
+    /// bits2int(H(m)) is `value`. Constant time in x and k.
+    pub(crate) fn sign_with_extra(&self, value: &[u8; 32], extra: &[u8]) -> DsaSignature {
         let (qp, pp) = (&self.public.q_params, &self.public.p_params);
         let q = *qp.modulus();
-        let mut m_m = qp.to_mont(&qp.reduce_be_bytes(value));
+        let qbits = qp.bits();
+        let m = qp.reduce_be_bytes(value);
+        let mut drbg = {
+            let x_octets = int2octets(&self.x, qbits.div_ceil(8));
+            let m_octets = int2octets(&m, qbits.div_ceil(8));
+            HmacDrbg::new(&[&x_octets, &m_octets, extra])
+        };
+        let mut m_m = qp.to_mont(&m);
         let mut x_m = qp.to_mont(&self.x);
         loop {
-            let mut k = random_below(&q, rng);
+            let mut k: Uint<QL> = drbg.candidate(qbits);
+            if !bool::from(!k.ct_is_zero() & k.ct_lt(&q)) {
+                // Step h.3: the candidate is out of range (probability below 2^-159 for
+                // OTR's q); rejecting it says nothing about the next one.
+                k.zeroize();
+                drbg.reject();
+                continue;
+            }
             let gk = pp.from_mont(&pp.pow(&self.public.g_m, &k, MAX_Q_BITS));
             let r = qp.reduce_be_bytes(&gk.to_be_bytes());
             let mut k_inv = qp.inv_prime(&qp.to_mont(&k));
@@ -301,6 +434,7 @@ impl DsaPrivateKey {
             k.zeroize();
             k_inv.zeroize();
             if bool::from(r.ct_is_zero() | s.ct_is_zero()) {
+                drbg.reject();
                 continue;
             }
             let mut sig = DsaSignature {
@@ -312,125 +446,6 @@ impl DsaPrivateKey {
             m_m.zeroize();
             x_m.zeroize();
             return sig;
-        }
-    }
-}
-
-/// Odd primes below `bound`.
-fn small_primes(bound: usize) -> Vec<u32> {
-    let mut sieve = vec![true; bound];
-    let mut out = Vec::new();
-    for i in 2..bound {
-        if sieve.get(i).copied().unwrap_or(false) {
-            if i > 2 {
-                out.push(i as u32);
-            }
-            let mut j = i * i;
-            while j < bound {
-                if let Some(s) = sieve.get_mut(j) {
-                    *s = false;
-                }
-                j += i;
-            }
-        }
-    }
-    out
-}
-
-/// A random `bits`-bit number (`2 <= bits <= 64N`) with its two top bits set, odd or even
-/// as asked (public values only).
-fn random_bits<const N: usize>(bits: usize, odd: bool, rng: &mut dyn CryptoRngCore) -> Uint<N> {
-    let mut l = [0u64; N];
-    for limb in l.iter_mut() {
-        *limb = rng.next_u64();
-    }
-    let drop = (64 * N).saturating_sub(bits);
-    let v = Uint(l).shl(drop).shr(drop);
-    let top = Uint::<N>::from_u64(3).shl(bits.saturating_sub(2));
-    let mut l = v.0;
-    for (limb, t) in l.iter_mut().zip(top.0.iter()) {
-        *limb |= t;
-    }
-    if let Some(low) = l.first_mut() {
-        if odd {
-            *low |= 1;
-        } else {
-            *low &= !1;
-        }
-    }
-    Uint(l)
-}
-
-/// Passes trial division by `small` (for `n` larger than all of them).
-fn trial_division<const N: usize>(n: &Uint<N>, small: &[u32]) -> bool {
-    small.iter().all(|&d| n.rem_u32_vartime(d) != 0)
-}
-
-/// Miller-Rabin with `rounds` random bases; `n` odd and > 3 (public, variable time).
-fn miller_rabin<const N: usize>(n: &Uint<N>, rounds: usize, rng: &mut dyn CryptoRngCore) -> bool {
-    let Some(params) = MontyParams::new(*n) else {
-        return false;
-    };
-    let n_minus_1 = n.wrapping_sub_u64(1);
-    let mut s = 0;
-    while n_minus_1.bit(s) == 0 && s < 64 * N {
-        s += 1;
-    }
-    let d = n_minus_1.shr(s);
-    let one = params.one();
-    let minus_one = params.neg(&one);
-    let nbytes = 8 * N;
-    let mut buf = vec![0u8; nbytes + 8];
-    'rounds: for _ in 0..rounds {
-        // a uniform-ish in [2, n-2]: reduce extra-long random bytes, retry if < 2.
-        let a = loop {
-            rng.fill_bytes(&mut buf);
-            let a = params.reduce_be_bytes(&buf);
-            if a.cmp_vartime(&Uint::from_u64(2)).is_ge() && a.cmp_vartime(&n_minus_1).is_lt() {
-                break a;
-            }
-        };
-        let mut x = params.pow_vartime(&params.to_mont(&a), &d);
-        if x == one || x == minus_one {
-            continue;
-        }
-        for _ in 1..s {
-            x = params.square(&x);
-            if x == minus_one {
-                continue 'rounds;
-            }
-            if x == one {
-                return false;
-            }
-        }
-        return false;
-    }
-    true
-}
-
-/// A random 160-bit prime with its top two bits set.
-fn gen_q(rng: &mut dyn CryptoRngCore, small: &[u32]) -> Uint<QL> {
-    loop {
-        let q: Uint<QL> = random_bits(MAX_Q_BITS, true, rng);
-        if trial_division(&q, small) && miller_rabin(&q, MR_ROUNDS, rng) {
-            return q;
-        }
-    }
-}
-
-/// A 1024-bit prime p = k·q + 1; returns (p, k).
-fn gen_p(q: &Uint<QL>, rng: &mut dyn CryptoRngCore, small: &[u32]) -> (Uint<PL>, Uint<PL>) {
-    loop {
-        // k has 864 bits with the top two set, q has 160 with the top two set, so
-        // 2^1023 < 2.25·2^1022 <= k·q < 2^1024.
-        let k: Uint<PL> = random_bits(MAX_P_BITS - MAX_Q_BITS, false, rng);
-        let (kq, overflow) = k.mul_vartime(q);
-        let p = kq.wrapping_add_u64(1);
-        if overflow || p.bits_vartime() != MAX_P_BITS {
-            continue;
-        }
-        if trial_division(&p, small) && miller_rabin(&p, MR_ROUNDS, rng) {
-            return (p, k);
         }
     }
 }
@@ -494,124 +509,5 @@ impl core::fmt::Display for Fingerprint {
 impl core::fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Fingerprint({})", self.to_hex())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use num_bigint::BigUint;
-    use rand_chacha::rand_core::SeedableRng;
-
-    fn big(b: &[u8]) -> BigUint {
-        BigUint::from_bytes_be(b)
-    }
-
-    #[test]
-    fn generate_sign_verify() {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
-        let t = std::time::Instant::now();
-        let key = DsaPrivateKey::generate(&mut rng);
-        eprintln!("keygen: {:?}", t.elapsed());
-        let pk = key.public();
-        let (p, q, g, y) = (big(pk.p()), big(pk.q()), big(pk.g()), big(pk.y()));
-        assert_eq!(p.bits(), 1024);
-        assert_eq!(q.bits(), 160);
-        assert_eq!((&p - 1u8) % &q, BigUint::from(0u8));
-        assert_eq!(g.modpow(&q, &p), BigUint::from(1u8));
-        assert_eq!(g.modpow(&big(&key.x_bytes()), &p), y);
-        for i in 0..20u8 {
-            let value = [i.wrapping_mul(37) ^ 0xa5; 32];
-            let sig = key.sign(&value, &mut rng);
-            assert!(pk.verify(&value, &sig));
-            // Check s against the formula with m = value mod q.
-            let (r, s) = (big(&sig.r), big(&sig.s));
-            let m = big(&value) % &q;
-            let w = s.modpow(&(&q - 2u8), &q);
-            let u1 = (&m * &w) % &q;
-            let u2 = (&r * &w) % &q;
-            let v = (g.modpow(&u1, &p) * y.modpow(&u2, &p)) % &p % &q;
-            assert_eq!(v, r);
-            let mut bad = value;
-            bad[31] ^= 1;
-            assert!(!pk.verify(&bad, &sig));
-            let mut bad_sig = sig;
-            bad_sig.s[19] ^= 1;
-            assert!(!pk.verify(&value, &bad_sig));
-        }
-        // Range checks on r, s.
-        let value = [1u8; 32];
-        let sig = key.sign(&value, &mut rng);
-        assert!(!pk.verify(
-            &value,
-            &DsaSignature {
-                r: [0; 20],
-                s: sig.s
-            }
-        ));
-        assert!(!pk.verify(
-            &value,
-            &DsaSignature {
-                r: sig.r,
-                s: [0; 20]
-            }
-        ));
-        let mut q20 = [0u8; 20];
-        q20.copy_from_slice(pk.q());
-        assert!(!pk.verify(&value, &DsaSignature { r: q20, s: sig.s }));
-        // Round trip through components.
-        let k2 =
-            DsaPrivateKey::from_components(pk.p(), pk.q(), pk.g(), pk.y(), &key.x_bytes()).unwrap();
-        assert_eq!(k2.public(), pk);
-        assert_eq!(k2.public().fingerprint(), pk.fingerprint());
-        let mut x = key.x_bytes().to_vec();
-        let last = x.len() - 1;
-        x[last] ^= 1;
-        assert!(DsaPrivateKey::from_components(pk.p(), pk.q(), pk.g(), pk.y(), &x).is_err());
-        let dbg = format!("{key:?}");
-        let x_hex: String = key.x_bytes().iter().map(|b| format!("{b:02x}")).collect();
-        assert!(!dbg.to_lowercase().contains(&x_hex[..16]));
-        assert!(dbg.contains(&pk.fingerprint().to_string()));
-    }
-
-    #[test]
-    fn component_checks() {
-        let p = [0xffu8; 128];
-        let q = [0xffu8; 20];
-        assert!(DsaPublicKey::from_components(&p, &q, &[2], &[3]).is_ok());
-        let mut p129 = vec![1u8];
-        p129.extend_from_slice(&p);
-        assert!(DsaPublicKey::from_components(&p129, &q, &[2], &[3]).is_err());
-        assert!(DsaPublicKey::from_components(&p, &[1u8; 21], &[2], &[3]).is_err());
-        assert!(DsaPublicKey::from_components(&p, &q, &[1], &[3]).is_err());
-        assert!(DsaPublicKey::from_components(&p, &q, &[2], &[0]).is_err());
-        assert!(DsaPublicKey::from_components(&p, &q, &p, &[3]).is_err());
-        assert!(DsaPublicKey::from_components(&p, &q, &[2], &p).is_err());
-        let mut pe = p;
-        pe[127] = 0xfe;
-        assert!(DsaPublicKey::from_components(&pe, &q, &[2], &[3]).is_err());
-        let k = DsaPublicKey::from_components(&[0, 0, 0xff], &[0, 7], &[0, 2], &[3]).unwrap();
-        assert_eq!(k.p(), &[0xff]);
-        assert_eq!(k.q(), &[7]);
-    }
-
-    #[test]
-    fn fingerprint_format() {
-        let mut b = [0u8; 20];
-        for (i, x) in b.iter_mut().enumerate() {
-            *x = (i as u8) * 13;
-        }
-        let f = Fingerprint(b);
-        let disp = f.to_string();
-        assert_eq!(disp.len(), 44);
-        assert_eq!(disp, "000D1A27 34414E5B 6875828F 9CA9B6C3 D0DDEAF7");
-        assert_eq!(f.to_hex(), "000d1a2734414e5b6875828f9ca9b6c3d0ddeaf7");
-        assert_eq!(Fingerprint::from_hex(&disp), Some(f));
-        assert_eq!(Fingerprint::from_hex(&f.to_hex()), Some(f));
-        assert_eq!(Fingerprint::from_hex("00"), None);
-        assert_eq!(
-            format!("{f:?}"),
-            "Fingerprint(000d1a2734414e5b6875828f9ca9b6c3d0ddeaf7)"
-        );
     }
 }

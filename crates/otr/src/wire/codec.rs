@@ -1,5 +1,7 @@
 //! The codec trait, the reader, and OTR's primitive data types.
 
+use crate::crypto::DsaKeyDefect;
+
 /// A wire value that can be encoded and read back.
 ///
 /// Invariant tested for every implementor: `decode(encode(x)) == x` and, for every
@@ -173,4 +175,10 @@ pub enum InvalidMessage {
     BadTlv,
     /// A malformed public key or signature.
     BadPublicKey,
+    /// An MPI of a received public key with a leading zero byte. A key's bytes are its
+    /// fingerprint (libotr hashes them as received), and libotr always writes the minimal
+    /// form, so only one encoding of a key is accepted.
+    NonMinimalMpi(&'static str),
+    /// A public key that parses but fails validation (weak or degenerate parameters).
+    WeakPublicKey(DsaKeyDefect),
 }

@@ -21,6 +21,13 @@ use crate::output::{
     Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
 };
 
+/// How far ahead of its transcript a member takes items (relays, and digests naming a
+/// number): a host that numbers an item further ahead is refused, so that no number near
+/// the end of its range is ever reached and a member never skips ahead on a host's word.
+/// The host keeps [`Config::history`] items (1,024 by default) for resends, so a member
+/// that is further behind could not catch up anyway.
+pub const MAX_AHEAD: u64 = 1024;
+
 /// The TLV 8 usage number under which members derive pairwise keys ("org1").
 pub const GROUP_KEY_USAGE: u32 = 0x6f72_6731;
 
@@ -109,6 +116,9 @@ pub enum GroupError {
     /// The channel name cannot carry a room.
     #[error("invalid channel {0:?}")]
     InvalidChannel(String),
+    /// Our message counter reached its end (2^64 - 1 messages): the room cannot go on.
+    #[error("our message counter is exhausted")]
+    CounterExhausted,
 }
 
 /// The pairwise key with one other member.
@@ -787,12 +797,18 @@ impl Node {
         let me = self.cfg.nick.clone();
         match &mut self.room {
             Room::Host(h) => {
-                h.s.sseq += 1;
+                h.s.sseq =
+                    h.s.sseq
+                        .checked_add(1)
+                        .ok_or(GroupError::CounterExhausted)?;
                 let (sseq, seen) = (h.s.sseq, h.s.chain.gseq);
                 self.relay_msg(&me, sseq, seen, text.to_owned(), Vec::new(), &mut out);
             }
             Room::Member(m) => {
-                m.s.sseq += 1;
+                m.s.sseq =
+                    m.s.sseq
+                        .checked_add(1)
+                        .ok_or(GroupError::CounterExhausted)?;
                 let sseq = m.s.sseq;
                 m.s.unechoed
                     .insert(sseq, (text.to_owned(), self.now, self.now));
@@ -847,7 +863,7 @@ impl Node {
                 let events = self.engine.receive(from, &payload);
                 self.pump(events, None, &mut out);
             }
-            Some(_) => self.stats.discarded += 1,
+            Some(_) => self.stats.discarded = self.stats.discarded.saturating_add(1),
             None => {
                 let events = self.engine.receive_from_channel(from, line);
                 self.pump(events, None, &mut out);
@@ -964,7 +980,7 @@ impl Node {
     }
 
     fn route(&mut self, peer: &str, data: String, origin: Option<&str>, out: &mut Vec<Output>) {
-        self.stats.sent += 1;
+        self.stats.sent = self.stats.sent.saturating_add(1);
         if let Delivery::Channel(ch) = &self.delivery {
             if self.channel_link(peer) {
                 let from = origin.unwrap_or(&self.cfg.nick);
@@ -1232,7 +1248,7 @@ impl Node {
     ) {
         let k = PairKey::derive(extra.as_bytes(), &room);
         let kid = k.kid();
-        let from = self.shared().map_or(0, |s| s.sseq) + 1;
+        let from = self.shared().map_or(0, |s| s.sseq).saturating_add(1);
         let link = self.link(peer);
         let mut known = match std::mem::replace(&mut link.key, KeyState::None) {
             KeyState::Offered { keys, .. } => keys,
@@ -1251,7 +1267,7 @@ impl Node {
         if !self.wants_key(peer) {
             return;
         }
-        let our_from = self.shared().map_or(0, |s| s.sseq) + 1;
+        let our_from = self.shared().map_or(0, |s| s.sseq).saturating_add(1);
         let Some(room) = self.room_id().cloned() else {
             return;
         };
@@ -1548,7 +1564,11 @@ impl Node {
             }
             return;
         }
-        if sseq > last + 1 {
+        // A counter at its end can have no successor (it came from a poisoned hand-off).
+        let Some(next) = last.checked_add(1) else {
+            return;
+        };
+        if sseq > next {
             let held = h.held.entry(from.to_owned()).or_default();
             if held.len() < 256 {
                 held.insert(sseq, (seen, body, macs));
@@ -1560,7 +1580,9 @@ impl Node {
             let Room::Host(h) = &mut self.room else {
                 return;
             };
-            let next = h.s.senders.get(from).map_or(0, |(l, _)| *l) + 1;
+            let Some(next) = h.s.senders.get(from).map_or(0, |(l, _)| *l).checked_add(1) else {
+                return;
+            };
             let Some((seen, body, macs)) = h.held.get_mut(from).and_then(|m| m.remove(&next))
             else {
                 return;
@@ -1574,8 +1596,11 @@ impl Node {
             return;
         };
         let seq = h.thin_seq.entry(from.to_owned()).or_insert(0);
-        *seq += 1;
-        let sseq = *seq;
+        // The counter continues a former host's, which a hand-off carried over.
+        let Some(sseq) = seq.checked_add(1) else {
+            return;
+        };
+        *seq = sseq;
         let seen = h.s.chain.gseq;
         let mut text = text;
         if text.len() > MAX_BODY {
@@ -1603,6 +1628,9 @@ impl Node {
         let entry = h.s.senders.entry(sender.to_owned()).or_default();
         entry.0 = sseq;
         remember(&mut entry.1, sseq);
+        let Some(gseq) = h.s.chain.gseq.checked_add(1) else {
+            return;
+        };
         let auth = if sender == h.s.host {
             Auth::Own
         } else {
@@ -1611,7 +1639,7 @@ impl Node {
         out.push(Output::Message(GroupMessage {
             room: h.s.id.clone(),
             epoch: h.s.epoch,
-            gseq: h.s.chain.gseq + 1,
+            gseq,
             sender: sender.to_owned(),
             text: body.clone(),
             auth,
@@ -1635,7 +1663,9 @@ impl Node {
         let Room::Host(h) = &mut self.room else {
             return;
         };
-        let gseq = h.s.chain.gseq + 1;
+        let Some(gseq) = h.s.chain.gseq.checked_add(1) else {
+            return;
+        };
         h.s.chain.push(gseq, &item);
         let (room, epoch, host) = (h.s.id.clone(), h.s.epoch, h.s.host.clone());
         let members: Vec<RosterEntry> = h.s.roster.members.clone();
@@ -1729,6 +1759,16 @@ impl Node {
     ) {
         match &mut self.room {
             Room::Joining { room, host } if host == from => {
+                if epoch == u64::MAX {
+                    // No next generation could follow this one.
+                    out.push(Output::Alert(Alert::OutOfRange {
+                        room: room.clone(),
+                        nick: from.to_owned(),
+                        field: "generation",
+                        value: epoch,
+                    }));
+                    return;
+                }
                 let (room, host) = (room.clone(), host.clone());
                 let s = self.new_shared(
                     room.clone(),
@@ -1781,7 +1821,7 @@ impl Node {
             // follow it now; a live host's later lines would then be rejected loudly.
             Room::Member(m)
                 if m.welcomed
-                    && epoch == m.s.epoch + 1
+                    && m.s.epoch.checked_add(1) == Some(epoch)
                     && from != m.s.host
                     && m.s.roster.successor().is_some_and(|e| e.nick == from) =>
             {
@@ -1853,6 +1893,15 @@ impl Node {
         if !m.welcomed || epoch != m.s.epoch || gseq <= m.s.chain.gseq {
             return;
         }
+        if gseq > m.s.chain.gseq.saturating_add(MAX_AHEAD) {
+            out.push(Output::Alert(Alert::OutOfRange {
+                room: m.s.id.clone(),
+                nick: from.to_owned(),
+                field: "transcript number",
+                value: gseq,
+            }));
+            return;
+        }
         if m.buffer.len() < 4096 {
             m.buffer.insert(gseq, (item, mac));
         }
@@ -1866,7 +1915,9 @@ impl Node {
             let Room::Member(m) = &mut self.room else {
                 return;
             };
-            let next = m.s.chain.gseq + 1;
+            let Some(next) = m.s.chain.gseq.checked_add(1) else {
+                return;
+            };
             let Some((item, mac)) = m.buffer.remove(&next) else {
                 m.gap_since = if m.known_max > m.s.chain.gseq {
                     m.gap_since.or(Some(self.now))
@@ -1971,7 +2022,10 @@ impl Node {
         }
     }
 
-    /// Checks a message's counters and sender; `None` if it must not be shown.
+    /// Checks a message's counters and sender; `None` if it must not be shown. The
+    /// sender's counters move only for a line that authenticates (or that nothing can
+    /// authenticate: a thin member's, or one without a pairwise key yet): a line the host
+    /// altered cannot push a sender's counter to where its real lines look out of order.
     fn check_msg(
         &mut self,
         gseq: u64,
@@ -1979,7 +2033,6 @@ impl Node {
         mac: Option<[u8; MAC_LEN]>,
         out: &mut Vec<Output>,
     ) -> Option<Auth> {
-        let me = self.cfg.nick.clone();
         let Room::Member(m) = &mut self.room else {
             return None;
         };
@@ -1992,9 +2045,13 @@ impl Node {
             return None;
         };
         // Counters: each sender's messages come once, in its order, after what it saw.
-        let (last, recent) = m.s.senders.entry(msg.sender.clone()).or_default();
-        let had = *last;
-        if recent.contains(&msg.sseq) {
+        let (had, replayed) =
+            m.s.senders
+                .get(&msg.sender)
+                .map_or((0, false), |(last, recent)| {
+                    (*last, recent.contains(&msg.sseq))
+                });
+        if replayed {
             out.push(Output::Alert(Alert::Replayed {
                 room,
                 gseq,
@@ -2003,24 +2060,58 @@ impl Node {
             }));
             return None;
         }
-        let mut ordered = true;
-        if (had != 0 && msg.sseq != had + 1) || msg.seen >= gseq {
-            ordered = false;
+        let Some(expected) = had.checked_add(1) else {
+            // The sender's counter is at its end: nothing can follow it.
+            out.push(Output::Alert(Alert::OutOfRange {
+                room,
+                nick: msg.sender.clone(),
+                field: "sender counter",
+                value: msg.sseq,
+            }));
+            return None;
+        };
+        let ordered = !((had != 0 && msg.sseq != expected) || msg.seen >= gseq);
+        if !ordered {
             out.push(Output::Alert(Alert::Reordered {
                 room: room.clone(),
                 gseq,
                 sender: msg.sender.clone(),
-                expected: had + 1,
+                expected,
                 got: msg.sseq,
             }));
         }
-        *last = (*last).max(msg.sseq);
-        remember(recent, msg.sseq);
+        let Some(auth) = self.authenticate(gseq, msg, entry.kind, mac, out) else {
+            // Shown as failed (the alert says why), and no counter moves.
+            return Some(Auth::Failed);
+        };
+        if let Room::Member(m) = &mut self.room {
+            let (last, recent) = m.s.senders.entry(msg.sender.clone()).or_default();
+            *last = (*last).max(msg.sseq);
+            remember(recent, msg.sseq);
+        }
+        Some(if ordered { auth } else { Auth::Failed })
+    }
+
+    /// How the sender of a line is known: `None` if the line is not what its sender wrote
+    /// (an alert says why), else the kind of authentication.
+    fn authenticate(
+        &mut self,
+        gseq: u64,
+        msg: &MsgItem,
+        kind: MemberKind,
+        mac: Option<[u8; MAC_LEN]>,
+        out: &mut Vec<Output>,
+    ) -> Option<Auth> {
+        let me = self.cfg.nick.clone();
+        let Room::Member(m) = &mut self.room else {
+            return None;
+        };
+        let room = m.s.id.clone();
         if msg.sender == me {
             return match m.s.unechoed.get(&msg.sseq) {
                 Some((text, _, _)) if *text == msg.body => {
                     m.s.unechoed.remove(&msg.sseq);
-                    Some(if ordered { Auth::Own } else { Auth::Failed })
+                    Some(Auth::Own)
                 }
                 _ => {
                     out.push(Output::Alert(Alert::Forged {
@@ -2029,14 +2120,14 @@ impl Node {
                         sender: me,
                         reason: ForgeReason::NotOurs,
                     }));
-                    Some(Auth::Failed)
+                    None
                 }
             };
         }
         if msg.sender == m.s.host {
             return Some(Auth::Session);
         }
-        if entry.kind == MemberKind::Thin {
+        if kind == MemberKind::Thin {
             return Some(Auth::HostAttested);
         }
         let host = m.s.host.clone();
@@ -2051,11 +2142,7 @@ impl Node {
         match mac {
             Some(mac) => {
                 if keys.iter().any(|k| verify(k, &msg.sender, &mac)) {
-                    return Some(if ordered {
-                        Auth::Pairwise
-                    } else {
-                        Auth::Failed
-                    });
+                    return Some(Auth::Pairwise);
                 }
                 // Whose MAC is it? The host may have put another member's line in this
                 // sender's name.
@@ -2079,7 +2166,7 @@ impl Node {
                         reason: ForgeReason::BadMac,
                     },
                 }));
-                Some(Auth::Failed)
+                None
             }
             None => {
                 let link = self.link(&msg.sender);
@@ -2090,17 +2177,13 @@ impl Node {
                         sender: msg.sender.clone(),
                         reason: ForgeReason::MissingMac,
                     }));
-                    return Some(Auth::Failed);
+                    return None;
                 }
                 link.unauthenticated.push((msg.sseq, gseq));
                 if link.unauthenticated.len() > 256 {
                     link.unauthenticated.remove(0);
                 }
-                Some(if ordered {
-                    Auth::HostAttested
-                } else {
-                    Auth::Failed
-                })
+                Some(Auth::HostAttested)
             }
         }
     }
@@ -2165,6 +2248,15 @@ impl Node {
                     let watchers = Self::watchers(&m.s.roster, &self.cfg.nick).len();
                     m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
                 }
+                None if gseq > m.s.chain.gseq.saturating_add(MAX_AHEAD) => {
+                    // Not believed: a member cannot be this far ahead of us.
+                    out.push(Output::Alert(Alert::OutOfRange {
+                        room: m.s.id.clone(),
+                        nick: from.to_owned(),
+                        field: "digest transcript number",
+                        value: gseq,
+                    }));
+                }
                 None if gseq > m.s.chain.gseq => {
                     m.claims.insert(from.to_owned(), (gseq, head));
                     m.known_max = m.known_max.max(gseq);
@@ -2192,7 +2284,7 @@ impl Node {
                 None if gseq > chain.gseq => out.push(Output::Alert(Alert::Dropped {
                     room,
                     epoch,
-                    from: chain.gseq + 1,
+                    from: chain.gseq.saturating_add(1),
                     to: gseq,
                 })),
                 _ => {}
@@ -2245,7 +2337,14 @@ impl Node {
             return;
         };
         roster.host = next.clone();
-        let epoch = old.s.epoch + 1;
+        let Some(epoch) = old.s.epoch.checked_add(1) else {
+            // Refused when we joined; a room cannot get here.
+            out.push(Output::Left {
+                room: old.s.id.clone(),
+                reason: LeftReason::Closed,
+            });
+            return;
+        };
         let mut s = self.new_shared(old.s.id.clone(), epoch, next.clone(), roster, 0, None);
         s.sseq = old.s.sseq;
         s.unechoed = old.s.unechoed;
@@ -2256,7 +2355,7 @@ impl Node {
         // Our final digest of the old generation goes to those who compare with us.
         let env = Envelope::Digest {
             room: id.clone(),
-            epoch: epoch - 1,
+            epoch: old.s.epoch,
             gseq: final_gseq,
             head: final_head,
         };
@@ -2315,8 +2414,11 @@ impl Node {
             // What we wrote that the old host never relayed.
             for (_, text) in unechoed {
                 if let Room::Host(h) = &mut self.room {
-                    h.s.sseq += 1;
-                    let (sseq, seen) = (h.s.sseq, h.s.chain.gseq);
+                    let Some(sseq) = h.s.sseq.checked_add(1) else {
+                        break;
+                    };
+                    h.s.sseq = sseq;
+                    let seen = h.s.chain.gseq;
                     self.relay_msg(&me, sseq, seen, text, Vec::new(), out);
                 }
             }
@@ -2343,12 +2445,12 @@ impl Node {
         // Gaps: ask the host again, then give up loudly.
         if let Some(since) = m.gap_since {
             if now - since >= deadline {
-                let from = m.s.chain.gseq + 1;
+                let from = m.s.chain.gseq.saturating_add(1);
                 let to = m
                     .buffer
                     .keys()
                     .next()
-                    .map_or(m.known_max, |first| first - 1);
+                    .map_or(m.known_max, |first| first.saturating_sub(1));
                 out.push(Output::Alert(Alert::Dropped {
                     room: m.s.id.clone(),
                     epoch: m.s.epoch,
@@ -2358,7 +2460,7 @@ impl Node {
                 // Continue after the gap; digests will show the difference if any.
                 match m.buffer.keys().next().copied() {
                     Some(first) => {
-                        let (gseq, head) = (first - 1, m.s.chain.head);
+                        let (gseq, head) = (first.saturating_sub(1), m.s.chain.head);
                         m.s.chain = Chain::new(m.s.epoch, gseq, head, self.cfg.history);
                         m.s.chain.head = head;
                     }
@@ -2374,7 +2476,7 @@ impl Node {
                 let env = Envelope::Resend {
                     room: m.s.id.clone(),
                     epoch: m.s.epoch,
-                    from: m.s.chain.gseq + 1,
+                    from: m.s.chain.gseq.saturating_add(1),
                     to: m.known_max,
                 };
                 let host = m.s.host.clone();

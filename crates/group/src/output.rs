@@ -180,6 +180,18 @@ pub enum Alert {
         /// The nick.
         nick: String,
     },
+    /// `nick` sent a number outside what the protocol allows (a counter, transcript number
+    /// or generation at the end of its range, or too far ahead): the message was ignored.
+    OutOfRange {
+        /// The room.
+        room: RoomId,
+        /// Who sent it.
+        nick: String,
+        /// Which field.
+        field: &'static str,
+        /// The value.
+        value: u64,
+    },
     /// The OTR session with `nick` shows another key than the roster announces.
     FingerprintMismatch {
         /// The room.
@@ -279,6 +291,12 @@ impl core::fmt::Display for Alert {
             Self::NotAdmitted { nick, .. } => write!(
                 f,
                 "{nick} is not admitted to the room by its host; their content was rejected"
+            ),
+            Self::OutOfRange {
+                nick, field, value, ..
+            } => write!(
+                f,
+                "{nick} sent {field} {value}, outside what the room allows: the message was ignored"
             ),
             Self::FingerprintMismatch {
                 nick,

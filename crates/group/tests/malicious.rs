@@ -560,3 +560,79 @@ fn a_generation_at_u64_max_is_rejected_without_panic() {
         assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}: generation 2");
     }
 }
+
+#[test]
+fn a_line_withheld_in_one_generation_and_replayed_in_the_next_does_not_verify() {
+    // The old host withholds W's line from everyone and keeps the copy carrying W's MAC
+    // for R; the successor, in league with it, puts that copy into the next generation
+    // where W's counter and the transcript position fit. The MAC covers the generation,
+    // so R does not take it for W's.
+    let (mut net, names) = room();
+    let next = net.node("m01").successor().unwrap().to_owned();
+    let others: Vec<String> = names[1..].iter().filter(|n| **n != next).cloned().collect();
+    let (w, r) = (others[0].clone(), others[1].clone());
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(None::<Envelope>));
+    let keep = kept.clone();
+    let r2 = r.clone();
+    hook(&mut net, move |to, env| {
+        if msg_of(&env).is_some_and(|m| m.body == "yes, transfer it") {
+            if to == r2 {
+                *keep.lock().unwrap() = Some(env);
+            }
+            return vec![];
+        }
+        vec![env]
+    });
+    net.say(&w, "yes, transfer it");
+    net.advance(13);
+    let captured = kept
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the host kept W's line");
+    // The host leaves; everyone follows the successor into generation 2.
+    net.act("m00", |h| h.leave().unwrap());
+    net.nodes.remove("m00");
+    for n in &names[1..] {
+        let outs = net.node(n).peer_gone("m00");
+        net.absorb(n, outs);
+    }
+    net.run();
+    assert!(net.node(&next).is_host());
+    net.clear_outputs();
+    // The successor's line "filler 9" to R becomes the withheld line, at the same number.
+    let r3 = r.clone();
+    net.node(&next)
+        .set_relay_hook(Some(Box::new(move |to, env| {
+            if to == r3 && msg_of(&env).is_some_and(|m| m.body == "filler 9") {
+                let Envelope::Relay { gseq, .. } = &env else {
+                    return vec![env];
+                };
+                let mut replay = captured.clone();
+                if let Envelope::Relay { epoch, gseq: g, .. } = &mut replay {
+                    *epoch = 2;
+                    *g = *gseq;
+                }
+                return vec![replay];
+            }
+            vec![env]
+        })));
+    for i in 0..10 {
+        net.say(&next, &format!("filler {i}"));
+    }
+    let replayed = net
+        .messages(&r)
+        .into_iter()
+        .find(|m| m.text == "yes, transfer it")
+        .expect("R was shown the replayed line");
+    assert_eq!(replayed.epoch, 2);
+    assert_ne!(replayed.auth, Auth::Pairwise, "{replayed:?}");
+    assert!(
+        net.alerts(&r).iter().any(|a| matches!(
+            a,
+            Alert::Forged { sender, reason: ForgeReason::BadMac, .. } if *sender == w
+        )),
+        "{:?}",
+        net.alerts(&r)
+    );
+}

@@ -14,8 +14,8 @@ use rand_core::CryptoRngCore;
 use crate::chain::{genesis, Chain, PairKey};
 use crate::chatinfo::{ChatInfo, SecurityLevel};
 use crate::envelope::{
-    tag, untag, valid_channel, valid_nick, Envelope, Item, MemberKind, MsgItem, RoomId, Roster,
-    RosterEntry, MAC_LEN, MAX_BODY, MAX_MEMBERS, PREFIX,
+    other_version, tag, untag, valid_channel, valid_nick, Envelope, Item, MemberKind, MsgItem,
+    RoomId, Roster, RosterEntry, MAC_LEN, MAX_BODY, MAX_MEMBERS, PREFIX,
 };
 use crate::output::{
     Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
@@ -487,6 +487,15 @@ impl Node {
         if matches!(self.room, Room::Idle | Room::Invited { .. }) {
             self.delivery = self.cfg.delivery.clone();
         }
+    }
+
+    /// The member that would host the room's next generation if the host left now (the
+    /// hand-off rule, [`Roster::successor`]); `None` before we know the roster, or when
+    /// no full member would remain.
+    pub fn successor(&self) -> Option<&str> {
+        self.shared()
+            .and_then(|s| s.roster.successor())
+            .map(|e| e.nick.as_str())
     }
 
     /// True if we host the room.
@@ -1146,7 +1155,11 @@ impl Node {
                 }
                 return;
             }
-        } else if text.starts_with(PREFIX) {
+            if other_version(&text) {
+                // Another version of this protocol: its rooms do not mix with ours.
+                return;
+            }
+        } else if text.starts_with(PREFIX) || other_version(&text) {
             // Group content is only ever accepted inside a private session.
             return;
         }
@@ -1845,7 +1858,7 @@ impl Node {
         };
         *last = self.now;
         let body = body.clone();
-        let seen = m.s.chain.gseq;
+        let (seen, epoch) = (m.s.chain.gseq, m.s.epoch);
         let me = self.cfg.nick.clone();
         let room = m.s.id.clone();
         let host = m.s.host.clone();
@@ -1861,7 +1874,7 @@ impl Node {
             {
                 macs.push((
                     e.nick.clone(),
-                    send.mac(&room, &me, &e.nick, sseq, seen, &body),
+                    send.mac(&room, epoch, &me, &e.nick, sseq, seen, &body),
                 ));
             }
         }
@@ -2106,7 +2119,7 @@ impl Node {
         let Room::Member(m) = &mut self.room else {
             return None;
         };
-        let room = m.s.id.clone();
+        let (room, epoch) = (m.s.id.clone(), m.s.epoch);
         if msg.sender == me {
             return match m.s.unechoed.get(&msg.sseq) {
                 Some((text, _, _)) if *text == msg.body => {
@@ -2137,7 +2150,9 @@ impl Node {
             .map(|l| l.known_keys().to_vec())
             .unwrap_or_default();
         let verify = |k: &PairKey, sender: &str, mac: &[u8; MAC_LEN]| {
-            k.verify(&room, sender, &me, msg.sseq, msg.seen, &msg.body, mac)
+            k.verify(
+                &room, epoch, sender, &me, msg.sseq, msg.seen, &msg.body, mac,
+            )
         };
         match mac {
             Some(mac) => {

@@ -4,8 +4,10 @@
 
 mod support;
 
+use group::chain::PairKey;
 use group::envelope::{Envelope, Item, MsgItem};
-use group::{Alert, Auth, Delivery, LeftReason, Output, Target};
+use group::{Alert, Auth, Delivery, LeftReason, Output, Target, GROUP_KEY_USAGE};
+use otr::ConversationState;
 use support::{assert_delivered, engine, Net, Thin};
 
 #[test]
@@ -352,4 +354,183 @@ fn thin_member_follows_the_hand_off() {
         .iter()
         .any(|(from, t)| *from == next && *t == format!("<{other}> welcome back dave")));
     assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+}
+
+/// A room of `n` that has talked a little (pairwise keys in use), outputs cleared.
+fn talked(n: usize) -> (Net, Vec<String>) {
+    let (mut net, names) = Net::room(n, Delivery::Private, |_| {});
+    for m in &names {
+        net.say(m, &format!("hello from {m}"));
+    }
+    net.advance(6);
+    assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
+    net.clear_outputs();
+    (net, names)
+}
+
+#[test]
+fn a_second_key_under_a_members_nick_can_neither_key_nor_speak_for_it() {
+    // Mallory holds another key and sends as m01 (a second instance of that nick). She
+    // completes an OTR session with m02 and, inside it, offers m02 a pairwise key for the
+    // room, acknowledges it and sends a false digest: m02 drops all of it, the session's
+    // key is not the one the roster names for m01. Then the host, her accomplice, relays
+    // an altered line of m01's MACed under her key: m02 does not take it for m01's.
+    let (mut net, _) = talked(4);
+    let room = net.node("m02").room_id().unwrap().clone();
+    let (epoch, gseq, _) = net.node("m02").transcript().unwrap();
+    net.add_impostor("m01", engine(66));
+    net.impostor("m01", |e| e.start("m02"));
+    assert_eq!(
+        net.impostors["m01"].state("m02"),
+        ConversationState::Encrypted
+    );
+    let mut extra = None;
+    net.impostor("m01", |e| {
+        let (k, events) = e.extra_symmetric_key("m02", GROUP_KEY_USAGE, room.as_str().as_bytes());
+        extra = k;
+        events
+    });
+    let key = PairKey::derive(extra.unwrap().as_bytes(), &room);
+    let ack = Envelope::KeyAck {
+        room: room.clone(),
+        kid: key.kid(),
+        from: 1,
+    };
+    let lie = Envelope::Digest {
+        room: room.clone(),
+        epoch,
+        gseq,
+        head: [7; 32],
+    };
+    net.impostor("m01", |e| e.send("m02", &ack.encode()));
+    net.impostor("m01", |e| e.send("m02", &lie.encode()));
+    let r = room.clone();
+    net.node("m00")
+        .set_relay_hook(Some(Box::new(move |to, mut env| {
+            if to == "m02" {
+                if let Envelope::Relay {
+                    epoch,
+                    item: Item::Msg(m),
+                    mac,
+                    ..
+                } = &mut env
+                {
+                    if m.sender == "m01" {
+                        m.body = "pay Mallory 1000".into();
+                        *mac = Some(key.mac(&r, *epoch, "m01", "m02", m.sseq, m.seen, &m.body));
+                    }
+                }
+            }
+            vec![env]
+        })));
+    net.say("m01", "pay Bob 10");
+    net.advance(12);
+    let got = net
+        .messages("m02")
+        .into_iter()
+        .find(|m| m.text == "pay Mallory 1000")
+        .unwrap();
+    assert_ne!(got.auth, Auth::Pairwise, "{got:?}");
+    let alerts = net.alerts("m02");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| matches!(a, Alert::Forged { sender, .. } if sender == "m01")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts
+            .iter()
+            .any(|a| matches!(a, Alert::FingerprintMismatch { nick, .. } if nick == "m01")),
+        "{alerts:?}"
+    );
+    // (The altered line itself makes m02's transcript differ from the others' later on,
+    // rightly: only Mallory's digest of the earlier number must not count.)
+    assert!(
+        !alerts.iter().any(
+            |a| matches!(a, Alert::Diverged { peer, gseq: g, .. } if peer == "m01" && *g == gseq)
+        ),
+        "Mallory's digest was taken for m01's: {alerts:?}"
+    );
+    // m02 still MACs for m01 under their own key: its lines reach m01 authenticated.
+    net.node("m00").set_relay_hook(None);
+    net.say("m02", "still fine");
+    let got = net
+        .messages("m01")
+        .into_iter()
+        .find(|m| m.text == "still fine")
+        .unwrap();
+    assert_eq!(got.auth, Auth::Pairwise);
+}
+
+#[test]
+fn a_second_key_under_the_hosts_nick_cannot_relay() {
+    // Mallory sends as the host's nick with her own key: her relay is dropped, not shown
+    // as the host's line.
+    let (mut net, _) = talked(3);
+    let room = net.node("m02").room_id().unwrap().clone();
+    let (epoch, gseq, _) = net.node("m02").transcript().unwrap();
+    net.add_impostor("m00", engine(67));
+    net.impostor("m00", |e| e.start("m02"));
+    let fake = Envelope::Relay {
+        room,
+        epoch,
+        gseq: gseq + 1,
+        item: Item::Msg(MsgItem {
+            sender: "m00".into(),
+            // The host said "hello" (1): this is its next line.
+            sseq: 2,
+            seen: gseq,
+            body: "the host says: vote yes".into(),
+        }),
+        mac: None,
+    };
+    net.impostor("m00", |e| e.send("m02", &fake.encode()));
+    assert!(
+        net.messages("m02")
+            .iter()
+            .all(|m| m.text != "the host says: vote yes"),
+        "{:?}",
+        net.messages("m02")
+    );
+    assert!(net
+        .alerts("m02")
+        .iter()
+        .any(|a| matches!(a, Alert::FingerprintMismatch { nick, .. } if nick == "m00")));
+}
+
+#[test]
+fn a_roster_naming_another_host_or_another_key_for_the_host_is_rejected() {
+    for change_host in [true, false] {
+        let (mut net, _) = talked(3);
+        let host_fp = net.node("m00").engine().fingerprint();
+        net.node("m00")
+            .set_relay_hook(Some(Box::new(move |to, mut env| {
+                if to == "m02" {
+                    if let Envelope::Relay {
+                        item: Item::Roster(r),
+                        ..
+                    } = &mut env
+                    {
+                        if change_host {
+                            r.host = "m01".into();
+                        } else if let Some(e) = r.members.iter_mut().find(|e| e.nick == "m00") {
+                            e.fingerprint = otr::crypto::Fingerprint([9; 20]);
+                        }
+                    }
+                }
+                vec![env]
+            })));
+        net.add(3, Delivery::Private, |_| {});
+        net.act("m00", |h| h.invite("m03").unwrap());
+        net.act("m03", |n| n.accept().unwrap());
+        let roster = net.node("m02").roster().unwrap().clone();
+        assert_eq!(roster.host, "m00", "{roster:?}");
+        assert_eq!(roster.entry("m00").unwrap().fingerprint, host_fp);
+        assert!(
+            !roster.contains("m03"),
+            "the rejected roster was not adopted"
+        );
+        assert!(!net.alerts("m02").is_empty());
+    }
 }

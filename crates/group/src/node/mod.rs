@@ -21,6 +21,8 @@ use crate::output::{
     Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
 };
 
+mod origin;
+
 /// How far ahead of its transcript a member takes items (relays, and digests naming a
 /// number): a host that numbers an item further ahead is refused, so that no number near
 /// the end of its range is ever reached and a member never skips ahead on a host's word.
@@ -151,8 +153,9 @@ struct Link {
     /// attempt starts it ourselves.
     deferred: bool,
     /// The peer's latest key offer (TLV 8) for our room that came before our roster named
-    /// the peer: the host's roster and the peer's offer race each other.
-    early_offer: Option<otr::SymmetricKey>,
+    /// the peer: the host's roster and the peer's offer race each other. With the key of
+    /// the session it came over, which the roster must name for the peer.
+    early_offer: Option<(otr::SymmetricKey, Fingerprint)>,
 }
 
 impl Link {
@@ -182,6 +185,10 @@ struct Shared {
     id: RoomId,
     epoch: u64,
     host: String,
+    /// The host's key: the key of the session the invitation came over, our own when we
+    /// host, the successor's roster entry after a hand-off. Host content from any other
+    /// key is dropped, and a roster naming another key for the host is not adopted.
+    host_fp: Fingerprint,
     roster: Roster,
     chain: Chain,
     /// The previous host generation's final transcript and roster (after a hand-off).
@@ -310,6 +317,9 @@ struct HostRoom {
     history: VecDeque<Relayed>,
     /// Invited, not yet in the roster.
     invited: BTreeMap<String, MemberKind>,
+    /// The key each invitation went to (the session it left over): the invitee's `join`
+    /// must come from it, and the roster records it. At most one per invitee.
+    pins: BTreeMap<String, Fingerprint>,
     /// `say`s that arrived ahead of their sender's previous one.
     held: BTreeMap<String, BTreeMap<u64, HeldSay>>,
     /// Counters the host assigns to thin members' lines.
@@ -337,10 +347,13 @@ enum Room {
         room: RoomId,
         host: String,
         channel: Option<String>,
+        /// The key of the session the invitation came over.
+        host_fp: Fingerprint,
     },
     Joining {
         room: RoomId,
         host: String,
+        host_fp: Fingerprint,
     },
     Member(Box<MemberRoom>),
     Host(Box<HostRoom>),
@@ -369,6 +382,9 @@ pub struct Node {
     channel_peers: BTreeSet<String>,
     stats: Stats,
     hook: Option<RelayHook>,
+    /// (nick, key) pairs we raised `FingerprintMismatch` for (see `origin`; at most
+    /// `origin::MAX_MISMATCH_MEMORY`).
+    mismatches: BTreeSet<(String, Fingerprint)>,
 }
 
 /// A test and demo hook that makes a host misbehave: called with every envelope the host
@@ -407,6 +423,7 @@ impl Node {
             channel_peers: BTreeSet::new(),
             stats: Stats::default(),
             hook: None,
+            mismatches: BTreeSet::new(),
         }
     }
 
@@ -578,11 +595,13 @@ impl Node {
                 kind: MemberKind::Full,
             }],
         };
-        let s = self.new_shared(id, 1, self.cfg.nick.clone(), roster, 0, None);
+        let me = (self.cfg.nick.clone(), self.engine.fingerprint());
+        let s = self.new_shared(id, 1, me, roster, 0, None);
         self.room = Room::Host(Box::new(HostRoom {
             s,
             history: VecDeque::new(),
             invited: BTreeMap::new(),
+            pins: BTreeMap::new(),
             held: BTreeMap::new(),
             thin_seq: BTreeMap::new(),
         }));
@@ -596,7 +615,7 @@ impl Node {
         &self,
         id: RoomId,
         epoch: u64,
-        host: String,
+        (host, host_fp): (String, Fingerprint),
         roster: Roster,
         gseq: u64,
         anchor: Option<[u8; 32]>,
@@ -607,6 +626,7 @@ impl Node {
             id,
             epoch,
             host,
+            host_fp,
             roster,
             prev: None,
             sseq: 0,
@@ -640,6 +660,7 @@ impl Node {
             return Err(GroupError::RoomFull);
         }
         h.invited.insert(nick.to_owned(), kind);
+        h.pins.remove(nick);
         let room = h.s.id.clone();
         let mut out = Vec::new();
         match kind {
@@ -648,7 +669,11 @@ impl Node {
                     Delivery::Channel(ch) => Some(ch.clone()),
                     Delivery::Private => None,
                 };
-                self.send_env(nick, &Envelope::Invite { room, channel }, None, &mut out)
+                let now = self.engine.state(nick) == ConversationState::Encrypted;
+                self.send_env(nick, &Envelope::Invite { room, channel }, None, &mut out);
+                if now {
+                    self.pin_invitee(nick);
+                }
             }
             MemberKind::Thin => {
                 if self.engine.state(nick) == ConversationState::Encrypted {
@@ -667,6 +692,7 @@ impl Node {
             return Err(GroupError::NotHost);
         };
         h.invited.remove(nick);
+        h.pins.remove(nick);
         let Some(entry) = h.s.roster.entry(nick).cloned() else {
             return Err(GroupError::UnknownMember(nick.to_owned()));
         };
@@ -698,11 +724,12 @@ impl Node {
             room,
             host,
             channel,
+            host_fp,
         } = &self.room
         else {
             return Err(GroupError::NoInvitation);
         };
-        let (room, host) = (room.clone(), host.clone());
+        let (room, host, host_fp) = (room.clone(), host.clone(), *host_fp);
         // The host chose how the room travels; we follow until we leave.
         self.delivery = match channel {
             Some(ch) => Delivery::Channel(ch.clone()),
@@ -715,7 +742,11 @@ impl Node {
             None,
             &mut out,
         );
-        self.room = Room::Joining { room, host };
+        self.room = Room::Joining {
+            room,
+            host,
+            host_fp,
+        };
         self.push_info(&mut out);
         Ok(out)
     }
@@ -728,7 +759,7 @@ impl Node {
         match room {
             Room::Idle => return Err(GroupError::NotInRoom),
             Room::Invited { .. } => {}
-            Room::Joining { room, host } => {
+            Room::Joining { room, host, .. } => {
                 self.send_env(
                     &host,
                     &Envelope::Leave { room: room.clone() },
@@ -981,8 +1012,10 @@ impl Node {
                     usage,
                     usedata,
                     key,
-                    ..
-                } if usage == GROUP_KEY_USAGE => self.on_tlv_key(&peer, &usedata, key, out),
+                    origin,
+                } if usage == GROUP_KEY_USAGE => {
+                    self.on_tlv_key(&peer, &usedata, key, origin.fingerprint, out)
+                }
                 other => out.push(Output::Otr(other)),
             }
         }
@@ -1058,17 +1091,9 @@ impl Node {
         self.pump(events, None, out);
     }
 
-    /// The fingerprint the roster announces for `peer`, if it differs from the session's.
-    fn roster_mismatch(&self, peer: &str) -> Option<(RoomId, Fingerprint, Fingerprint)> {
-        let s = self.shared()?;
-        let entry = s.roster.entry(peer)?;
-        let actual = self.engine.peer_fingerprint(peer)?;
-        (actual != entry.fingerprint).then(|| (s.id.clone(), entry.fingerprint, actual))
-    }
-
     fn send_raw(&mut self, peer: &str, text: String, origin: Option<&str>, out: &mut Vec<Output>) {
         if self.engine.state(peer) == ConversationState::Encrypted
-            && self.roster_mismatch(peer).is_none()
+            && self.key_mismatch(peer).is_none()
         {
             let events = self.engine.send(peer, &text);
             self.pump(events, origin, out);
@@ -1105,17 +1130,13 @@ impl Node {
         self.send_raw(peer, text.to_owned(), None, out);
     }
 
-    /// A private session with `peer` is up: check its key against the roster, flush what
-    /// waited for it, and offer a pairwise key if that is our part.
+    /// A private session with `peer` is up (or what we send it now goes to another of
+    /// its sessions): check its key against the room's, flush what waited for it, and
+    /// offer a pairwise key if that is our part.
     fn on_private(&mut self, peer: &str, _fingerprint: Option<Fingerprint>, out: &mut Vec<Output>) {
         self.link(peer).deferred = false;
-        if let Some((room, expected, actual)) = self.roster_mismatch(peer) {
-            out.push(Output::Alert(Alert::FingerprintMismatch {
-                room,
-                nick: peer.to_owned(),
-                expected,
-                actual,
-            }));
+        if let Some((_, expected, actual)) = self.key_mismatch(peer) {
+            self.warn_mismatch(peer, expected, actual, out);
             self.link(peer).outbox.clear();
             return;
         }
@@ -1125,9 +1146,13 @@ impl Node {
             }
         }
         let pending = std::mem::take(&mut self.link(peer).outbox);
+        let flushed = !pending.is_empty();
         for (text, origin) in pending {
             let events = self.engine.send(peer, &text);
             self.pump(events, origin.as_deref(), out);
+        }
+        if flushed {
+            self.pin_invitee(peer);
         }
         if self.key_initiator(peer) && matches!(self.link(peer).key, KeyState::None) {
             self.offer_key(peer, out);
@@ -1142,16 +1167,18 @@ impl Node {
         origin: Option<otr::Origin>,
         out: &mut Vec<Output>,
     ) {
-        if encrypted {
+        if let (true, Some(o)) = (encrypted, origin) {
             let thin_at_host = matches!(&self.room, Room::Host(h)
                 if h.s.roster.entry(&peer).is_some_and(|e| e.kind == MemberKind::Thin));
             if thin_at_host {
-                self.relay_thin(&peer, text, out);
+                if self.origin_ok(&peer, o.fingerprint, out) {
+                    self.relay_thin(&peer, text, out);
+                }
                 return;
             }
             if text.starts_with(PREFIX) {
                 if let Ok(env) = Envelope::decode(&text) {
-                    self.on_envelope(&peer, env, out);
+                    self.on_envelope(&peer, env, o.fingerprint, out);
                 }
                 return;
             }
@@ -1204,6 +1231,11 @@ impl Node {
             self.ensure_session(peer, out);
             return;
         }
+        if self.key_mismatch(peer).is_some() {
+            // The engine's current session with the peer has another key than the
+            // roster's: a key derived there would be shared with that key's holder.
+            return;
+        }
         let (key, events) =
             self.engine
                 .extra_symmetric_key(peer, GROUP_KEY_USAGE, room.as_str().as_bytes());
@@ -1225,26 +1257,28 @@ impl Node {
         }
     }
 
-    /// The peer derived a key for us (we are the responder).
+    /// The peer derived a key for us (we are the responder), over a session whose key is
+    /// `key`: taken only if that is the key the roster names for the peer.
     fn on_tlv_key(
         &mut self,
         peer: &str,
         usedata: &[u8],
         extra: otr::SymmetricKey,
+        key: Fingerprint,
         out: &mut Vec<Output>,
     ) {
         let Some(room) = self.room_id().cloned() else {
             return;
         };
-        if usedata != room.as_str().as_bytes() {
+        if usedata != room.as_str().as_bytes() || !self.origin_ok(peer, key, out) {
             return;
         }
         if !self.wants_key(peer) {
             if peer != self.cfg.nick && self.shared().is_none_or(|s| s.roster.entry(peer).is_none())
             {
                 // The sender learnt of us before we learnt of it: answer once our roster
-                // names it (see `mesh`), not at the initiator's next retry.
-                self.link(peer).early_offer = Some(extra);
+                // names it with this key (see `mesh`), not at the initiator's next retry.
+                self.link(peer).early_offer = Some((extra, key));
             }
             return;
         }
@@ -1378,8 +1412,11 @@ impl Node {
                 self.offer_key(&peer, out);
             }
             if self.wants_key(&peer) {
-                if let Some(extra) = self.links.get_mut(&peer).and_then(|l| l.early_offer.take()) {
-                    self.accept_offer(&peer, room.clone(), extra, out);
+                let early = self.links.get_mut(&peer).and_then(|l| l.early_offer.take());
+                if let Some((extra, key)) = early {
+                    if self.origin_ok(&peer, key, out) {
+                        self.accept_offer(&peer, room.clone(), extra, out);
+                    }
                 }
             }
         }
@@ -1387,13 +1424,15 @@ impl Node {
 
     // ---------------------------------------------------------------- envelopes
 
-    fn on_envelope(&mut self, from: &str, env: Envelope, out: &mut Vec<Output>) {
+    /// An envelope from `from`, over a session whose key is `key`.
+    fn on_envelope(&mut self, from: &str, env: Envelope, key: Fingerprint, out: &mut Vec<Output>) {
         if let Envelope::Invite { room, channel } = env {
             if matches!(self.room, Room::Idle) {
                 self.room = Room::Invited {
                     room: room.clone(),
                     host: from.to_owned(),
                     channel: channel.clone(),
+                    host_fp: key,
                 };
                 out.push(Output::Invited {
                     room,
@@ -1404,6 +1443,9 @@ impl Node {
             return;
         }
         if Some(env.room()) != self.room_id() {
+            return;
+        }
+        if !self.origin_ok(from, key, out) {
             return;
         }
         match env {
@@ -1459,17 +1501,18 @@ impl Node {
         let Room::Host(h) = &mut self.room else {
             return;
         };
-        if h.invited.get(from) != Some(&MemberKind::Full) {
+        // The join came over the key our invitation went to (checked by `origin_ok`
+        // against the pin); without a pin the invitation never left, and no join is due.
+        let pin = h.pins.get(from).copied();
+        let (Some(MemberKind::Full), Some(fp)) = (h.invited.get(from), pin) else {
             out.push(Output::Alert(Alert::NotAdmitted {
                 room: Some(h.s.id.clone()),
                 nick: from.to_owned(),
             }));
             return;
-        }
-        let Some(fp) = self.engine.peer_fingerprint(from) else {
-            return;
         };
         h.invited.remove(from);
+        h.pins.remove(from);
         h.s.roster.members.retain(|m| m.nick != from);
         h.s.roster.members.push(RosterEntry {
             nick: from.to_owned(),
@@ -1494,6 +1537,7 @@ impl Node {
             return;
         };
         h.invited.remove(nick);
+        h.pins.remove(nick);
         h.s.roster.members.retain(|m| m.nick != nick);
         h.s.roster.members.push(RosterEntry {
             nick: nick.to_owned(),
@@ -1771,7 +1815,11 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         match &mut self.room {
-            Room::Joining { room, host } if host == from => {
+            Room::Joining {
+                room,
+                host,
+                host_fp,
+            } if host == from => {
                 if epoch == u64::MAX {
                     // No next generation could follow this one.
                     out.push(Output::Alert(Alert::OutOfRange {
@@ -1782,11 +1830,11 @@ impl Node {
                     }));
                     return;
                 }
-                let (room, host) = (room.clone(), host.clone());
+                let (room, host, host_fp) = (room.clone(), host.clone(), *host_fp);
                 let s = self.new_shared(
                     room.clone(),
                     epoch,
-                    host.clone(),
+                    (host.clone(), host_fp),
                     Roster::default(),
                     gseq,
                     Some(anchor),
@@ -1952,6 +2000,7 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let me = self.cfg.nick.clone();
+        let mut adopt = true;
         match &item {
             Item::Msg(msg) => {
                 if let Some(auth) = self.check_msg(gseq, msg, mac, out) {
@@ -1972,11 +2021,20 @@ impl Node {
                 let Room::Member(m) = &self.room else {
                     return;
                 };
-                if r.host != m.s.host {
+                // The roster must name the host we follow, with the key we know it by;
+                // another one is counted in the transcript (the host showed it) but not
+                // adopted.
+                let listed = r.entry(&m.s.host).map(|e| e.fingerprint);
+                if r.host != m.s.host || listed.is_none() {
                     out.push(Output::Alert(Alert::NotAdmitted {
                         room: Some(m.s.id.clone()),
                         nick: r.host.clone(),
                     }));
+                    adopt = false;
+                } else if let Some(actual) = listed.filter(|fp| *fp != m.s.host_fp) {
+                    let (host, expected) = (m.s.host.clone(), m.s.host_fp);
+                    self.warn_mismatch(&host, expected, actual, out);
+                    adopt = false;
                 }
             }
         }
@@ -1999,7 +2057,7 @@ impl Node {
         }
         let watchers = Self::watchers(&m.s.roster, &me).len();
         m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
-        if let Item::Roster(r) = item {
+        if let (Item::Roster(r), true) = (item, adopt) {
             if !r.contains(&me) {
                 let room = m.s.id.clone();
                 self.room = Room::Idle;
@@ -2010,17 +2068,7 @@ impl Node {
                 });
                 return;
             }
-            if let Some((id, expected, actual)) = {
-                m.s.roster = r.clone();
-                self.roster_mismatch(&r.host)
-            } {
-                out.push(Output::Alert(Alert::FingerprintMismatch {
-                    room: id,
-                    nick: r.host.clone(),
-                    expected,
-                    actual,
-                }));
-            }
+            m.s.roster = r.clone();
             if let Room::Member(m) = &self.room {
                 out.push(Output::Roster {
                     room: m.s.id.clone(),
@@ -2344,7 +2392,12 @@ impl Node {
         let mut roster = old.s.roster.clone();
         let old_host = old.s.host.clone();
         roster.members.retain(|m| m.nick != old_host);
-        let Some(next) = old.s.roster.successor().map(|e| e.nick.clone()) else {
+        let Some((next, next_fp)) = old
+            .s
+            .roster
+            .successor()
+            .map(|e| (e.nick.clone(), e.fingerprint))
+        else {
             out.push(Output::Left {
                 room: old.s.id.clone(),
                 reason: LeftReason::Closed,
@@ -2360,7 +2413,14 @@ impl Node {
             });
             return;
         };
-        let mut s = self.new_shared(old.s.id.clone(), epoch, next.clone(), roster, 0, None);
+        let mut s = self.new_shared(
+            old.s.id.clone(),
+            epoch,
+            (next.clone(), next_fp),
+            roster,
+            0,
+            None,
+        );
         s.sseq = old.s.sseq;
         s.unechoed = old.s.unechoed;
         s.senders = old.s.senders;
@@ -2382,6 +2442,7 @@ impl Node {
                 s,
                 history: VecDeque::new(),
                 invited: BTreeMap::new(),
+                pins: BTreeMap::new(),
                 held: BTreeMap::new(),
                 thin_seq: BTreeMap::new(),
             };

@@ -132,21 +132,24 @@ impl Roster {
         self.entry(nick).is_some()
     }
 
-    /// Full members other than the host, ordered by fingerprint (the digest ring and the
-    /// hand-off order).
-    pub fn ring(&self) -> Vec<&RosterEntry> {
-        let mut v: Vec<&RosterEntry> = self
+    /// Full members other than the host, in the order of host generation `epoch` of
+    /// `room` (the digest ring and the hand-off order; see [`crate::order`]). Ties (one
+    /// key listed twice) fall back to the nick, so the order is total.
+    pub fn ring(&self, room: &RoomId, epoch: u64) -> Vec<&RosterEntry> {
+        let mut v: Vec<([u8; 32], &RosterEntry)> = self
             .members
             .iter()
             .filter(|m| m.kind == MemberKind::Full && m.nick != self.host)
+            .map(|m| (crate::order::rank(room, epoch, &m.fingerprint), m))
             .collect();
-        v.sort_by_key(|a| a.fingerprint.0);
-        v
+        v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.nick.cmp(&b.1.nick)));
+        v.into_iter().map(|(_, m)| m).collect()
     }
 
-    /// The hand-off rule: the full member with the lowest fingerprint, the host excluded.
-    pub fn successor(&self) -> Option<&RosterEntry> {
-        self.ring().into_iter().next()
+    /// The hand-off rule: who hosts after generation `epoch` of `room`, the first full
+    /// member (the host excluded) in that generation's order.
+    pub fn successor(&self, room: &RoomId, epoch: u64) -> Option<&RosterEntry> {
+        self.ring(room, epoch).into_iter().next()
     }
 }
 

@@ -18,13 +18,15 @@
 //! returns [`Output`]s. The protocol is specified in `docs/group-protocol.md`.
 //!
 //! Modules: [`envelope`] (wire formats and channel tags), [`chain`] (transcript chain,
-//! pairwise MACs), [`chatinfo`] (the room state file), [`node`] (the state machine),
-//! [`output`] (what the caller transmits or shows).
+//! pairwise MACs), [`order`] (who hosts next, the digest ring), [`chatinfo`] (the room
+//! state file), [`node`] (the state machine), [`output`] (what the caller transmits or
+//! shows).
 
 pub mod chain;
 pub mod chatinfo;
 pub mod envelope;
 pub mod node;
+pub mod order;
 pub mod output;
 
 pub use chatinfo::{ChatInfo, SecurityLevel};

@@ -192,6 +192,20 @@ pub enum Alert {
         /// The value.
         value: u64,
     },
+    /// `claimant` (the successor by our roster) welcomed us to the room's next
+    /// generation, but `host` has not left as far as we can tell (it still relays, or
+    /// nothing told us it is gone): we stay with `host`. If it is gone after all, we
+    /// follow `claimant` as soon as we learn it.
+    HandOffRefused {
+        /// The room.
+        room: RoomId,
+        /// The generation `claimant` would host.
+        epoch: u64,
+        /// Who claims to host the room.
+        claimant: String,
+        /// The host we follow.
+        host: String,
+    },
     /// The OTR session with `nick` shows another key than the roster announces.
     FingerprintMismatch {
         /// The room.
@@ -291,6 +305,15 @@ impl core::fmt::Display for Alert {
             Self::NotAdmitted { nick, .. } => write!(
                 f,
                 "{nick} is not admitted to the room by its host; their content was rejected"
+            ),
+            Self::HandOffRefused {
+                epoch,
+                claimant,
+                host,
+                ..
+            } => write!(
+                f,
+                "{claimant} claims to host the room (generation {epoch}), but {host} has not left as far as you can tell: you stay with {host} (if {host} is gone, you follow {claimant} as soon as you learn it)"
             ),
             Self::OutOfRange {
                 nick, field, value, ..

@@ -21,6 +21,7 @@ use crate::output::{
     Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
 };
 
+mod handoff;
 mod origin;
 
 /// How far ahead of its transcript a member takes items (relays, and digests naming a
@@ -67,11 +68,18 @@ pub struct Config {
     pub deadline_secs: f64,
     /// Transcript items the host keeps for resends, and heads a member keeps for digests.
     pub history: usize,
+    /// How long the successor's welcome to the next generation waits for our own
+    /// evidence that the host left ([`Node::peer_gone`], or the host's `bye close`)
+    /// before an alert says it is refused. It is still followed if the evidence comes
+    /// later (see the `handoff` module).
+    pub handoff_wait_secs: f64,
 }
 
 impl Config {
     /// Defaults: private delivery, pairwise MACs, a digest every 8 items or 5 s, retries
-    /// every 2 s (key exchanges: 15 s), alerts after 12 s, 1024 items of history.
+    /// every 2 s (key exchanges: 15 s), alerts after 12 s, 1024 items of history, a
+    /// hand-off claim refused after 30 s without evidence (the chat client polls the
+    /// host's presence every 20 s).
     pub fn new(nick: &str) -> Self {
         Self {
             nick: nick.to_owned(),
@@ -83,6 +91,7 @@ impl Config {
             session_retry_secs: 15.0,
             deadline_secs: 12.0,
             history: 1024,
+            handoff_wait_secs: 30.0,
         }
     }
 }
@@ -222,6 +231,9 @@ struct MemberRoom {
     /// Reported once another member's digest tells who is the odd one out, or after
     /// `checkpoint_secs`.
     suspects: BTreeMap<String, (u64, f64)>,
+    /// The successor's welcome to the next generation, waiting for our own evidence that
+    /// the host left (see the `handoff` module). At most one.
+    claim: Option<handoff::Claim>,
 }
 
 impl MemberRoom {
@@ -236,6 +248,7 @@ impl MemberRoom {
             last_resend: now,
             agreed: BTreeMap::new(),
             suspects: BTreeMap::new(),
+            claim: None,
         }
     }
 
@@ -337,9 +350,10 @@ struct HostRoom {
 /// | `Joining` | `wel` from the inviting host | `Member` |
 /// | `Member` | `bye removed`, or a roster without us | `Idle` |
 /// | `Member` | [`Node::leave`]: send `left` | `Idle` |
-/// | `Member` | `bye close` from the host, or [`Node::peer_gone`] for the host: hand-off; we have the lowest fingerprint | `Host` (next generation) |
-/// | `Member` | same, someone else has it | `Member` (next generation, awaiting `wel`) |
-/// | `Member` (welcomed) | `wel` of the next generation from our roster's successor (it saw the host go before us): hand-off, then that `wel` | `Member` (next generation, welcomed) |
+/// | `Member` | `bye close` from the host, or [`Node::peer_gone`] for the host: hand-off; we are first in the generation's order ([`crate::order`]) | `Host` (next generation) |
+/// | `Member` | same, someone else is first | `Member` (next generation, awaiting `wel`; a kept claim of the successor's is that `wel`) |
+/// | `Member` (welcomed) | `wel` of the next generation from our roster's successor before our own evidence: kept as a claim, not followed | `Member` (same generation) |
+/// | `Member` (claim kept) | the host relays again, or `handoff_wait_secs` pass: `HandOffRefused` (the claim is still kept) | `Member` (same generation) |
 /// | `Host` | [`Node::leave`]: send `bye close` | `Idle` |
 enum Room {
     Idle,
@@ -511,7 +525,7 @@ impl Node {
     /// no full member would remain.
     pub fn successor(&self) -> Option<&str> {
         self.shared()
-            .and_then(|s| s.roster.successor())
+            .and_then(|s| s.roster.successor(&s.id, s.epoch))
             .map(|e| e.nick.as_str())
     }
 
@@ -928,6 +942,7 @@ impl Node {
         self.retry_keys(&mut out);
         match &self.room {
             Room::Member(_) => {
+                self.claim_timer(&mut out);
                 self.member_timers(&mut out);
             }
             Room::Host(_) | Room::Idle | Room::Invited { .. } | Room::Joining { .. } => {}
@@ -1875,21 +1890,20 @@ impl Node {
                     self.send_say(sseq, out);
                 }
             }
-            // The successor welcomes us to the next generation before we saw the host
-            // leave: members learn it at different times (on IRC, a member that shares no
-            // channel with the host has no QUIT and learns it from a poll or a bounced
-            // line), and the successor takes over only once the host is gone for it. We
-            // follow it now; a live host's later lines would then be rejected loudly.
+            // The successor welcomes us to the next generation before we know that the
+            // host left: members learn it at different times, but following without our
+            // own evidence would let a member take the room from a live host. Kept until
+            // that evidence comes (see the `handoff` module).
             Room::Member(m)
                 if m.welcomed
                     && m.s.epoch.checked_add(1) == Some(epoch)
                     && from != m.s.host
-                    && m.s.roster.successor().is_some_and(|e| e.nick == from) =>
+                    && m.s
+                        .roster
+                        .successor(&m.s.id, m.s.epoch)
+                        .is_some_and(|e| e.nick == from) =>
             {
-                self.hand_off(out);
-                if matches!(&self.room, Room::Member(m) if m.s.host == from && !m.welcomed) {
-                    self.on_welcome(from, epoch, gseq, anchor, out);
-                }
+                self.on_claim(from, epoch, gseq, anchor);
             }
             _ => {
                 let _ = self.is_host_peer(from, out);
@@ -1945,13 +1959,20 @@ impl Node {
         mac: Option<[u8; MAC_LEN]>,
         out: &mut Vec<Output>,
     ) {
-        if !self.is_host_peer(from, out) {
+        if self.early_next_generation(from, epoch, gseq) || !self.is_host_peer(from, out) {
             return;
         }
         let Room::Member(m) = &mut self.room else {
             return;
         };
-        if !m.welcomed || epoch != m.s.epoch || gseq <= m.s.chain.gseq {
+        if !m.welcomed || epoch != m.s.epoch {
+            return;
+        }
+        self.host_alive(out);
+        let Room::Member(m) = &mut self.room else {
+            return;
+        };
+        if gseq <= m.s.chain.gseq {
             return;
         }
         if gseq > m.s.chain.gseq.saturating_add(MAX_AHEAD) {
@@ -2055,7 +2076,7 @@ impl Node {
             m.claims.remove(&peer);
             m.compared(&peer, gseq, theirs == head, now);
         }
-        let watchers = Self::watchers(&m.s.roster, &me).len();
+        let watchers = Self::watchers(&m.s, &me).len();
         m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
         if let (Item::Roster(r), true) = (item, adopt) {
             if !r.contains(&me) {
@@ -2255,8 +2276,8 @@ impl Node {
     /// The members we send our digests to: our next two on the ring (fewer in a small
     /// room). By symmetry, as many compare with us, so each difference has a second
     /// opinion.
-    fn watchers(roster: &Roster, me: &str) -> Vec<String> {
-        let ring = roster.ring();
+    fn watchers(s: &Shared, me: &str) -> Vec<String> {
+        let ring = s.roster.ring(&s.id, s.epoch);
         let Some(i) = ring.iter().position(|e| e.nick == me) else {
             return Vec::new();
         };
@@ -2283,7 +2304,7 @@ impl Node {
             gseq: m.s.chain.gseq,
             head: m.s.chain.head,
         };
-        for peer in Self::watchers(&m.s.roster, &me) {
+        for peer in Self::watchers(&m.s, &me) {
             self.send_env(&peer, &env, None, out);
         }
     }
@@ -2308,7 +2329,7 @@ impl Node {
                 Some(mine) => {
                     let now = self.now;
                     m.compared(from, gseq, mine == head, now);
-                    let watchers = Self::watchers(&m.s.roster, &self.cfg.nick).len();
+                    let watchers = Self::watchers(&m.s, &self.cfg.nick).len();
                     m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
                 }
                 None if gseq > m.s.chain.gseq.saturating_add(MAX_AHEAD) => {
@@ -2374,139 +2395,6 @@ impl Node {
             room,
             reason: LeftReason::Removed,
         });
-    }
-
-    /// The host is gone: the full member with the lowest fingerprint (the host excluded)
-    /// hosts the next generation; everyone computes the same from the same roster.
-    fn hand_off(&mut self, out: &mut Vec<Output>) {
-        let me = self.cfg.nick.clone();
-        let room = std::mem::replace(&mut self.room, Room::Idle);
-        let Room::Member(old) = room else {
-            self.room = room;
-            return;
-        };
-        let mut old = *old;
-        // Differences still waiting for a second opinion are reported now.
-        let watchers = Self::watchers(&old.s.roster, &me).len();
-        old.settle(watchers, self.cfg.checkpoint_secs, self.now, true, out);
-        let mut roster = old.s.roster.clone();
-        let old_host = old.s.host.clone();
-        roster.members.retain(|m| m.nick != old_host);
-        let Some((next, next_fp)) = old
-            .s
-            .roster
-            .successor()
-            .map(|e| (e.nick.clone(), e.fingerprint))
-        else {
-            out.push(Output::Left {
-                room: old.s.id.clone(),
-                reason: LeftReason::Closed,
-            });
-            return;
-        };
-        roster.host = next.clone();
-        let Some(epoch) = old.s.epoch.checked_add(1) else {
-            // Refused when we joined; a room cannot get here.
-            out.push(Output::Left {
-                room: old.s.id.clone(),
-                reason: LeftReason::Closed,
-            });
-            return;
-        };
-        let mut s = self.new_shared(
-            old.s.id.clone(),
-            epoch,
-            (next.clone(), next_fp),
-            roster,
-            0,
-            None,
-        );
-        s.sseq = old.s.sseq;
-        s.unechoed = old.s.unechoed;
-        s.senders = old.s.senders;
-        s.diverged = old.s.diverged;
-        s.prev = Some((old.s.chain.clone(), old.s.roster.clone()));
-        let (id, final_gseq, final_head) = (s.id.clone(), old.s.chain.gseq, old.s.chain.head);
-        // Our final digest of the old generation goes to those who compare with us.
-        let env = Envelope::Digest {
-            room: id.clone(),
-            epoch: old.s.epoch,
-            gseq: final_gseq,
-            head: final_head,
-        };
-        for peer in Self::watchers(&old.s.roster, &me) {
-            self.send_env(&peer, &env, None, out);
-        }
-        if next == me {
-            let mut h = HostRoom {
-                s,
-                history: VecDeque::new(),
-                invited: BTreeMap::new(),
-                pins: BTreeMap::new(),
-                held: BTreeMap::new(),
-                thin_seq: BTreeMap::new(),
-            };
-            // Thin members' counters continue where the old host left them.
-            for e in &h.s.roster.members {
-                if e.kind == MemberKind::Thin {
-                    let last = h.s.senders.get(&e.nick).map_or(0, |(l, _)| *l);
-                    h.thin_seq.insert(e.nick.clone(), last);
-                }
-            }
-            let unechoed: Vec<(u64, String)> =
-                h.s.unechoed
-                    .iter()
-                    .map(|(k, (t, _, _))| (*k, t.clone()))
-                    .collect();
-            h.s.unechoed.clear();
-            let members = h.s.roster.members.clone();
-            self.room = Room::Host(Box::new(h));
-            out.push(Output::HostChanged {
-                room: id.clone(),
-                epoch,
-                host: me.clone(),
-            });
-            for m in members {
-                if m.nick == me {
-                    continue;
-                }
-                match m.kind {
-                    MemberKind::Full => {
-                        let env = Envelope::Welcome {
-                            room: id.clone(),
-                            epoch,
-                            gseq: 0,
-                            anchor: genesis(&id, epoch),
-                        };
-                        self.send_env(&m.nick, &env, None, out);
-                    }
-                    MemberKind::Thin => {
-                        let text = format!("[room {id}] {me} hosts the room now");
-                        self.send_text(&m.nick, &text, out);
-                    }
-                }
-            }
-            self.announce_roster(out);
-            // What we wrote that the old host never relayed.
-            for (_, text) in unechoed {
-                if let Room::Host(h) = &mut self.room {
-                    let Some(sseq) = h.s.sseq.checked_add(1) else {
-                        break;
-                    };
-                    h.s.sseq = sseq;
-                    let seen = h.s.chain.gseq;
-                    self.relay_msg(&me, sseq, seen, text, Vec::new(), out);
-                }
-            }
-        } else {
-            self.room = Room::Member(Box::new(MemberRoom::new(s, false, 0, self.now)));
-            // A session we already hold with the successor (the members' mesh) serves the
-            // next generation as it is; restarting it would only delay the hand-off.
-            if self.engine.state(&next) != ConversationState::Encrypted {
-                self.ensure_session(&next, out);
-            }
-        }
-        self.push_info(out);
     }
 
     fn member_timers(&mut self, out: &mut Vec<Output>) {
@@ -2587,7 +2475,7 @@ impl Node {
         let Room::Member(m) = &mut self.room else {
             return;
         };
-        let watchers = Self::watchers(&m.s.roster, &self.cfg.nick).len();
+        let watchers = Self::watchers(&m.s, &self.cfg.nick).len();
         m.settle(watchers, self.cfg.checkpoint_secs, now, false, out);
         // A digest at least every `checkpoint_secs` while the transcript moves.
         let Room::Member(m) = &self.room else {

@@ -21,14 +21,15 @@
 //!   IRC raises no alert); it is still followed if evidence comes later, since the
 //!   claimant is then the rightful successor.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use otr::ConversationState;
 
+use super::caps::{History, ResendBudget};
 use super::{HostRoom, MemberRoom, Node, Room};
 use crate::chain::genesis;
 use crate::envelope::{Envelope, MemberKind};
-use crate::node::MAX_AHEAD;
+use crate::limits::MAX_AHEAD;
 use crate::output::{Alert, LeftReason, Output};
 
 /// The successor's welcome to the next generation, kept until we know the host left.
@@ -195,7 +196,11 @@ impl Node {
         s.sseq = old.s.sseq;
         s.unechoed = old.s.unechoed;
         s.senders = old.s.senders;
+        // Differences reported in this generation and the one before are remembered;
+        // older ones cannot be reported again (digests of them are not compared).
         s.diverged = old.s.diverged;
+        s.diverged
+            .retain(|(e, _)| e.saturating_add(1) >= old.s.epoch);
         s.prev = Some((old.s.chain.clone(), old.s.roster.clone()));
         let (id, final_gseq, final_head) = (s.id.clone(), old.s.chain.gseq, old.s.chain.head);
         // Our final digest of the old generation goes to those who compare with us.
@@ -211,11 +216,12 @@ impl Node {
         if next == me {
             let mut h = HostRoom {
                 s,
-                history: VecDeque::new(),
+                history: History::default(),
                 invited: BTreeMap::new(),
                 pins: BTreeMap::new(),
                 held: BTreeMap::new(),
                 thin_seq: BTreeMap::new(),
+                resend: ResendBudget::new(self.now),
             };
             // Thin members' counters continue where the old host left them.
             for e in &h.s.roster.members {

@@ -5,7 +5,7 @@
 //! [`Node::receive_private`] and [`Node::receive_channel`], time through [`Node::tick`],
 //! and everything to transmit or show comes back as [`Output`]s.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use otr::crypto::Fingerprint;
 use otr::{ConversationState, Engine, Event};
@@ -17,19 +17,14 @@ use crate::envelope::{
     other_version, tag, untag, valid_channel, valid_nick, Envelope, Item, MemberKind, MsgItem,
     RoomId, Roster, RosterEntry, MAC_LEN, MAX_BODY, MAX_MEMBERS, PREFIX,
 };
+use crate::limits::{MAX_AHEAD, MAX_CHANNEL_PEERS, MAX_EARLY_OFFERS, RESEND_MAX_ITEMS};
 use crate::output::{
     Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
 };
 
+mod caps;
 mod handoff;
 mod origin;
-
-/// How far ahead of its transcript a member takes items (relays, and digests naming a
-/// number): a host that numbers an item further ahead is refused, so that no number near
-/// the end of its range is ever reached and a member never skips ahead on a host's word.
-/// The host keeps [`Config::history`] items (1,024 by default) for resends, so a member
-/// that is further behind could not catch up anyway.
-pub const MAX_AHEAD: u64 = 1024;
 
 /// The TLV 8 usage number under which members derive pairwise keys ("org1").
 pub const GROUP_KEY_USAGE: u32 = 0x6f72_6731;
@@ -151,7 +146,8 @@ enum KeyState {
 
 /// Our side of one peer: what waits for its private session, and the pairwise key.
 struct Link {
-    outbox: Vec<(String, Option<String>)>,
+    /// What waits for the peer's private session (capped: see `caps::Outbox`).
+    outbox: caps::Outbox,
     started: Option<f64>,
     key: KeyState,
     /// The peer MACs every message to us from this counter on (its `pk`).
@@ -170,7 +166,7 @@ struct Link {
 impl Link {
     fn new() -> Self {
         Self {
-            outbox: Vec::new(),
+            outbox: caps::Outbox::default(),
             started: None,
             key: KeyState::None,
             their_from: None,
@@ -219,7 +215,8 @@ struct MemberRoom {
     s: Shared,
     /// False between a hand-off and the new host's welcome.
     welcomed: bool,
-    buffer: BTreeMap<u64, (Item, Option<[u8; MAC_LEN]>)>,
+    /// Items ahead of a gap (capped: see `caps::Buffer`).
+    buffer: caps::Buffer,
     /// Digests from other members that are ahead of us: nick -> (gseq, head).
     claims: BTreeMap<String, (u64, [u8; 32])>,
     known_max: u64,
@@ -241,7 +238,7 @@ impl MemberRoom {
         Self {
             s,
             welcomed,
-            buffer: BTreeMap::new(),
+            buffer: caps::Buffer::default(),
             claims: BTreeMap::new(),
             known_max,
             gap_since: None,
@@ -321,22 +318,23 @@ struct Relayed {
     macs: Vec<(String, [u8; MAC_LEN])>,
 }
 
-/// A `say` held for its sender's previous one: (seen, body, MACs).
-type HeldSay = (u64, String, Vec<(String, [u8; MAC_LEN])>);
-
 /// The host's room.
 struct HostRoom {
     s: Shared,
-    history: VecDeque<Relayed>,
+    /// Relayed items for resends (capped: see `caps::History`).
+    history: caps::History,
     /// Invited, not yet in the roster.
     invited: BTreeMap<String, MemberKind>,
     /// The key each invitation went to (the session it left over): the invitee's `join`
     /// must come from it, and the roster records it. At most one per invitee.
     pins: BTreeMap<String, Fingerprint>,
-    /// `say`s that arrived ahead of their sender's previous one.
-    held: BTreeMap<String, BTreeMap<u64, HeldSay>>,
-    /// Counters the host assigns to thin members' lines.
+    /// `say`s that arrived ahead of their sender's previous one (capped: see
+    /// `HostRoom::hold`), per roster member.
+    held: BTreeMap<String, BTreeMap<u64, caps::HeldSay>>,
+    /// Counters the host assigns to thin members' lines, per roster member.
     thin_seq: BTreeMap<String, u64>,
+    /// What each member may get sent again (`rs`, repeated `say`s), and all together.
+    resend: caps::ResendBudget,
 }
 
 /// The node's room state machine.
@@ -371,6 +369,48 @@ enum Room {
     },
     Member(Box<MemberRoom>),
     Host(Box<HostRoom>),
+}
+
+/// What a node holds because of others (see `crate::limits` for the caps): items and bytes
+/// (bodies, nicks, MACs and roster entries; the text each line would take, not Rust's
+/// allocation overhead).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Member: transcript items received ahead of a gap, waiting for it.
+    pub buffered_items: usize,
+    /// Their bytes.
+    pub buffered_bytes: usize,
+    /// Host: `say`s that came ahead of their sender's previous one.
+    pub held_items: usize,
+    /// Their bytes.
+    pub held_bytes: usize,
+    /// Host: relayed items kept for resends.
+    pub history_items: usize,
+    /// Their bytes.
+    pub history_bytes: usize,
+    /// Lines waiting for a peer's private session, all peers together.
+    pub outbox_lines: usize,
+    /// Their bytes.
+    pub outbox_bytes: usize,
+    /// Peers we keep state for.
+    pub links: usize,
+    /// Key offers kept from peers our roster does not name yet.
+    pub early_offers: usize,
+}
+
+/// The bytes of a transcript item and its MACs, as [`Usage`] counts them.
+fn item_size(item: &Item, macs: &[(String, [u8; MAC_LEN])]) -> usize {
+    let macs: usize = macs.iter().map(|(n, _)| n.len() + MAC_LEN).sum();
+    macs + match item {
+        Item::Msg(m) => m.sender.len() + m.body.len() + 16,
+        Item::Roster(r) => {
+            r.host.len()
+                + r.members
+                    .iter()
+                    .map(|e| e.nick.len() + e.fingerprint.0.len() + 1)
+                    .sum::<usize>()
+        }
+    }
 }
 
 /// Counters for measurements.
@@ -466,6 +506,38 @@ impl Node {
     /// Line counters.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// What we hold because of others: buffers, held lines, history, outboxes.
+    pub fn usage(&self) -> Usage {
+        let mut u = Usage {
+            links: self.links.len(),
+            ..Usage::default()
+        };
+        for l in self.links.values() {
+            u.outbox_lines += l.outbox.len();
+            u.outbox_bytes += l.outbox.bytes();
+            u.early_offers += usize::from(l.early_offer.is_some());
+        }
+        match &self.room {
+            Room::Member(m) => {
+                u.buffered_items = m.buffer.len();
+                u.buffered_bytes = m.buffer.bytes();
+            }
+            Room::Host(h) => {
+                for held in h.held.values() {
+                    u.held_items += held.len();
+                    u.held_bytes += held
+                        .values()
+                        .map(|(_, body, macs, _)| caps::held_size(body, macs))
+                        .sum::<usize>();
+                }
+                u.history_items = h.history.len();
+                u.history_bytes = h.history.bytes();
+            }
+            Room::Idle | Room::Invited { .. } | Room::Joining { .. } => {}
+        }
+        u
     }
 
     fn shared(&self) -> Option<&Shared> {
@@ -613,11 +685,12 @@ impl Node {
         let s = self.new_shared(id, 1, me, roster, 0, None);
         self.room = Room::Host(Box::new(HostRoom {
             s,
-            history: VecDeque::new(),
+            history: caps::History::default(),
             invited: BTreeMap::new(),
             pins: BTreeMap::new(),
             held: BTreeMap::new(),
             thin_seq: BTreeMap::new(),
+            resend: caps::ResendBudget::new(self.now),
         }));
         let mut out = Vec::new();
         self.announce_roster(&mut out);
@@ -913,7 +986,9 @@ impl Node {
         match untag(line) {
             Some(t) if t.to == self.cfg.nick => {
                 let payload = t.payload.to_owned();
-                self.channel_peers.insert(from.to_owned());
+                if self.channel_peers.len() < MAX_CHANNEL_PEERS {
+                    self.channel_peers.insert(from.to_owned());
+                }
                 let events = self.engine.receive(from, &payload);
                 self.pump(events, None, &mut out);
             }
@@ -938,6 +1013,7 @@ impl Node {
         }
         let events = self.engine.tick(self.now);
         self.pump(events, None, &mut out);
+        self.expire();
         self.retry_sessions(&mut out);
         self.retry_keys(&mut out);
         match &self.room {
@@ -1113,10 +1189,7 @@ impl Node {
             let events = self.engine.send(peer, &text);
             self.pump(events, origin, out);
         } else {
-            let link = self.link(peer);
-            if link.outbox.len() < 4096 {
-                link.outbox.push((text, origin.map(str::to_owned)));
-            }
+            self.enqueue(peer, text, origin);
             self.ensure_session(peer, out);
         }
     }
@@ -1149,10 +1222,16 @@ impl Node {
     /// its sessions): check its key against the room's, flush what waited for it, and
     /// offer a pairwise key if that is our part.
     fn on_private(&mut self, peer: &str, _fingerprint: Option<Fingerprint>, out: &mut Vec<Output>) {
-        self.link(peer).deferred = false;
+        // Only peers we keep state for (the room's) have a link; a session with anyone
+        // else creates none.
+        if let Some(l) = self.links.get_mut(peer) {
+            l.deferred = false;
+        }
         if let Some((_, expected, actual)) = self.key_mismatch(peer) {
             self.warn_mismatch(peer, expected, actual, out);
-            self.link(peer).outbox.clear();
+            if let Some(l) = self.links.get_mut(peer) {
+                l.outbox.clear();
+            }
             return;
         }
         if let Room::Host(h) = &self.room {
@@ -1160,7 +1239,11 @@ impl Node {
                 self.admit_thin(peer, out);
             }
         }
-        let pending = std::mem::take(&mut self.link(peer).outbox);
+        let pending = self
+            .links
+            .get_mut(peer)
+            .map(|l| l.outbox.take())
+            .unwrap_or_default();
         let flushed = !pending.is_empty();
         for (text, origin) in pending {
             let events = self.engine.send(peer, &text);
@@ -1293,7 +1376,19 @@ impl Node {
             {
                 // The sender learnt of us before we learnt of it: answer once our roster
                 // names it with this key (see `mesh`), not at the initiator's next retry.
-                self.link(peer).early_offer = Some((extra, key));
+                // At most MAX_EARLY_OFFERS peers' (the latest of each).
+                let kept = self
+                    .links
+                    .values()
+                    .filter(|l| l.early_offer.is_some())
+                    .count();
+                let theirs = self
+                    .links
+                    .get(peer)
+                    .is_some_and(|l| l.early_offer.is_some());
+                if theirs || kept < MAX_EARLY_OFFERS {
+                    self.link(peer).early_offer = Some((extra, key));
+                }
             }
             return;
         }
@@ -1589,6 +1684,7 @@ impl Node {
             roster: roster.clone(),
         });
         self.relay_item(Item::Roster(roster), Vec::new(), out);
+        self.prune_to_roster();
         self.push_info(out);
     }
 
@@ -1632,7 +1728,9 @@ impl Node {
                     item: r.item.clone(),
                     mac: None,
                 };
-                self.send_env(from, &env, Some(from), out);
+                // Within the member's resend budget: repeating a `say` must not buy more
+                // traffic than asking for a resend does.
+                self.send_again(from, vec![env], Some(from), out);
             }
             return;
         }
@@ -1641,10 +1739,8 @@ impl Node {
             return;
         };
         if sseq > next {
-            let held = h.held.entry(from.to_owned()).or_default();
-            if held.len() < 256 {
-                held.insert(sseq, (seen, body, macs));
-            }
+            let now = self.now;
+            h.hold(from, sseq, (seen, body, macs, now));
             return;
         }
         self.relay_msg(from, sseq, seen, body, macs, out);
@@ -1655,7 +1751,7 @@ impl Node {
             let Some(next) = h.s.senders.get(from).map_or(0, |(l, _)| *l).checked_add(1) else {
                 return;
             };
-            let Some((seen, body, macs)) = h.held.get_mut(from).and_then(|m| m.remove(&next))
+            let Some((seen, body, macs, _)) = h.held.get_mut(from).and_then(|m| m.remove(&next))
             else {
                 return;
             };
@@ -1780,10 +1876,7 @@ impl Node {
         }
         let keep = self.cfg.history;
         if let Room::Host(h) = &mut self.room {
-            h.history.push_back(Relayed { gseq, item, macs });
-            while h.history.len() > keep {
-                h.history.pop_front();
-            }
+            h.history.push(Relayed { gseq, item, macs }, keep);
         }
     }
 
@@ -1800,7 +1893,7 @@ impl Node {
         {
             return;
         }
-        let to = to.min(a.saturating_add(255));
+        let to = to.min(a.saturating_add(RESEND_MAX_ITEMS - 1));
         let room = h.s.id.clone();
         let again: Vec<Envelope> = h
             .history
@@ -1814,9 +1907,7 @@ impl Node {
                 mac: r.macs.iter().find(|(n, _)| n == from).map(|(_, m)| *m),
             })
             .collect();
-        for env in again {
-            self.send_env(from, &env, None, out);
-        }
+        self.send_again(from, again, None, out);
     }
 
     // ---------------------------------------------------------------- member side
@@ -1984,9 +2075,8 @@ impl Node {
             }));
             return;
         }
-        if m.buffer.len() < 4096 {
-            m.buffer.insert(gseq, (item, mac));
-        }
+        // Refused past its caps; asked for again once the gap before it is filled.
+        let _ = m.buffer.insert(gseq, item, mac);
         m.known_max = m.known_max.max(gseq);
         self.drain(out);
     }
@@ -2000,7 +2090,7 @@ impl Node {
             let Some(next) = m.s.chain.gseq.checked_add(1) else {
                 return;
             };
-            let Some((item, mac)) = m.buffer.remove(&next) else {
+            let Some((item, mac)) = m.buffer.take(next) else {
                 m.gap_since = if m.known_max > m.s.chain.gseq {
                     m.gap_since.or(Some(self.now))
                 } else {
@@ -2090,6 +2180,7 @@ impl Node {
                 return;
             }
             m.s.roster = r.clone();
+            self.prune_to_roster();
             if let Room::Member(m) = &self.room {
                 out.push(Output::Roster {
                     room: m.s.id.clone(),
@@ -2412,8 +2503,7 @@ impl Node {
                 let from = m.s.chain.gseq.saturating_add(1);
                 let to = m
                     .buffer
-                    .keys()
-                    .next()
+                    .first()
                     .map_or(m.known_max, |first| first.saturating_sub(1));
                 out.push(Output::Alert(Alert::Dropped {
                     room: m.s.id.clone(),
@@ -2422,7 +2512,7 @@ impl Node {
                     to,
                 }));
                 // Continue after the gap; digests will show the difference if any.
-                match m.buffer.keys().next().copied() {
+                match m.buffer.first() {
                     Some(first) => {
                         let (gseq, head) = (first.saturating_sub(1), m.s.chain.head);
                         m.s.chain = Chain::new(m.s.epoch, gseq, head, self.cfg.history);

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::{item_size, HostRoom, MemberRoom, Node, Relayed, Room};
+use super::{HostRoom, MemberRoom, Node, Relayed, Room};
 use crate::envelope::{Envelope, Item, MAC_LEN};
 use crate::limits::{
     Bucket, BUFFER_BYTES, BUFFER_ITEMS, HELD_BYTES_PER_SENDER, HELD_BYTES_TOTAL,
@@ -15,6 +15,48 @@ use crate::limits::{
     RESEND_TOTAL_BURST_BYTES, RESEND_TOTAL_RATE_BYTES,
 };
 use crate::output::Output;
+
+/// What a node holds because of others (see `crate::limits` for the caps): items and bytes
+/// (bodies, nicks, MACs and roster entries; the text each line would take, not Rust's
+/// allocation overhead).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Member: transcript items received ahead of a gap, waiting for it.
+    pub buffered_items: usize,
+    /// Their bytes.
+    pub buffered_bytes: usize,
+    /// Host: `say`s that came ahead of their sender's previous one.
+    pub held_items: usize,
+    /// Their bytes.
+    pub held_bytes: usize,
+    /// Host: relayed items kept for resends.
+    pub history_items: usize,
+    /// Their bytes.
+    pub history_bytes: usize,
+    /// Lines waiting for a peer's private session, all peers together.
+    pub outbox_lines: usize,
+    /// Their bytes.
+    pub outbox_bytes: usize,
+    /// Peers we keep state for.
+    pub links: usize,
+    /// Key offers kept from peers our roster does not name yet.
+    pub early_offers: usize,
+}
+
+/// The bytes of a transcript item and its MACs, as [`Usage`] counts them.
+fn item_size(item: &Item, macs: &[(String, [u8; MAC_LEN])]) -> usize {
+    let macs: usize = macs.iter().map(|(n, _)| n.len() + MAC_LEN).sum();
+    macs + match item {
+        Item::Msg(m) => m.sender.len() + m.body.len() + 16,
+        Item::Roster(r) => {
+            r.host.len()
+                + r.members
+                    .iter()
+                    .map(|e| e.nick.len() + e.fingerprint.0.len() + 1)
+                    .sum::<usize>()
+        }
+    }
+}
 
 /// Lines waiting for one peer's private session: (text, original sender for the channel
 /// tag, when queued). At most [`OUTBOX_LINES_PER_PEER`] lines and
@@ -295,6 +337,38 @@ impl Node {
         if let Room::Host(h) = &mut self.room {
             h.resend.spend(member, spent);
         }
+    }
+
+    /// What we hold because of others: buffers, held lines, history, outboxes.
+    pub fn usage(&self) -> Usage {
+        let mut u = Usage {
+            links: self.links.len(),
+            ..Usage::default()
+        };
+        for l in self.links.values() {
+            u.outbox_lines += l.outbox.len();
+            u.outbox_bytes += l.outbox.bytes();
+            u.early_offers += usize::from(l.early_offer.is_some());
+        }
+        match &self.room {
+            Room::Member(m) => {
+                u.buffered_items = m.buffer.len();
+                u.buffered_bytes = m.buffer.bytes();
+            }
+            Room::Host(h) => {
+                for held in h.held.values() {
+                    u.held_items += held.len();
+                    u.held_bytes += held
+                        .values()
+                        .map(|(_, body, macs, _)| held_size(body, macs))
+                        .sum::<usize>();
+                }
+                u.history_items = h.history.len();
+                u.history_bytes = h.history.bytes();
+            }
+            Room::Idle | Room::Invited { .. } | Room::Joining { .. } => {}
+        }
+        u
     }
 
     /// After a roster change: per-peer state for nicks the room no longer names goes

@@ -22,9 +22,12 @@ use crate::output::{
     Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target,
 };
 
+mod authn;
 mod caps;
 mod handoff;
 mod origin;
+
+pub use caps::Usage;
 
 /// The TLV 8 usage number under which members derive pairwise keys ("org1").
 pub const GROUP_KEY_USAGE: u32 = 0x6f72_6731;
@@ -371,48 +374,6 @@ enum Room {
     Host(Box<HostRoom>),
 }
 
-/// What a node holds because of others (see `crate::limits` for the caps): items and bytes
-/// (bodies, nicks, MACs and roster entries; the text each line would take, not Rust's
-/// allocation overhead).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Member: transcript items received ahead of a gap, waiting for it.
-    pub buffered_items: usize,
-    /// Their bytes.
-    pub buffered_bytes: usize,
-    /// Host: `say`s that came ahead of their sender's previous one.
-    pub held_items: usize,
-    /// Their bytes.
-    pub held_bytes: usize,
-    /// Host: relayed items kept for resends.
-    pub history_items: usize,
-    /// Their bytes.
-    pub history_bytes: usize,
-    /// Lines waiting for a peer's private session, all peers together.
-    pub outbox_lines: usize,
-    /// Their bytes.
-    pub outbox_bytes: usize,
-    /// Peers we keep state for.
-    pub links: usize,
-    /// Key offers kept from peers our roster does not name yet.
-    pub early_offers: usize,
-}
-
-/// The bytes of a transcript item and its MACs, as [`Usage`] counts them.
-fn item_size(item: &Item, macs: &[(String, [u8; MAC_LEN])]) -> usize {
-    let macs: usize = macs.iter().map(|(n, _)| n.len() + MAC_LEN).sum();
-    macs + match item {
-        Item::Msg(m) => m.sender.len() + m.body.len() + 16,
-        Item::Roster(r) => {
-            r.host.len()
-                + r.members
-                    .iter()
-                    .map(|e| e.nick.len() + e.fingerprint.0.len() + 1)
-                    .sum::<usize>()
-        }
-    }
-}
-
 /// Counters for measurements.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -506,38 +467,6 @@ impl Node {
     /// Line counters.
     pub fn stats(&self) -> Stats {
         self.stats
-    }
-
-    /// What we hold because of others: buffers, held lines, history, outboxes.
-    pub fn usage(&self) -> Usage {
-        let mut u = Usage {
-            links: self.links.len(),
-            ..Usage::default()
-        };
-        for l in self.links.values() {
-            u.outbox_lines += l.outbox.len();
-            u.outbox_bytes += l.outbox.bytes();
-            u.early_offers += usize::from(l.early_offer.is_some());
-        }
-        match &self.room {
-            Room::Member(m) => {
-                u.buffered_items = m.buffer.len();
-                u.buffered_bytes = m.buffer.bytes();
-            }
-            Room::Host(h) => {
-                for held in h.held.values() {
-                    u.held_items += held.len();
-                    u.held_bytes += held
-                        .values()
-                        .map(|(_, body, macs, _)| caps::held_size(body, macs))
-                        .sum::<usize>();
-                }
-                u.history_items = h.history.len();
-                u.history_bytes = h.history.bytes();
-            }
-            Room::Idle | Room::Invited { .. } | Room::Joining { .. } => {}
-        }
-        u
     }
 
     fn shared(&self) -> Option<&Shared> {
@@ -2195,177 +2124,8 @@ impl Node {
         }
     }
 
-    /// Checks a message's counters and sender; `None` if it must not be shown. The
-    /// sender's counters move only for a line that authenticates (or that nothing can
-    /// authenticate: a thin member's, or one without a pairwise key yet): a line the host
-    /// altered cannot push a sender's counter to where its real lines look out of order.
-    fn check_msg(
-        &mut self,
-        gseq: u64,
-        msg: &MsgItem,
-        mac: Option<[u8; MAC_LEN]>,
-        out: &mut Vec<Output>,
-    ) -> Option<Auth> {
-        let Room::Member(m) = &mut self.room else {
-            return None;
-        };
-        let room = m.s.id.clone();
-        let Some(entry) = m.s.roster.entry(&msg.sender).cloned() else {
-            out.push(Output::Alert(Alert::NotAdmitted {
-                room: Some(room),
-                nick: msg.sender.clone(),
-            }));
-            return None;
-        };
-        // Counters: each sender's messages come once, in its order, after what it saw.
-        let (had, replayed) =
-            m.s.senders
-                .get(&msg.sender)
-                .map_or((0, false), |(last, recent)| {
-                    (*last, recent.contains(&msg.sseq))
-                });
-        if replayed {
-            out.push(Output::Alert(Alert::Replayed {
-                room,
-                gseq,
-                sender: msg.sender.clone(),
-                sseq: msg.sseq,
-            }));
-            return None;
-        }
-        let Some(expected) = had.checked_add(1) else {
-            // The sender's counter is at its end: nothing can follow it.
-            out.push(Output::Alert(Alert::OutOfRange {
-                room,
-                nick: msg.sender.clone(),
-                field: "sender counter",
-                value: msg.sseq,
-            }));
-            return None;
-        };
-        let ordered = !((had != 0 && msg.sseq != expected) || msg.seen >= gseq);
-        if !ordered {
-            out.push(Output::Alert(Alert::Reordered {
-                room: room.clone(),
-                gseq,
-                sender: msg.sender.clone(),
-                expected,
-                got: msg.sseq,
-            }));
-        }
-        let Some(auth) = self.authenticate(gseq, msg, entry.kind, mac, out) else {
-            // Shown as failed (the alert says why), and no counter moves.
-            return Some(Auth::Failed);
-        };
-        if let Room::Member(m) = &mut self.room {
-            let (last, recent) = m.s.senders.entry(msg.sender.clone()).or_default();
-            *last = (*last).max(msg.sseq);
-            remember(recent, msg.sseq);
-        }
-        Some(if ordered { auth } else { Auth::Failed })
-    }
-
-    /// How the sender of a line is known: `None` if the line is not what its sender wrote
-    /// (an alert says why), else the kind of authentication.
-    fn authenticate(
-        &mut self,
-        gseq: u64,
-        msg: &MsgItem,
-        kind: MemberKind,
-        mac: Option<[u8; MAC_LEN]>,
-        out: &mut Vec<Output>,
-    ) -> Option<Auth> {
-        let me = self.cfg.nick.clone();
-        let Room::Member(m) = &mut self.room else {
-            return None;
-        };
-        let (room, epoch) = (m.s.id.clone(), m.s.epoch);
-        if msg.sender == me {
-            return match m.s.unechoed.get(&msg.sseq) {
-                Some((text, _, _)) if *text == msg.body => {
-                    m.s.unechoed.remove(&msg.sseq);
-                    Some(Auth::Own)
-                }
-                _ => {
-                    out.push(Output::Alert(Alert::Forged {
-                        room,
-                        gseq,
-                        sender: me,
-                        reason: ForgeReason::NotOurs,
-                    }));
-                    None
-                }
-            };
-        }
-        if msg.sender == m.s.host {
-            return Some(Auth::Session);
-        }
-        if kind == MemberKind::Thin {
-            return Some(Auth::HostAttested);
-        }
-        let host = m.s.host.clone();
-        let keys: Vec<PairKey> = self
-            .links
-            .get(&msg.sender)
-            .map(|l| l.known_keys().to_vec())
-            .unwrap_or_default();
-        let verify = |k: &PairKey, sender: &str, mac: &[u8; MAC_LEN]| {
-            k.verify(
-                &room, epoch, sender, &me, msg.sseq, msg.seen, &msg.body, mac,
-            )
-        };
-        match mac {
-            Some(mac) => {
-                if keys.iter().any(|k| verify(k, &msg.sender, &mac)) {
-                    return Some(Auth::Pairwise);
-                }
-                // Whose MAC is it? The host may have put another member's line in this
-                // sender's name.
-                let actual = self.links.iter().find_map(|(nick, l)| {
-                    (*nick != msg.sender && *nick != host)
-                        .then(|| l.known_keys().iter().any(|k| verify(k, nick, &mac)))
-                        .filter(|ok| *ok)
-                        .map(|_| nick.clone())
-                });
-                out.push(Output::Alert(match actual {
-                    Some(actual) => Alert::Misattributed {
-                        room,
-                        gseq,
-                        claimed: msg.sender.clone(),
-                        actual,
-                    },
-                    None => Alert::Forged {
-                        room,
-                        gseq,
-                        sender: msg.sender.clone(),
-                        reason: ForgeReason::BadMac,
-                    },
-                }));
-                None
-            }
-            None => {
-                let link = self.link(&msg.sender);
-                if link.their_from.is_some_and(|f| msg.sseq >= f) {
-                    out.push(Output::Alert(Alert::Forged {
-                        room,
-                        gseq,
-                        sender: msg.sender.clone(),
-                        reason: ForgeReason::MissingMac,
-                    }));
-                    return None;
-                }
-                link.unauthenticated.push((msg.sseq, gseq));
-                if link.unauthenticated.len() > 256 {
-                    link.unauthenticated.remove(0);
-                }
-                Some(Auth::HostAttested)
-            }
-        }
-    }
-
-    /// Our digest ring successor: the next full non-host member by fingerprint.
-    /// The members we send our digests to: our next two on the ring (fewer in a small
-    /// room). By symmetry, as many compare with us, so each difference has a second
+    /// The members we send our digests to: our next two on the ring (the generation's
+    /// order, [`crate::order`]; fewer in a small room). By symmetry, as many compare with us, so each difference has a second
     /// opinion.
     fn watchers(s: &Shared, me: &str) -> Vec<String> {
         let ring = s.roster.ring(&s.id, s.epoch);

@@ -210,3 +210,30 @@ fn strangers_offering_pairwise_keys_are_kept_at_most_the_cap() {
     assert!(usage.early_offers <= MAX_EARLY_OFFERS, "{usage:?}");
     assert!(usage.links <= 2 + MAX_EARLY_OFFERS, "{usage:?}");
 }
+
+#[test]
+fn lines_queued_before_the_clock_is_known_are_not_expired_by_its_arrival() {
+    // A node knows the time only from its first tick. An invitation queued before it (the
+    // invitee's session still coming up over a slow link) must not count as queued at
+    // time zero and expire when the clock arrives. (Found by the ngircd tests.)
+    let mut net = Net::new();
+    let host = net.add(0, Delivery::Private, |_| {});
+    let guest = net.add(1, Delivery::Private, |_| {});
+    net.act(&host, |h| h.host().unwrap());
+    net.hold = Some((host.clone(), guest.clone()));
+    let g = guest.clone();
+    net.act(&host, |h| h.invite(&g).unwrap());
+    assert_eq!(
+        net.node(&host).usage().outbox_lines,
+        1,
+        "the invitation waits"
+    );
+    net.advance(2);
+    net.release();
+    assert!(
+        net.outputs[&guest]
+            .iter()
+            .any(|o| matches!(o, group::Output::Invited { .. })),
+        "the invitation was dropped"
+    );
+}

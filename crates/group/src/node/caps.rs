@@ -281,6 +281,24 @@ impl Node {
             .push_back((text, origin.map(str::to_owned), now));
     }
 
+    /// The first tick: lines queued and `say`s held before we knew the time count from
+    /// now, not from time zero (they would all expire at once).
+    pub(super) fn rebase_caps(&mut self, now: f64) {
+        for link in self.links.values_mut() {
+            for (_, _, at) in &mut link.outbox.lines {
+                *at = now;
+            }
+        }
+        if let Room::Host(h) = &mut self.room {
+            for held in h.held.values_mut() {
+                for (_, _, _, at) in held.values_mut() {
+                    *at = now;
+                }
+            }
+            h.resend = ResendBudget::new(now);
+        }
+    }
+
     /// Time passed: outboxes lose their old lines, the host its old held `say`s.
     pub(super) fn expire(&mut self) {
         let now = self.now;

@@ -959,6 +959,7 @@ impl Node {
     /// The first tick: what was stamped before we knew the time (0) is stamped now, so
     /// no timer fires for the mere arrival of the clock.
     fn rebase_time(&mut self, now: f64) {
+        self.rebase_caps(now);
         for link in self.links.values_mut() {
             if link.started.is_some() {
                 link.started = Some(now);
@@ -972,6 +973,9 @@ impl Node {
                 m.last_resend = now;
                 if m.gap_since.is_some() {
                     m.gap_since = Some(now);
+                }
+                if let Some(c) = &mut m.claim {
+                    c.since = now;
                 }
                 &mut m.s
             }

@@ -675,3 +675,35 @@ fn a_roster_naming_another_host_or_another_key_for_the_host_is_rejected() {
         assert!(!net.alerts("m02").is_empty());
     }
 }
+
+#[test]
+fn a_roster_giving_a_member_another_key_is_flagged_by_that_member() {
+    // The host announces to everyone, m01 included, another key for m01: the others would
+    // take whoever holds that key for m01, and as their transcripts agree no digest
+    // differs. m01 reads its own entry and raises the alert.
+    let (mut net, _) = talked(3);
+    net.node("m00").set_relay_hook(Some(Box::new(|_, mut env| {
+        if let Envelope::Relay {
+            item: Item::Roster(r),
+            ..
+        } = &mut env
+        {
+            if let Some(e) = r.members.iter_mut().find(|e| e.nick == "m01") {
+                e.fingerprint = otr::crypto::Fingerprint([9; 20]);
+            }
+        }
+        vec![env]
+    })));
+    net.add(3, Delivery::Private, |_| {});
+    net.act("m00", |h| h.invite("m03").unwrap());
+    net.act("m03", |n| n.accept().unwrap());
+    let alerts = net.alerts("m01");
+    assert!(
+        alerts.iter().any(|a| matches!(
+            a,
+            Alert::FingerprintMismatch { nick, actual, .. }
+                if nick == "m01" && actual.0 == [9; 20]
+        )),
+        "{alerts:?}"
+    );
+}

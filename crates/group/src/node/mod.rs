@@ -2079,6 +2079,16 @@ impl Node {
                     let (host, expected) = (m.s.host.clone(), m.s.host_fp);
                     self.warn_mismatch(&host, expected, actual, out);
                     adopt = false;
+                } else if let Some(e) = r.entry(&me) {
+                    // The host gives us another key: the others would take whoever holds
+                    // it for us, and as they all see the same roster no digest differs.
+                    // Only we can tell.
+                    let ours = self.engine.fingerprint();
+                    if e.fingerprint != ours {
+                        let actual = e.fingerprint;
+                        self.warn_mismatch(&me, ours, actual, out);
+                        adopt = false;
+                    }
                 }
             }
         }

@@ -141,6 +141,8 @@ pub enum GroupError {
 /// | `Offered` | `pk` naming one of our keys: send our `pk` | `Ready` |
 /// | `Offered` | no `pk` after `retry_secs`: derive again | `Offered` (one more key) |
 /// | `Ready` | `pk` (the peer's first MACed counter) | `Ready` |
+///
+/// At most 8 keys are kept (`keys`, `known`), the oldest dropped first.
 enum KeyState {
     None,
     Offered { keys: Vec<PairKey>, since: f64 },
@@ -155,7 +157,8 @@ struct Link {
     key: KeyState,
     /// The peer MACs every message to us from this counter on (its `pk`).
     their_from: Option<u64>,
-    /// Recent messages attributed to the peer that came without a MAC: (sseq, gseq).
+    /// Recent messages attributed to the peer that came without a MAC: (sseq, gseq). At
+    /// most 256, the oldest dropped first.
     unauthenticated: Vec<(u64, u64)>,
     /// We left starting our session to the peer (see `Node::ensure_session`); the next
     /// attempt starts it ourselves.
@@ -204,10 +207,13 @@ struct Shared {
     /// Our last message counter.
     sseq: u64,
     /// Our messages not yet relayed back to us: sseq -> (text, first sent, last sent).
+    /// Ours only (what our user typed), each gone after `deadline_secs`.
     unechoed: BTreeMap<u64, (String, f64, f64)>,
-    /// Per sender: the last counter accepted and the recent ones.
+    /// Per sender: the last counter accepted and the recent ones (256, see `remember`).
+    /// One per roster member: others' go at each roster change (`caps::prune_to_roster`).
     senders: BTreeMap<String, (u64, BTreeSet<u64>)>,
-    /// Peers we already raised `Diverged` for, per host generation.
+    /// Peers we already raised `Diverged` for, per host generation: this generation and
+    /// the previous one (older ones go at a hand-off).
     diverged: BTreeSet<(u64, String)>,
     /// (gseq, time) of our last digest.
     last_digest: (u64, f64),
@@ -220,16 +226,18 @@ struct MemberRoom {
     welcomed: bool,
     /// Items ahead of a gap (capped: see `caps::Buffer`).
     buffer: caps::Buffer,
-    /// Digests from other members that are ahead of us: nick -> (gseq, head).
+    /// Digests from other members that are ahead of us: nick -> (gseq, head). One per
+    /// roster member (others' go at each roster change), none more than `MAX_AHEAD` ahead.
     claims: BTreeMap<String, (u64, [u8; 32])>,
     known_max: u64,
     gap_since: Option<f64>,
     last_resend: f64,
     /// Members whose digest matched ours this generation: nick -> the highest number.
+    /// One per roster member (others' go at each roster change).
     agreed: BTreeMap<String, u64>,
     /// Members whose digest differed from ours, not reported yet: nick -> (number, since).
     /// Reported once another member's digest tells who is the odd one out, or after
-    /// `checkpoint_secs`.
+    /// `checkpoint_secs`. One per roster member (others' go at each roster change).
     suspects: BTreeMap<String, (u64, f64)>,
     /// The successor's welcome to the next generation, waiting for our own evidence that
     /// the host left (see the `handoff` module). At most one.
@@ -326,7 +334,7 @@ struct HostRoom {
     s: Shared,
     /// Relayed items for resends (capped: see `caps::History`).
     history: caps::History,
-    /// Invited, not yet in the roster.
+    /// Invited, not yet in the roster (our user's invitations).
     invited: BTreeMap<String, MemberKind>,
     /// The key each invitation went to (the session it left over): the invitee's `join`
     /// must come from it, and the roster records it. At most one per invitee.
@@ -393,7 +401,12 @@ pub struct Node {
     /// The delivery of the room we are in: the configured one, or what the host chose
     /// (announced in its invitation); back to the configured one when the room ends.
     delivery: Delivery,
+    /// Per-peer state: one per roster member, invitee and host, and at most
+    /// `MAX_EARLY_OFFERS` others holding an early key offer; others' go at each roster
+    /// change (`caps::prune_to_roster`). A session with anyone else creates none.
     links: BTreeMap<String, Link>,
+    /// Peers whose tagged lines reached us in the channel (our replies to them go
+    /// there too): at most `MAX_CHANNEL_PEERS`, then replies go private.
     channel_peers: BTreeSet<String>,
     stats: Stats,
     hook: Option<RelayHook>,
@@ -416,6 +429,7 @@ impl core::fmt::Debug for Node {
     }
 }
 
+/// Adds a counter to a sender's recent ones, keeping the 256 highest.
 fn remember(set: &mut BTreeSet<u64>, v: u64) {
     set.insert(v);
     while set.len() > 256 {

@@ -130,10 +130,20 @@ impl PairKey {
         out
     }
 
-    /// The MAC `sender` attaches for `recipient` to its message `sseq`.
+    /// The MAC `sender` attaches for `recipient` to its message `sseq`, written in host
+    /// generation `epoch` after it had seen item `seen`:
+    /// `HMAC-SHA256(K, "offrecord-group mac v2" || lp(room) || epoch || lp(sender) ||
+    /// lp(recipient) || sseq || seen || SHA-256(body))`, truncated to [`MAC_LEN`] bytes.
+    /// It binds everything the sender knows of where its line stands: the room, the
+    /// generation, its own counter and the transcript position it had reached (not the
+    /// number the host gives the line, which the sender cannot know: counters, `seen` and
+    /// digests guard that). A line cannot be carried into another room or generation, nor
+    /// re-numbered, without the MAC failing.
+    #[allow(clippy::too_many_arguments)]
     pub fn mac(
         &self,
         room: &RoomId,
+        epoch: u64,
         sender: &str,
         recipient: &str,
         sseq: u64,
@@ -142,12 +152,13 @@ impl PairKey {
     ) -> [u8; MAC_LEN] {
         let mut b = Vec::new();
         lp(&mut b, room.as_str().as_bytes());
+        b.extend_from_slice(&epoch.to_be_bytes());
         lp(&mut b, sender.as_bytes());
         lp(&mut b, recipient.as_bytes());
         b.extend_from_slice(&sseq.to_be_bytes());
         b.extend_from_slice(&seen.to_be_bytes());
         b.extend_from_slice(&sha256(&[body.as_bytes()]));
-        let full = hmac_sha256(&self.0, &[b"offrecord-group mac v1", &b]);
+        let full = hmac_sha256(&self.0, &[b"offrecord-group mac v2", &b]);
         let mut out = [0u8; MAC_LEN];
         out.copy_from_slice(&full[..MAC_LEN]);
         out
@@ -158,6 +169,7 @@ impl PairKey {
     pub fn verify(
         &self,
         room: &RoomId,
+        epoch: u64,
         sender: &str,
         recipient: &str,
         sseq: u64,
@@ -165,7 +177,10 @@ impl PairKey {
         body: &str,
         mac: &[u8; MAC_LEN],
     ) -> bool {
-        ct_eq(&self.mac(room, sender, recipient, sseq, seen, body), mac)
+        ct_eq(
+            &self.mac(room, epoch, sender, recipient, sseq, seen, body),
+            mac,
+        )
     }
 }
 
@@ -205,11 +220,16 @@ mod tests {
     fn macs_bind_every_field() {
         let room = RoomId::parse("00112233445566aa").unwrap();
         let k = PairKey::derive(&[1; 32], &room);
-        let m = k.mac(&room, "a", "b", 1, 0, "hi");
-        assert!(k.verify(&room, "a", "b", 1, 0, "hi", &m));
-        assert!(!k.verify(&room, "c", "b", 1, 0, "hi", &m));
-        assert!(!k.verify(&room, "a", "b", 2, 0, "hi", &m));
-        assert!(!k.verify(&room, "a", "b", 1, 0, "ho", &m));
+        let other = RoomId::parse("00112233445566ab").unwrap();
+        let m = k.mac(&room, 1, "a", "b", 1, 0, "hi");
+        assert!(k.verify(&room, 1, "a", "b", 1, 0, "hi", &m));
+        assert!(!k.verify(&other, 1, "a", "b", 1, 0, "hi", &m));
+        assert!(!k.verify(&room, 2, "a", "b", 1, 0, "hi", &m));
+        assert!(!k.verify(&room, 1, "c", "b", 1, 0, "hi", &m));
+        assert!(!k.verify(&room, 1, "a", "c", 1, 0, "hi", &m));
+        assert!(!k.verify(&room, 1, "a", "b", 2, 0, "hi", &m));
+        assert!(!k.verify(&room, 1, "a", "b", 1, 1, "hi", &m));
+        assert!(!k.verify(&room, 1, "a", "b", 1, 0, "ho", &m));
         assert_eq!(format!("{k:?}"), "PairKey(<redacted>)");
     }
 }

@@ -11,8 +11,20 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use otr::crypto::Fingerprint;
 
-/// What every envelope starts with.
-pub const PREFIX: &str = "?GRP1 ";
+/// What every envelope starts with: the protocol version is its digit. Version 2 changed
+/// the pairwise MAC (it covers the host generation), the hand-off order (a hash of room,
+/// generation and fingerprint) and the hand-off rule (only on evidence that the host
+/// left), so a version 1 node could not follow a version 2 room: versions do not mix.
+pub const PREFIX: &str = "?GRP2 ";
+
+/// True for an envelope of another version of this protocol (`?GRP<digits> `): never
+/// shown as a private message, never handled.
+pub fn other_version(text: &str) -> bool {
+    text.strip_prefix("?GRP").is_some_and(|rest| {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && rest.as_bytes().get(digits) == Some(&b' ')
+    }) && !text.starts_with(PREFIX)
+}
 
 /// The largest body of one group message, in bytes (a chat line; bounds memory per item).
 pub const MAX_BODY: usize = 16 * 1024;
@@ -120,21 +132,24 @@ impl Roster {
         self.entry(nick).is_some()
     }
 
-    /// Full members other than the host, ordered by fingerprint (the digest ring and the
-    /// hand-off order).
-    pub fn ring(&self) -> Vec<&RosterEntry> {
-        let mut v: Vec<&RosterEntry> = self
+    /// Full members other than the host, in the order of host generation `epoch` of
+    /// `room` (the digest ring and the hand-off order; see [`crate::order`]). Ties (one
+    /// key listed twice) fall back to the nick, so the order is total.
+    pub fn ring(&self, room: &RoomId, epoch: u64) -> Vec<&RosterEntry> {
+        let mut v: Vec<([u8; 32], &RosterEntry)> = self
             .members
             .iter()
             .filter(|m| m.kind == MemberKind::Full && m.nick != self.host)
+            .map(|m| (crate::order::rank(room, epoch, &m.fingerprint), m))
             .collect();
-        v.sort_by_key(|a| a.fingerprint.0);
-        v
+        v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.nick.cmp(&b.1.nick)));
+        v.into_iter().map(|(_, m)| m).collect()
     }
 
-    /// The hand-off rule: the full member with the lowest fingerprint, the host excluded.
-    pub fn successor(&self) -> Option<&RosterEntry> {
-        self.ring().into_iter().next()
+    /// The hand-off rule: who hosts after generation `epoch` of `room`, the first full
+    /// member (the host excluded) in that generation's order.
+    pub fn successor(&self, room: &RoomId, epoch: u64) -> Option<&RosterEntry> {
+        self.ring(room, epoch).into_iter().next()
     }
 }
 
@@ -800,7 +815,7 @@ mod tests {
         }
         // The form without a channel (before channels were announced) is private delivery.
         assert_eq!(
-            Envelope::decode("?GRP1 inv 0123456789abcdef").unwrap(),
+            Envelope::decode("?GRP2 inv 0123456789abcdef").unwrap(),
             Envelope::Invite {
                 room: room(),
                 channel: None
@@ -812,23 +827,33 @@ mod tests {
     fn garbage_is_refused_without_panic() {
         for s in [
             "",
-            "?GRP1 ",
-            "?GRP1 rel",
-            "?GRP1 rel 0123456789abcdef 1 99999999999999999999999 m a 1 1 - x",
-            "?GRP1 rel 0123456789abcdef 1 1 m a 1 1 AAAA x",
-            "?GRP1 say 0123456789abcdef 1 1 _w ::,",
-            "?GRP1 rel 0123456789abcdef 1 1 r a a:zz:f",
-            "?GRP1 pk 0123456789ABCDEF AAAAAAAAAAA 1",
-            "?GRP1 zz 0123456789abcdef",
-            "?GRP1 inv 0123456789abcdef ",
-            "?GRP1 inv 0123456789abcdef chan",
-            "?GRP1 inv 0123456789abcdef #",
-            "?GRP1 inv 0123456789abcdef #a:b",
-            "?GRP1 inv 0123456789abcdef #a,#b",
-            "?GRP1 inv 0123456789abcdef #a\u{7}",
+            "?GRP2 ",
+            "?GRP2 rel",
+            "?GRP2 rel 0123456789abcdef 1 99999999999999999999999 m a 1 1 - x",
+            "?GRP2 rel 0123456789abcdef 1 1 m a 1 1 AAAA x",
+            "?GRP2 say 0123456789abcdef 1 1 _w ::,",
+            "?GRP2 rel 0123456789abcdef 1 1 r a a:zz:f",
+            "?GRP2 pk 0123456789ABCDEF AAAAAAAAAAA 1",
+            "?GRP2 zz 0123456789abcdef",
+            "?GRP2 inv 0123456789abcdef ",
+            "?GRP2 inv 0123456789abcdef chan",
+            "?GRP2 inv 0123456789abcdef #",
+            "?GRP2 inv 0123456789abcdef #a:b",
+            "?GRP2 inv 0123456789abcdef #a,#b",
+            "?GRP2 inv 0123456789abcdef #a\u{7}",
         ] {
             assert!(Envelope::decode(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn other_versions_are_recognised() {
+        assert!(other_version("?GRP1 inv 0123456789abcdef"));
+        assert!(other_version("?GRP17 anything"));
+        assert!(!other_version("?GRP2 inv 0123456789abcdef"));
+        assert!(!other_version("?GRP hello"));
+        assert!(!other_version("?GRP1x"));
+        assert!(!other_version("hello"));
     }
 
     #[test]

@@ -18,16 +18,19 @@
 //! returns [`Output`]s. The protocol is specified in `docs/group-protocol.md`.
 //!
 //! Modules: [`envelope`] (wire formats and channel tags), [`chain`] (transcript chain,
-//! pairwise MACs), [`chatinfo`] (the room state file), [`node`] (the state machine),
-//! [`output`] (what the caller transmits or shows).
+//! pairwise MACs), [`order`] (who hosts next, the digest ring), [`limits`] (the caps on
+//! what others can make a node hold or send), [`chatinfo`] (the room state file),
+//! [`node`] (the state machine), [`output`] (what the caller transmits or shows).
 
 pub mod chain;
 pub mod chatinfo;
 pub mod envelope;
+pub mod limits;
 pub mod node;
+pub mod order;
 pub mod output;
 
 pub use chatinfo::{ChatInfo, SecurityLevel};
 pub use envelope::{Envelope, MemberKind, RoomId, Roster, RosterEntry};
-pub use node::{Config, Delivery, GroupError, Node, RelayHook, Stats, GROUP_KEY_USAGE};
+pub use node::{Config, Delivery, GroupError, Node, RelayHook, Stats, Usage, GROUP_KEY_USAGE};
 pub use output::{Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target};

@@ -180,6 +180,32 @@ pub enum Alert {
         /// The nick.
         nick: String,
     },
+    /// `nick` sent a number outside what the protocol allows (a counter, transcript number
+    /// or generation at the end of its range, or too far ahead): the message was ignored.
+    OutOfRange {
+        /// The room.
+        room: RoomId,
+        /// Who sent it.
+        nick: String,
+        /// Which field.
+        field: &'static str,
+        /// The value.
+        value: u64,
+    },
+    /// `claimant` (the successor by our roster) welcomed us to the room's next
+    /// generation, but `host` has not left as far as we can tell (it still relays, or
+    /// nothing told us it is gone): we stay with `host`. If it is gone after all, we
+    /// follow `claimant` as soon as we learn it.
+    HandOffRefused {
+        /// The room.
+        room: RoomId,
+        /// The generation `claimant` would host.
+        epoch: u64,
+        /// Who claims to host the room.
+        claimant: String,
+        /// The host we follow.
+        host: String,
+    },
     /// The OTR session with `nick` shows another key than the roster announces.
     FingerprintMismatch {
         /// The room.
@@ -279,6 +305,21 @@ impl core::fmt::Display for Alert {
             Self::NotAdmitted { nick, .. } => write!(
                 f,
                 "{nick} is not admitted to the room by its host; their content was rejected"
+            ),
+            Self::HandOffRefused {
+                epoch,
+                claimant,
+                host,
+                ..
+            } => write!(
+                f,
+                "{claimant} claims to host the room (generation {epoch}), but {host} has not left as far as you can tell: you stay with {host} (if {host} is gone, you follow {claimant} as soon as you learn it)"
+            ),
+            Self::OutOfRange {
+                nick, field, value, ..
+            } => write!(
+                f,
+                "{nick} sent {field} {value}, outside what the room allows: the message was ignored"
             ),
             Self::FingerprintMismatch {
                 nick,

@@ -8,7 +8,7 @@
 mod support;
 
 use group::envelope::{Envelope, Item, MsgItem};
-use group::{Alert, Delivery, Divergence, ForgeReason};
+use group::{Alert, Auth, Delivery, Divergence, ForgeReason};
 use support::Net;
 
 /// A 4-member room (host m00) that has talked a little, so pairwise keys are in use.
@@ -435,4 +435,204 @@ fn equivocation_and_alteration_caught_in_rooms_of_10_and_50() {
             .count();
         assert!(diverged > 0, "{n} members: {:?}", net.all_alerts());
     }
+}
+
+#[test]
+fn a_sender_counter_at_u64_max_is_rejected_and_the_room_goes_on() {
+    // The host relays m01's line to m02 with m01's counter set to u64::MAX. The line is
+    // rejected (its MAC covers the counter), nothing panics, and m01's later lines are
+    // shown authenticated again.
+    let (mut net, _) = room();
+    hook(&mut net, |to, mut env| {
+        if to == "m02" {
+            if let Some(m) = msg_mut(&mut env) {
+                if m.sender == "m01" && m.body == "one" {
+                    m.sseq = u64::MAX;
+                }
+            }
+        }
+        vec![env]
+    });
+    net.say("m01", "one");
+    assert!(
+        net.alerts("m02").iter().any(|a| matches!(
+            a,
+            Alert::Forged { sender, reason: ForgeReason::BadMac, .. } if sender == "m01"
+        )),
+        "{:?}",
+        net.alerts("m02")
+    );
+    net.say("m01", "two");
+    net.say("m01", "three");
+    for m in net.messages("m02") {
+        if m.text == "one" {
+            assert_eq!(m.auth, Auth::Failed, "{m:?}");
+        }
+    }
+    let three = net
+        .messages("m02")
+        .into_iter()
+        .find(|m| m.text == "three")
+        .expect("m02 shows m01's later line");
+    assert_eq!(three.auth, Auth::Pairwise);
+    for n in ["m01", "m03"] {
+        assert!(net.alerts(n).is_empty(), "{n}: {:?}", net.alerts(n));
+    }
+}
+
+#[test]
+fn a_transcript_number_at_u64_max_is_rejected_and_the_room_goes_on() {
+    // The host adds a copy of a line at transcript number u64::MAX for m02. It is refused
+    // as out of range (no gap to wait for, no jump of the transcript), and the room goes on.
+    let (mut net, _) = room();
+    let mut done = false;
+    hook(&mut net, move |to, env| {
+        if to != "m02" || done || msg_of(&env).is_none() {
+            return vec![env];
+        }
+        done = true;
+        let mut copy = env.clone();
+        if let Envelope::Relay { gseq, .. } = &mut copy {
+            *gseq = u64::MAX;
+        }
+        vec![env, copy]
+    });
+    net.say("m00", "x");
+    assert!(
+        net.alerts("m02").iter().any(|a| matches!(
+            a,
+            Alert::OutOfRange {
+                value: u64::MAX,
+                ..
+            }
+        )),
+        "{:?}",
+        net.alerts("m02")
+    );
+    net.advance(13);
+    net.say("m01", "still here");
+    let got = net
+        .messages("m02")
+        .into_iter()
+        .find(|m| m.text == "still here")
+        .expect("m02 shows m01's line");
+    assert_eq!(got.auth, Auth::Pairwise);
+    assert!(
+        !net.alerts("m02")
+            .iter()
+            .any(|a| matches!(a, Alert::Dropped { .. } | Alert::Replayed { .. })),
+        "{:?}",
+        net.alerts("m02")
+    );
+}
+
+#[test]
+fn a_generation_at_u64_max_is_rejected_without_panic() {
+    // The host shows a newcomer the room as generation u64::MAX, then leaves: the next
+    // generation's number would overflow. The welcome is refused; the others hand off.
+    let (mut net, names) = room();
+    net.add(4, Delivery::Private, |_| {});
+    hook(&mut net, |to, mut env| {
+        if to == "m04" {
+            if let Envelope::Welcome { epoch, .. } | Envelope::Relay { epoch, .. } = &mut env {
+                *epoch = u64::MAX;
+            }
+        }
+        vec![env]
+    });
+    net.act("m00", |h| h.invite("m04").unwrap());
+    net.act("m04", |n| n.accept().unwrap());
+    assert!(
+        net.alerts("m04").iter().any(|a| matches!(
+            a,
+            Alert::OutOfRange {
+                value: u64::MAX,
+                ..
+            }
+        )),
+        "{:?}",
+        net.alerts("m04")
+    );
+    assert!(net.node("m04").transcript().is_none(), "not in the room");
+    net.act("m00", |h| h.leave().unwrap());
+    net.nodes.remove("m00");
+    for n in &names[1..] {
+        assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}: generation 2");
+    }
+}
+
+#[test]
+fn a_line_withheld_in_one_generation_and_replayed_in_the_next_does_not_verify() {
+    // The old host withholds W's line from everyone and keeps the copy carrying W's MAC
+    // for R; the successor, in league with it, puts that copy into the next generation
+    // where W's counter and the transcript position fit. The MAC covers the generation,
+    // so R does not take it for W's.
+    let (mut net, names) = room();
+    let next = net.node("m01").successor().unwrap().to_owned();
+    let others: Vec<String> = names[1..].iter().filter(|n| **n != next).cloned().collect();
+    let (w, r) = (others[0].clone(), others[1].clone());
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(None::<Envelope>));
+    let keep = kept.clone();
+    let r2 = r.clone();
+    hook(&mut net, move |to, env| {
+        if msg_of(&env).is_some_and(|m| m.body == "yes, transfer it") {
+            if to == r2 {
+                *keep.lock().unwrap() = Some(env);
+            }
+            return vec![];
+        }
+        vec![env]
+    });
+    net.say(&w, "yes, transfer it");
+    net.advance(13);
+    let captured = kept
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the host kept W's line");
+    // The host leaves; everyone follows the successor into generation 2.
+    net.act("m00", |h| h.leave().unwrap());
+    net.nodes.remove("m00");
+    for n in &names[1..] {
+        let outs = net.node(n).peer_gone("m00");
+        net.absorb(n, outs);
+    }
+    net.run();
+    assert!(net.node(&next).is_host());
+    net.clear_outputs();
+    // The successor's line "filler 9" to R becomes the withheld line, at the same number.
+    let r3 = r.clone();
+    net.node(&next)
+        .set_relay_hook(Some(Box::new(move |to, env| {
+            if to == r3 && msg_of(&env).is_some_and(|m| m.body == "filler 9") {
+                let Envelope::Relay { gseq, .. } = &env else {
+                    return vec![env];
+                };
+                let mut replay = captured.clone();
+                if let Envelope::Relay { epoch, gseq: g, .. } = &mut replay {
+                    *epoch = 2;
+                    *g = *gseq;
+                }
+                return vec![replay];
+            }
+            vec![env]
+        })));
+    for i in 0..10 {
+        net.say(&next, &format!("filler {i}"));
+    }
+    let replayed = net
+        .messages(&r)
+        .into_iter()
+        .find(|m| m.text == "yes, transfer it")
+        .expect("R was shown the replayed line");
+    assert_eq!(replayed.epoch, 2);
+    assert_ne!(replayed.auth, Auth::Pairwise, "{replayed:?}");
+    assert!(
+        net.alerts(&r).iter().any(|a| matches!(
+            a,
+            Alert::Forged { sender, reason: ForgeReason::BadMac, .. } if *sender == w
+        )),
+        "{:?}",
+        net.alerts(&r)
+    );
 }

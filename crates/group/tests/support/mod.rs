@@ -79,6 +79,12 @@ pub struct Net {
     rng: ChaCha20Rng,
     pub outputs: BTreeMap<String, Vec<Output>>,
     pub thin_shown: BTreeMap<String, Shown>,
+    /// Engines with another key under a member's nick (an impostor, or the member on a
+    /// second device): each also receives every private line sent to that nick, and what
+    /// it sends goes out under that nick. Its events other than lines are kept in
+    /// `impostor_events`.
+    pub impostors: BTreeMap<String, Engine>,
+    pub impostor_events: Vec<Event>,
     /// Lines put on the wire, and deliveries (a channel line is delivered to each member).
     pub lines: u64,
     pub deliveries: u64,
@@ -102,6 +108,8 @@ impl Net {
             rng: ChaCha20Rng::seed_from_u64(9),
             outputs: BTreeMap::new(),
             thin_shown: BTreeMap::new(),
+            impostors: BTreeMap::new(),
+            impostor_events: Vec::new(),
             lines: 0,
             deliveries: 0,
             channel_lines: 0,
@@ -205,6 +213,30 @@ impl Net {
         }
     }
 
+    /// Adds `engine` as a second instance under `nick` (see [`Net::impostors`]).
+    pub fn add_impostor(&mut self, nick: &str, engine: Engine) {
+        self.impostors.insert(nick.to_owned(), engine);
+    }
+
+    /// The impostor under `nick` runs `f` on its engine; the network delivers what follows.
+    pub fn impostor(&mut self, nick: &str, f: impl FnOnce(&mut Engine) -> Vec<Event>) {
+        let events = f(self.impostors.get_mut(nick).unwrap());
+        self.absorb_impostor(nick, events);
+        self.run();
+    }
+
+    fn absorb_impostor(&mut self, nick: &str, events: Vec<Event>) {
+        for e in events {
+            match e {
+                Event::Wire { peer, data } => {
+                    self.queue
+                        .push_back((nick.to_owned(), Target::Private(peer), data))
+                }
+                other => self.impostor_events.push(other),
+            }
+        }
+    }
+
     /// A thin member writes `text` to `host` (an ordinary private OTR message).
     pub fn thin_say(&mut self, n: &str, host: &str, text: &str) {
         match self.thin.get_mut(n).unwrap() {
@@ -245,6 +277,10 @@ impl Net {
                     self.deliveries += 1;
                     if self.lose() {
                         continue;
+                    }
+                    if let Some(imp) = self.impostors.get_mut(&dest) {
+                        let events = imp.receive(&from, &line);
+                        self.absorb_impostor(&dest, events);
                     }
                     if let Some(node) = self.nodes.get_mut(&dest) {
                         let outs = node.receive_private(&from, &line);

@@ -5,6 +5,7 @@
 //! cargo run --release -p otr --example dudect -- dh-shared 1000000
 //! cargo run --release -p otr --example dudect -- all            # the four primitives
 //! cargo run --release -p otr --example dudect -- controls       # detector sanity check
+//! cargo run --release -p otr --example dudect -- --null dsa-sign # the noise floor
 //! ```
 //!
 //! For each secret-dependent primitive, every measurement draws a class at random: A, a
@@ -16,7 +17,9 @@
 //! classes' times: on all measurements, on the measurements under each of 100 percentile
 //! thresholds (dudect's crops, which drop the long tail of preemptions and interrupts), and
 //! to second order (squared distances to the class mean). The implementation leaks nothing
-//! detectable if every |t| stays under 4.5.
+//! detectable if every |t| stays under 4.5. The largest of these 102 correlated values is
+//! reported; `--null` draws class A's secrets like class B's, so that the same statistic
+//! shows what noise alone gives on the machine at hand (about 3 on a busy one).
 //!
 //! Primitives, all through the crate's public API:
 //!
@@ -161,8 +164,9 @@ struct Verdict {
     n: [usize; 2],
     mean_us: [f64; 2],
     raw: f64,
-    /// The largest |t| over the crops, with the share of measurements that crop keeps.
-    crop: (f64, f64),
+    /// The crop with the largest |t|: t, the share of measurements it keeps, and its
+    /// difference of means (A - B) in nanoseconds.
+    crop: (f64, f64, f64),
     second_order: f64,
 }
 
@@ -197,8 +201,11 @@ impl Verdict {
         }
         let crop = crops
             .iter()
-            .map(|w| (w.t(), (w.n[0] + w.n[1]) / len.max(1) as f64))
-            .fold((0.0f64, 0.0f64), |best, c| {
+            .map(|w| {
+                let kept = (w.n[0] + w.n[1]) / len.max(1) as f64;
+                (w.t(), kept, w.mean[0] - w.mean[1])
+            })
+            .fold((0.0f64, 0.0f64, 0.0f64), |best, c| {
                 if c.0.abs() > best.0.abs() {
                     c
                 } else {
@@ -344,8 +351,9 @@ fn leaky_pow(base: &BigUint, exp: &BigUint, p: &BigUint, bits: u64) -> BigUint {
 }
 
 /// Runs one primitive or control for `n` measurements and prints its verdict; returns
-/// whether it is as expected (no leak for a primitive, a leak for a control).
-fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
+/// whether it is as expected (no leak for a primitive, a leak for a control). With `null`,
+/// class A's inputs are drawn like class B's: the t values then show the noise floor.
+fn check(name: &str, n: usize, null: bool, rng: &mut ChaCha20Rng) -> Res<bool> {
     let started = Instant::now();
     let report = |s: &Samples| {
         let v = Verdict::of(s);
@@ -357,12 +365,20 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
         );
     };
     let theirs = random_dh_key(rng).public().clone();
+    // The class each input is made for (B for both under `null`); the label stays.
+    let as_b = |b: bool| b || null;
     let samples = match name {
-        "dh-shared" => measure(n, rng, dh_key, |kp| kp.shared_secret(&theirs), report)?,
+        "dh-shared" => measure(
+            n,
+            rng,
+            |b, rng| dh_key(as_b(b), rng),
+            |kp| kp.shared_secret(&theirs),
+            report,
+        )?,
         "dh-pair" => measure(
             n,
             rng,
-            |b, rng| Ok((dh_key(b, rng)?, dh_key(b, rng)?)),
+            |b, rng| Ok((dh_key(as_b(b), rng)?, dh_key(as_b(b), rng)?)),
             |(a, b)| DhKeyPair::shared_secrets_pair(a, b, &theirs),
             report,
         )?,
@@ -377,7 +393,7 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
                 rng,
                 |b, rng| {
                     let mut x = fixed_dh_secret();
-                    if b {
+                    if as_b(b) {
                         rng.fill_bytes(&mut x);
                     }
                     Ok(x)
@@ -392,18 +408,18 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
             let q = model.public().q().to_vec();
             let mut one = [0u8; 20];
             one[19] = 1;
-            let fixed = (0..64)
-                .map(|_| dsa_key_with(&model, &one))
-                .collect::<Res<Vec<_>>>()?;
-            let random = (0..64)
-                .map(|_| dsa_key_with(&model, &below_q(&q, rng)))
-                .collect::<Res<Vec<_>>>()?;
+            // Allocated in turns, so that neither class's keys sit apart in memory.
+            let (mut fixed, mut random) = (Vec::new(), Vec::new());
+            for _ in 0..64 {
+                fixed.push(dsa_key_with(&model, &one)?);
+                random.push(dsa_key_with(&model, &below_q(&q, rng))?);
+            }
             measure(
                 n,
                 rng,
                 |b, rng| {
                     let pick = rng.next_u32() as usize % 64;
-                    let (keys, k) = if b {
+                    let (keys, k) = if as_b(b) {
                         (&random, below_q(&q, rng))
                     } else {
                         (&fixed, one)
@@ -421,7 +437,7 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
             measure(
                 n,
                 rng,
-                dh_key,
+                |b, rng| dh_key(as_b(b), rng),
                 |kp| leaky_eq(&kp.shared_secret(&theirs).secbytes(), &reference),
                 report,
             )?
@@ -434,7 +450,7 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
                 rng,
                 |b, rng| {
                     let mut v = reference.clone();
-                    if b {
+                    if as_b(b) {
                         rng.fill_bytes(&mut v);
                     }
                     Ok(v)
@@ -451,7 +467,7 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
                 rng,
                 |b, rng| {
                     let mut x = fixed_dh_secret();
-                    if b {
+                    if as_b(b) {
                         rng.fill_bytes(&mut x);
                     }
                     Ok(BigUint::from_bytes_be(&x))
@@ -463,12 +479,18 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
         other => return Err(format!("unknown primitive {other:?}\n{USAGE}").into()),
     };
     let v = Verdict::of(&samples);
-    let control = name.starts_with("control");
+    let control = name.starts_with("control") && !null;
     let leaks = v.max_abs_t() >= THRESHOLD;
     println!(
-        "{name}: {} measurements (A {}, B {}) in {:.0} s; mean A {:.2} µs, B {:.2} µs\n  \
-         t: raw {:.2}, max over {CROPS} crops {:.2} (keeping {:.1} %), second order {:.2}; \
+        "{name}{}: {} measurements (A {}, B {}) in {:.0} s; mean A {:.2} µs, B {:.2} µs\n  \
+         t: raw {:.2}, max over {CROPS} crops {:.2} (keeping {:.1} %, A - B = {:.1} ns), \
+         second order {:.2}; \
          max |t| = {:.2} {} {THRESHOLD}: {}",
+        if null {
+            " (null: both classes random)"
+        } else {
+            ""
+        },
         samples.ns.len(),
         v.n[0],
         v.n[1],
@@ -478,6 +500,7 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
         v.raw,
         v.crop.0,
         100.0 * v.crop.1,
+        v.crop.2,
         v.second_order,
         v.max_abs_t(),
         if leaks { ">=" } else { "<" },
@@ -491,7 +514,7 @@ fn check(name: &str, n: usize, rng: &mut ChaCha20Rng) -> Res<bool> {
     Ok(leaks == control)
 }
 
-const USAGE: &str = "usage: dudect PRIMITIVE|all|controls [MEASUREMENTS]\n  primitives: \
+const USAGE: &str = "usage: dudect [--null] PRIMITIVE|all|controls [MEASUREMENTS]\n  primitives: \
                      dh-shared dh-pair dh-keygen dsa-sign; controls: control-memcmp \
                      control-sqmul control-subtle";
 
@@ -507,7 +530,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Res<bool> {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let null = args.iter().any(|a| a == "--null");
+    args.retain(|a| a != "--null");
+    let mut args = args.into_iter();
     let which = args.next().ok_or(USAGE)?;
     let count = args.next().map(|a| a.replace('_', "").parse::<usize>());
     let names: Vec<&str> = match which.as_str() {
@@ -527,7 +553,7 @@ fn run() -> Res<bool> {
             None if name.starts_with("control") => DEFAULT_CONTROL,
             None => DEFAULT_PRIMITIVE,
         };
-        all_ok &= check(name, n, &mut rng)?;
+        all_ok &= check(name, n, null, &mut rng)?;
     }
     Ok(all_ok)
 }

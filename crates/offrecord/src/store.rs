@@ -478,9 +478,15 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
+        // The lock file stays (removing it would let two processes lock different files).
         assert_eq!(
             names,
-            ["otr.fingerprints", "otr.instance_tags", "otr.private_key"]
+            [
+                ".offrecord.lock",
+                "otr.fingerprints",
+                "otr.instance_tags",
+                "otr.private_key"
+            ]
         );
         for name in names {
             let mode = fs::metadata(home.join(&name)).unwrap().permissions().mode() & 0o777;

@@ -1,8 +1,9 @@
 //! The file-system edge: reading, atomic writing, the directory and the lock.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use rand_core::RngCore;
 use zeroize::Zeroizing;
@@ -80,44 +81,52 @@ pub fn ensure_dir(dir: &Path) -> Result<(), IdentityError> {
     builder.create(dir).map_err(IdentityError::io(dir))
 }
 
-/// How long a lock may be held before another process considers it abandoned.
-const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long [`lock`] waits for another process to release the lock before giving up with
+/// [`IdentityError::Locked`]. Read-modify-write cycles under the lock take milliseconds, so
+/// only a stuck process (stopped, or on a hung disk) holds it this long.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// A lock file, removed when dropped.
+/// How often a waiting [`lock`] tries again.
+const LOCK_POLL: Duration = Duration::from_millis(10);
+
+/// The advisory lock on a lock file, released when dropped (the file is closed) or when the
+/// holding process dies (the kernel closes its files). The lock file itself stays.
 #[derive(Debug)]
 pub struct LockGuard {
-    path: PathBuf,
+    /// Held open for the lock's lifetime: `flock(2)` locks belong to the open file.
+    _file: File,
 }
 
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+/// Takes an exclusive advisory lock (`flock(2)` on Unix, `LockFileEx` on Windows) on `path`,
+/// creating the file (mode 0600) if it is missing. While another process (or another open
+/// of the file in this one) holds it, tries again every 10 ms for up to `wait`, then fails
+/// with [`IdentityError::Locked`]. A lock held by a live process is never taken over, and
+/// the file is never removed: a process that opened it before the removal would lock a
+/// file that no longer has a name while a newcomer locks a fresh one.
+pub fn lock(path: &Path, wait: Duration) -> Result<LockGuard, IdentityError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
-}
-
-/// Takes the lock `path`, a file created exclusively. A lock older than 5 s is left over
-/// from a crash and is taken over.
-pub fn lock(path: &Path) -> Result<LockGuard, IdentityError> {
-    let started = std::time::Instant::now();
+    let file = options.open(path).map_err(IdentityError::io(path))?;
+    let started = Instant::now();
     loop {
-        match OpenOptions::new().write(true).create_new(true).open(path) {
-            Ok(_) => {
-                return Ok(LockGuard {
-                    path: path.to_path_buf(),
-                })
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let age = fs::metadata(path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok());
-                if age.is_some_and(|age| age > STALE_LOCK) || started.elapsed() > STALE_LOCK {
-                    let _ = fs::remove_file(path);
-                } else {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
+        match file.try_lock() {
+            Ok(()) => return Ok(LockGuard { _file: file }),
+            Err(TryLockError::WouldBlock) => {
+                let waited = started.elapsed();
+                if waited >= wait {
+                    return Err(IdentityError::Locked {
+                        path: path.to_path_buf(),
+                        waited,
+                    });
                 }
+                std::thread::sleep(LOCK_POLL.min(wait.saturating_sub(waited)));
             }
-            Err(source) => {
+            Err(TryLockError::Error(source)) => {
                 return Err(IdentityError::Io {
                     path: path.to_path_buf(),
                     source,

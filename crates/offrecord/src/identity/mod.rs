@@ -32,6 +32,9 @@ pub use private_key::PrivateKeys;
 /// (irssi-otr uses `IRC` and other file names: see [`Layout::IRSSI`]).
 pub const DEFAULT_PROTOCOL: &str = "prpl-irc";
 
+/// The name of the lock file offrecord processes sharing a directory lock (never removed).
+pub const LOCK_FILE: &str = ".offrecord.lock";
+
 /// A parse error: where (1-based line, and column for the key file) and what.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}{}: {message}", column.map(|c| format!(", column {c}")).unwrap_or_default())]
@@ -87,6 +90,18 @@ pub enum IdentityError {
         path: PathBuf,
         /// Where and what.
         error: ParseError,
+    },
+    /// Another process held the directory's lock for the whole wait; nothing was changed.
+    #[error(
+        "{}: another offrecord process is using this home directory (its lock was still held \
+         after {} s); nothing was changed: try again when it is done",
+        path.display(), waited.as_secs()
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited: std::time::Duration,
     },
 }
 
@@ -231,11 +246,18 @@ impl OtrDir {
         )
     }
 
+    /// The lock file, `.offrecord.lock` in the directory.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
+
     /// Takes the lock that serializes read-modify-write cycles of offrecord processes sharing
-    /// the directory (libotr itself takes no lock).
+    /// the directory (libotr itself takes no lock): an advisory lock on [`OtrDir::lock_path`],
+    /// released when the guard is dropped or the process dies. Waits up to
+    /// [`atomic::LOCK_WAIT`] for another holder, then fails with [`IdentityError::Locked`].
     pub fn lock(&self) -> Result<atomic::LockGuard, IdentityError> {
         self.ensure_dir()?;
-        atomic::lock(&self.dir.join(".offrecord.lock"))
+        atomic::lock(&self.lock_path(), atomic::LOCK_WAIT)
     }
 
     /// Creates the directory (mode 0700) if it is missing.

@@ -134,13 +134,7 @@ impl Node {
         m.known_max = m.known_max.max(c.ahead);
         m.gap_since = Some(now);
         m.last_resend = now;
-        let env = Envelope::Resend {
-            room: m.s.id.clone(),
-            epoch: m.s.epoch,
-            from: m.s.chain.gseq.saturating_add(1),
-            to: c.ahead,
-        };
-        let host = m.s.host.clone();
+        let (host, env) = m.resend_request(c.ahead);
         self.send_env(&host, &env, None, out);
     }
 

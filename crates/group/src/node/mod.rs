@@ -244,7 +244,34 @@ struct MemberRoom {
     claim: Option<handoff::Claim>,
 }
 
+impl HostRoom {
+    /// `nick` joins the roster with key `fp` as `kind`, replacing any earlier entry; its
+    /// invitation and the key it was pinned to are used up.
+    fn enrol(&mut self, nick: &str, fp: Fingerprint, kind: MemberKind) {
+        self.invited.remove(nick);
+        self.pins.remove(nick);
+        self.s.roster.members.retain(|m| m.nick != nick);
+        self.s.roster.members.push(RosterEntry {
+            nick: nick.to_owned(),
+            fingerprint: fp,
+            kind,
+        });
+    }
+}
+
 impl MemberRoom {
+    /// The request to the host for the items after our transcript up to `to`, and the
+    /// host's nick.
+    fn resend_request(&self, to: u64) -> (String, Envelope) {
+        let env = Envelope::Resend {
+            room: self.s.id.clone(),
+            epoch: self.s.epoch,
+            from: self.s.chain.gseq.saturating_add(1),
+            to,
+        };
+        (self.s.host.clone(), env)
+    }
+
     fn new(s: Shared, welcomed: bool, known_max: u64, now: f64) -> Self {
         Self {
             s,
@@ -1568,14 +1595,7 @@ impl Node {
             }));
             return;
         };
-        h.invited.remove(from);
-        h.pins.remove(from);
-        h.s.roster.members.retain(|m| m.nick != from);
-        h.s.roster.members.push(RosterEntry {
-            nick: from.to_owned(),
-            fingerprint: fp,
-            kind: MemberKind::Full,
-        });
+        h.enrol(from, fp, MemberKind::Full);
         let welcome = Envelope::Welcome {
             room: h.s.id.clone(),
             epoch: h.s.epoch,
@@ -1593,14 +1613,7 @@ impl Node {
         let Room::Host(h) = &mut self.room else {
             return;
         };
-        h.invited.remove(nick);
-        h.pins.remove(nick);
-        h.s.roster.members.retain(|m| m.nick != nick);
-        h.s.roster.members.push(RosterEntry {
-            nick: nick.to_owned(),
-            fingerprint: fp,
-            kind: MemberKind::Thin,
-        });
+        h.enrol(nick, fp, MemberKind::Thin);
         let text = format!(
             "[room {}] you are in a private group hosted by {}; what you write here goes to everyone",
             h.s.id, h.s.host
@@ -2315,13 +2328,7 @@ impl Node {
                 self.drain(out);
             } else if now - since.max(m.last_resend) >= retry {
                 m.last_resend = now;
-                let env = Envelope::Resend {
-                    room: m.s.id.clone(),
-                    epoch: m.s.epoch,
-                    from: m.s.chain.gseq.saturating_add(1),
-                    to: m.known_max,
-                };
-                let host = m.s.host.clone();
+                let (host, env) = m.resend_request(m.known_max);
                 self.send_env(&host, &env, None, out);
             }
         }

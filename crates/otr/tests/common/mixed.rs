@@ -105,15 +105,7 @@ impl Mixed {
 
     /// Texts shown to us, with their encrypted flag.
     pub fn ours_shown(&self) -> Vec<(String, bool)> {
-        self.ours_events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Message {
-                    text, encrypted, ..
-                } => Some((text.clone(), *encrypted)),
-                _ => None,
-            })
-            .collect()
+        super::shown_in(&self.ours_events)
     }
 
     pub fn lib_shown(&self) -> Vec<(String, bool)> {

@@ -171,21 +171,26 @@ impl Pair {
 
     /// Texts shown to `side` (with their `encrypted` flag).
     pub fn shown(&self, side: Side) -> Vec<(String, bool)> {
-        self.events(side)
-            .iter()
-            .filter_map(|e| match e {
-                Event::Message {
-                    text, encrypted, ..
-                } => Some((text.clone(), *encrypted)),
-                _ => None,
-            })
-            .collect()
+        shown_in(self.events(side))
     }
 
     pub fn clear_events(&mut self) {
         self.alice_events.clear();
         self.bob_events.clear();
     }
+}
+
+/// The texts shown among `events`, with their `encrypted` flag.
+pub fn shown_in(events: &[Event]) -> Vec<(String, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message {
+                text, encrypted, ..
+            } => Some((text.clone(), *encrypted)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Decodes an armoured wire message.

@@ -430,7 +430,7 @@ impl World {
             }
             _ => {
                 self.now += f64::from(arg);
-                let now = self.now;
+                let now = otr::Time::from_secs_f64(self.now).unwrap_or_default();
                 for actor in 0..ACTORS {
                     self.act(actor, |e| e.tick(now));
                 }

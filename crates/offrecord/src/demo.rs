@@ -253,9 +253,7 @@ impl<'a> Demo<'a> {
                 engine.state(peer).as_str()
             )?;
         }
-        if let (Some((a, _)), Some((b, _))) =
-            (self.alice.session_id(BOB), self.bob.session_id(ALICE))
-        {
+        if let (Some(a), Some(b)) = (self.alice.session_id(BOB), self.bob.session_id(ALICE)) {
             let verdict = if a == b {
                 "identical on both sides"
             } else {
@@ -264,8 +262,8 @@ impl<'a> Demo<'a> {
             writeln!(
                 self.out,
                 "Secure session id: {} / {} ({verdict})",
-                hex(&a),
-                hex(&b)
+                hex(&a.bytes()),
+                hex(&b.bytes())
             )?;
         }
         if self.alice.state(BOB) != ConversationState::Encrypted

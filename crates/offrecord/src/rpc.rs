@@ -310,7 +310,10 @@ pub fn execute(engine: &mut Engine, command: Command) -> Vec<Output> {
             engine.smp_respond(&peer, secret.expose().as_bytes())
         }
         Command::SmpAbort { peer } => engine.smp_abort(&peer),
-        Command::Tick { now } => engine.tick(now),
+        // JSON numbers are finite: a time that is not is no time.
+        Command::Tick { now } => otr::Time::from_secs_f64(now)
+            .map(|now| engine.tick(now))
+            .unwrap_or_default(),
         Command::MaxMessageSize { peer, size } => {
             engine.set_max_message_size(&peer, usize::try_from(size).unwrap_or(usize::MAX));
             Vec::new()

@@ -14,6 +14,8 @@ use crate::crypto::{DsaPrivateKey, Fingerprint};
 use crate::event::{ConversationState, Event};
 use crate::keys::SymmetricKey;
 use crate::policy::Policy;
+use crate::session_id::SessionId;
+use crate::time::Time;
 use crate::trust::KnownFingerprints;
 use crate::wire::encoded::InstanceTag;
 
@@ -95,7 +97,7 @@ pub struct Engine {
     /// Peer keys that passed validation lately.
     validated_keys: ValidatedKeys,
     /// The time of the last [`Engine::tick`].
-    now: Option<f64>,
+    now: Option<Time>,
     /// The largest wire message for peers without their own limit (0: no limit).
     default_max_message_size: usize,
 }
@@ -212,9 +214,9 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// The secure session id of the private session with `peer`, and whether we read its
-    /// first half aloud (we sent the Reveal Signature).
-    pub fn session_id(&self, peer: &str) -> Option<([u8; 8], bool)> {
+    /// The secure session id of the private session with `peer` (with the half the user
+    /// reads aloud); `None` without a private session.
+    pub fn session_id(&self, peer: &str) -> Option<SessionId> {
         self.conversations.get(peer).and_then(Conversation::ssid)
     }
 
@@ -381,11 +383,11 @@ impl Engine {
         self.with_conversation(peer, |c, ctx| c.smp_abort(ctx))
     }
 
-    /// Time has passed: `now` is in seconds since the Unix epoch. Heartbeats, resend
-    /// windows and the expiry of held messages are driven by this; the engine reads no
-    /// clock, and before the first tick no timer fires.
-    pub fn tick(&mut self, now: f64) -> Vec<Event> {
-        if now.is_finite() && self.now.is_none_or(|t| now >= t) {
+    /// Time has passed: it is `now`. Heartbeats, resend windows and the expiry of held
+    /// messages are driven by this; the engine reads no clock, before the first tick no
+    /// timer fires, and a tick earlier than the last one does not move the clock back.
+    pub fn tick(&mut self, now: Time) -> Vec<Event> {
+        if self.now.is_none_or(|t| now >= t) {
             self.now = Some(now);
         }
         let peers: Vec<String> = self.conversations.keys().cloned().collect();

@@ -21,7 +21,9 @@ mod keys;
 #[cfg(feature = "keystream-oracle")]
 pub mod oracle;
 pub mod policy;
+mod session_id;
 pub mod smp;
+mod time;
 pub mod trust;
 pub mod wire;
 
@@ -30,4 +32,6 @@ pub use engine::{Engine, EngineConfig};
 pub use event::{ConversationState, ErrorCode, Event, Origin, SmpResult};
 pub use keys::{DataError, DataKeySet, RevealedMacKey, SymmetricKey};
 pub use policy::Policy;
+pub use session_id::{SessionId, SessionIdHalf};
+pub use time::Time;
 pub use trust::KnownFingerprints;

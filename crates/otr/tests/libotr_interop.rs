@@ -15,7 +15,7 @@ use libotr_harness::{Event as LEvent, LibOtr, MsgState, POLICY_DEFAULT, POLICY_M
 use otr::crypto::sym::hmac_sha1;
 use otr::wire::encoded::MessageBody;
 use otr::wire::text::{classify, IncomingText};
-use otr::{ConversationState, Engine, ErrorCode, Event, Policy};
+use otr::{ConversationState, Engine, ErrorCode, Event, Policy, Time};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 #[test]
@@ -812,7 +812,7 @@ fn every_policy_pairing_with_libotr() {
 #[test]
 fn libotr_takes_our_heartbeat() {
     let mut m = private_pair();
-    m.ours.tick(1_000.0);
+    m.ours.tick(Time::from_secs(1_000));
     let q = m.lib_do(|l| l.send("alice", "are you there?"));
     m.relay(q);
     assert!(
@@ -820,7 +820,7 @@ fn libotr_takes_our_heartbeat() {
         "no heartbeat yet: we just went private"
     );
     m.clear();
-    m.ours.tick(1_061.0);
+    m.ours.tick(Time::from_secs(1_061));
     let q = m.lib_do(|l| l.send("alice", "a minute later"));
     m.relay(q);
     let ours: Vec<&String> = m

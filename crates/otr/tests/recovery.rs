@@ -8,7 +8,7 @@ mod common;
 use common::{bob_key, decode_wire, engine, Pair, Side};
 use otr::crypto::DsaPrivateKey;
 use otr::wire::encoded::MessageBody;
-use otr::{ConversationState, ErrorCode, Event, Policy};
+use otr::{ConversationState, ErrorCode, Event, Policy, Time};
 use rand_chacha::rand_core::SeedableRng;
 
 fn errors(events: &[Event]) -> Vec<ErrorCode> {
@@ -22,6 +22,7 @@ fn errors(events: &[Event]) -> Vec<ErrorCode> {
 }
 
 fn tick(pair: &mut Pair, now: f64) {
+    let now = Time::from_secs_f64(now).unwrap();
     let a = pair.alice.tick(now);
     let b = pair.bob.tick(now);
     pair.alice_events.extend(a);
@@ -67,19 +68,19 @@ fn no_timer_fires_before_the_first_tick() {
 #[test]
 fn held_messages_expire_and_are_reported() {
     let mut alice = engine(common::alice_key(), 0x100, Policy::ALWAYS, 1);
-    alice.tick(100.0);
+    alice.tick(Time::from_secs(100));
     let out = alice.send("bob", "held for a while");
     assert_eq!(errors(&out), [ErrorCode::EncryptionRequired]);
     assert!(out
         .iter()
         .any(|e| matches!(e, Event::Wire { data, .. } if data.starts_with("?OTRv"))));
-    assert!(alice.tick(150.0).is_empty());
-    let out = alice.tick(161.0);
+    assert!(alice.tick(Time::from_secs(150)).is_empty());
+    let out = alice.tick(Time::from_secs(161));
     assert_eq!(errors(&out), [ErrorCode::NotSent]);
     assert!(
         matches!(&out[0], Event::Error { message, .. } if message.contains("held for a while"))
     );
-    assert!(alice.tick(500.0).is_empty());
+    assert!(alice.tick(Time::from_secs(500)).is_empty());
 }
 
 #[test]
@@ -90,8 +91,8 @@ fn last_message_is_resent_after_the_peer_restarts() {
     pair.act(Side::Alice, |e| e.send("bob", "hello"));
     // Bob restarts: same key, no session. Alice's next message is unreadable for him.
     pair.bob = engine(bob_key(), 0x2000_0002, Policy::OPPORTUNISTIC, 77);
-    pair.bob.tick(20.0);
-    pair.alice.tick(20.0);
+    pair.bob.tick(Time::from_secs(20));
+    pair.alice.tick(Time::from_secs(20));
     pair.clear_events();
     pair.act(Side::Alice, |e| e.send("bob", "did you get this?"));
     assert_eq!(errors(&pair.bob_events), [ErrorCode::Unreadable]);
@@ -156,8 +157,8 @@ fn error_replies_are_rate_limited() {
     }
     assert!(replies <= 3, "{replies} error replies");
     // Once time is known, one more after a pause.
-    bob.tick(1_000.0);
-    bob.tick(1_100.0);
+    bob.tick(Time::from_secs(1_000));
+    bob.tick(Time::from_secs(1_100));
     let out = bob.receive("alice", garbage);
     assert!(out.iter().any(|e| matches!(e, Event::Wire { .. })) || replies < 3);
 
@@ -181,7 +182,7 @@ fn a_peer_error_names_the_messages_that_may_be_lost() {
     pair.connect(Side::Alice);
     // Bob restarts; Alice's next two messages are unreadable for him.
     pair.bob = engine(bob_key(), 0x2000_0002, Policy::OPPORTUNISTIC, 78);
-    pair.bob.tick(12.0);
+    pair.bob.tick(Time::from_secs(12));
     pair.clear_events();
     let mut queue = pair.hold(Side::Alice, |e| e.send("bob", "first lost"));
     queue.extend(pair.hold(Side::Alice, |e| e.send("bob", "second lost")));

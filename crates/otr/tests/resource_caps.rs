@@ -10,7 +10,7 @@ use otr::crypto::Fingerprint;
 use otr::engine::{MAX_PEERS, MAX_TOTAL_REASSEMBLY_BYTES};
 use otr::trust::MAX_UNVERIFIED_PER_PEER;
 use otr::wire::encoded::{InstanceTag, MessageType};
-use otr::{Event, KnownFingerprints, Policy};
+use otr::{Event, KnownFingerprints, Policy, Time};
 
 fn wires(events: &[Event]) -> Vec<String> {
     events
@@ -55,7 +55,7 @@ fn fragments_of_many_peers_stay_under_one_budget() {
 fn new_instances_starting_key_exchanges_are_rate_limited() {
     let mut alice = engine(alice_key(), 0x100, Policy::MANUAL, 1);
     let mut bob = engine(bob_key(), 0x200, Policy::MANUAL, 2);
-    alice.tick(1000.0);
+    alice.tick(Time::from_secs(1000));
     let query = wires(&alice.start("bob"));
     let commit = wires(&bob.receive("alice", &query[0]));
     let mut answered = 0;
@@ -68,7 +68,7 @@ fn new_instances_starting_key_exchanges_are_rate_limited() {
     // The first tag is the conversation's first instance; eight more are new instances.
     assert_eq!(answered, 9);
     // Ten seconds later, one more.
-    alice.tick(1010.0);
+    alice.tick(Time::from_secs(1010));
     let mut m = decode_wire(&commit[0]);
     m.sender_instance = InstanceTag(0x5000);
     assert_eq!(wires(&alice.receive("bob", &encode_wire(&m))).len(), 1);

@@ -75,7 +75,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use common::{alice_key, bob_key, engine};
-use otr::{ConversationState, Engine, ErrorCode, Event, Policy, SmpResult};
+use otr::{ConversationState, Engine, ErrorCode, Event, Policy, SmpResult, Time};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -318,7 +318,7 @@ impl Sim {
             stats: Stats::default(),
         };
         for s in 0..2 {
-            let events = sim.engines[s].tick(T0);
+            let events = sim.engines[s].tick(Time::from_secs_f64(T0).unwrap());
             sim.process(s, events, &[]);
         }
         sim
@@ -348,7 +348,7 @@ impl Sim {
     }
 
     fn session(&self, s: usize) -> Option<Session> {
-        self.engines[s].session_id(peer(s)).map(|(id, _)| id)
+        self.engines[s].session_id(peer(s)).map(|id| id.bytes())
     }
 
     fn state(&self, s: usize) -> ConversationState {
@@ -794,7 +794,7 @@ impl Sim {
         self.now += dt;
         self.note(format!("tick +{dt:.1}s"));
         for s in 0..2 {
-            let events = self.engines[s].tick(self.now);
+            let events = self.engines[s].tick(Time::from_secs_f64(self.now).unwrap());
             self.process(s, events, &[]);
         }
     }
@@ -815,7 +815,7 @@ impl Sim {
         self.current_run[s] = None;
         self.retired[s] = None;
         self.disturb_smp();
-        let events = self.engines[s].tick(self.now);
+        let events = self.engines[s].tick(Time::from_secs_f64(self.now).unwrap());
         self.process(s, events, &[]);
     }
 

@@ -981,7 +981,9 @@ impl Node {
             }
             self.now = now;
         }
-        let events = self.engine.tick(self.now);
+        let events = self
+            .engine
+            .tick(otr::Time::from_secs_f64(self.now).unwrap_or_default());
         self.pump(events, None, &mut out);
         self.expire();
         self.retry_sessions(&mut out);

@@ -23,7 +23,9 @@ use crate::event::{ConversationState, ErrorCode, Event, Origin, SmpResult};
 use crate::fragment::{fragment, FragmentOutcome, Reassembler};
 use crate::keys::{Addressing, DataKeys, SymmetricKey};
 use crate::policy::Policy;
+use crate::session_id::{SessionId, SessionIdHalf};
 use crate::smp::{smp_secret, Smp, SmpEvent};
+use crate::time::Time;
 use crate::trust::KnownFingerprints;
 use crate::wire::codec::Codec;
 use crate::wire::encoded::{
@@ -70,8 +72,8 @@ pub(crate) struct PrivateSession {
     /// The keys of the session this one replaced, kept to read messages already in flight
     /// until the first message under the new keys arrives.
     retired: Option<DataKeys>,
-    /// The secure session id and whether we read its first half.
-    ssid: ([u8; 8], bool),
+    /// The secure session id, with the half we read aloud.
+    ssid: SessionId,
     /// The socialist millionaires' protocol within this session.
     smp: Smp,
 }
@@ -88,8 +90,8 @@ pub(crate) struct Context<'a> {
     /// Peer keys that passed validation lately (validated once, not at every exchange).
     pub validated_keys: &'a mut ValidatedKeys,
     pub out: &'a mut Vec<Event>,
-    /// The time of the last `tick`, in seconds since the Unix epoch; `None` before the first.
-    pub now: Option<f64>,
+    /// The time of the last `tick`; `None` before the first.
+    pub now: Option<Time>,
     /// The largest wire message the transport carries to this peer (0: no limit).
     pub max_message_size: usize,
 }
@@ -169,13 +171,13 @@ pub(crate) struct Conversation {
     /// What the user typed while encryption is required and no session is up yet.
     held: Vec<Held>,
     /// When we last sent a data message (or the session started), for heartbeats.
-    last_sent: Option<f64>,
+    last_sent: Option<Time>,
     /// The last text we sent encrypted, for a resend after the peer lost its session.
     last_message: Option<LastMessage>,
     /// What we sent encrypted in the last [`RESEND_INTERVAL`] seconds (at most
     /// [`MAX_RECENT`]): if the peer reports an error, these may not have been read, and the
     /// user is told which.
-    recent: std::collections::VecDeque<(Zeroizing<String>, Option<f64>)>,
+    recent: std::collections::VecDeque<(Zeroizing<String>, Option<Time>)>,
     /// Set when the peer reported an error while we were encrypted: once a new session is
     /// up, the last message is resent (libotr's may_retransmit).
     may_retransmit: bool,
@@ -232,9 +234,8 @@ impl Conversation {
         }
     }
 
-    /// The secure session id (as libotr shows it, two 32-bit halves) and whether we read
-    /// the first half.
-    pub(crate) fn ssid(&self) -> Option<([u8; 8], bool)> {
+    /// The secure session id of the current private session.
+    pub(crate) fn ssid(&self) -> Option<SessionId> {
         match &self.msg {
             MessageState::Encrypted(p) => Some(p.ssid),
             MessageState::Plaintext | MessageState::Finished => None,
@@ -689,7 +690,14 @@ impl Conversation {
             fingerprint,
             keys,
             retired,
-            ssid: (ssid, we_initiated),
+            ssid: SessionId::new(
+                ssid,
+                if we_initiated {
+                    SessionIdHalf::First
+                } else {
+                    SessionIdHalf::Second
+                },
+            ),
             smp: Smp::default(),
         });
         self.last_sent = ctx.now;

@@ -21,7 +21,7 @@ pub(super) const MAX_RECENT: usize = 32;
 pub(super) struct Held {
     pub(super) text: Zeroizing<String>,
     /// When the user typed it (`None` if before the first tick: stamped at the next tick).
-    pub(super) since: Option<f64>,
+    pub(super) since: Option<Time>,
 }
 
 /// The last message sent encrypted, and to whom.
@@ -36,7 +36,7 @@ pub(super) struct LastMessage {
     /// read the message (or a later one), and an error it reports afterwards (a replay
     /// makes libotr report one) never makes us send it again.
     pub(super) announced_keyid: u32,
-    pub(super) sent_at: Option<f64>,
+    pub(super) sent_at: Option<Time>,
 }
 
 /// Limits automatic replies so two confused instances cannot ping-pong errors and queries
@@ -46,7 +46,7 @@ pub(super) struct LastMessage {
 #[derive(Default)]
 pub(super) struct ReplyLimiter<const BURST: u32 = 3, const INTERVAL: u32 = 30> {
     pub(super) in_a_row: u32,
-    pub(super) last: Option<f64>,
+    pub(super) last: Option<Time>,
 }
 
 /// Limits the instances of a peer that may start a key exchange with us: each new sender
@@ -55,9 +55,9 @@ pub(super) struct ReplyLimiter<const BURST: u32 = 3, const INTERVAL: u32 = 30> {
 pub(super) type NewInstanceLimiter = ReplyLimiter<8, 10>;
 
 impl<const BURST: u32, const INTERVAL: u32> ReplyLimiter<BURST, INTERVAL> {
-    pub(super) fn allow(&mut self, now: Option<f64>) -> bool {
+    pub(super) fn allow(&mut self, now: Option<Time>) -> bool {
         let rested = match (now, self.last) {
-            (Some(now), Some(last)) => now - last >= f64::from(INTERVAL),
+            (Some(now), Some(last)) => now.secs_since(last) >= f64::from(INTERVAL),
             // Time became known after a burst: one reply, and the interval starts.
             (Some(_), None) => true,
             (None, _) => false,
@@ -78,9 +78,9 @@ impl<const BURST: u32, const INTERVAL: u32> ReplyLimiter<BURST, INTERVAL> {
 
 /// Remembers a message just sent encrypted, for [`Conversation::recent`].
 pub(super) fn remember(
-    recent: &mut std::collections::VecDeque<(Zeroizing<String>, Option<f64>)>,
+    recent: &mut std::collections::VecDeque<(Zeroizing<String>, Option<Time>)>,
     text: &str,
-    now: Option<f64>,
+    now: Option<Time>,
 ) {
     if recent.len() >= MAX_RECENT {
         recent.pop_front();
@@ -89,9 +89,9 @@ pub(super) fn remember(
 }
 
 /// True if `then` is within `window` seconds before `now` (or either time is unknown).
-pub(super) fn within(now: Option<f64>, then: Option<f64>, window: f64) -> bool {
+pub(super) fn within(now: Option<Time>, then: Option<Time>, window: f64) -> bool {
     match (now, then) {
-        (Some(now), Some(then)) => now - then <= window,
+        (Some(now), Some(then)) => now.secs_since(then) <= window,
         _ => true,
     }
 }
@@ -101,7 +101,7 @@ pub(super) fn within(now: Option<f64>, then: Option<f64>, window: f64) -> bool {
 /// the same key and the same instance it was written for.
 pub(super) fn resend_last(
     last_message: &mut Option<LastMessage>,
-    last_sent: &mut Option<f64>,
+    last_sent: &mut Option<Time>,
     private: &mut PrivateSession,
     ctx: &mut Context<'_>,
 ) {
@@ -143,7 +143,7 @@ impl Conversation {
             self.last_sent = Some(now);
             return;
         };
-        if now - last_sent < HEARTBEAT_INTERVAL {
+        if now.secs_since(last_sent) < HEARTBEAT_INTERVAL {
             return;
         }
         let MessageState::Encrypted(private) = &mut self.msg else {
@@ -164,7 +164,7 @@ impl Conversation {
         let mut kept = Vec::new();
         for mut held in core::mem::take(&mut self.held) {
             match held.since {
-                Some(since) if now - since > RESEND_INTERVAL => ctx.emit_error(
+                Some(since) if now.secs_since(since) > RESEND_INTERVAL => ctx.emit_error(
                     ErrorCode::NotSent,
                     format!(
                         "Not sent, because no private conversation could be set up: {}",

@@ -74,7 +74,12 @@ impl Conversation {
             return;
         };
         let ours = ctx.identity.public().fingerprint();
-        let x = smp_secret(&ours.0, &private.fingerprint.0, &private.ssid.0, secret);
+        let x = smp_secret(
+            &ours.0,
+            &private.fingerprint.0,
+            &private.ssid.bytes(),
+            secret,
+        );
         let tlvs = private.smp.start(&x, question, &mut *ctx.rng);
         // An abort of a run in progress goes in its own message, before the new start
         // (libotr handles the TLVs of one message in a fixed order, abort last).
@@ -93,7 +98,12 @@ impl Conversation {
             return;
         };
         let ours = ctx.identity.public().fingerprint();
-        let y = smp_secret(&private.fingerprint.0, &ours.0, &private.ssid.0, secret);
+        let y = smp_secret(
+            &private.fingerprint.0,
+            &ours.0,
+            &private.ssid.bytes(),
+            secret,
+        );
         match private.smp.respond(&y, &mut *ctx.rng) {
             Ok(tlvs) => send_tlvs(private, tlvs, ctx),
             Err(e) => ctx.emit_error(ErrorCode::NoSmpRequest, format!("Cannot answer: {e}.")),

@@ -404,7 +404,7 @@ impl World {
                 self.act(actor, |e| e.receive(peer, injected));
             }
             7 | 8 => self.type_text(actor),
-            9 => self.act(actor, |e| e.start(peer)),
+            9 => self.act(actor, |e| e.start(peer).unwrap_or_default()),
             10 => self.act(actor, |e| e.finish(peer)),
             11 | 12 => {
                 // Bob's instances and Alice know "right"; Mallory never does.
@@ -414,18 +414,20 @@ impl World {
                     _ => b"wrong",
                 };
                 if op == 11 {
-                    self.act(actor, |e| e.smp_start(peer, secret, None));
+                    self.act(actor, |e| {
+                        e.smp_start(peer, secret, None).unwrap_or_default()
+                    });
                 } else {
-                    self.act(actor, |e| e.smp_respond(peer, secret));
+                    self.act(actor, |e| e.smp_respond(peer, secret).unwrap_or_default());
                 }
             }
             13 => {
                 // Alice verifies Bob's key when it is the one she sees, or withdraws it.
                 let bob = self.fingerprints[1];
                 if arg & 1 == 0 && self.engines[ALICE].peer_fingerprint("bob") == Some(bob) {
-                    self.act(ALICE, |e| e.set_trust("bob", true));
+                    self.act(ALICE, |e| e.set_trust("bob", true).unwrap_or_default());
                 } else if arg & 1 == 1 {
-                    self.act(ALICE, |e| e.set_trust("bob", false));
+                    self.act(ALICE, |e| e.set_trust("bob", false).unwrap_or_default());
                 }
             }
             _ => {

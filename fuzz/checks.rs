@@ -88,7 +88,7 @@ pub fn engine_receive(data: &[u8]) {
             Engine::new(key, config, Box::new(rng))
         };
         let (mut alice, mut bob) = (engine(1, 0x100), engine(2, 0x200));
-        let mut to_bob = alice.start("bob");
+        let mut to_bob = alice.start("bob").unwrap_or_default();
         while !to_bob.is_empty() {
             let mut to_alice = Vec::new();
             for e in to_bob.drain(..) {

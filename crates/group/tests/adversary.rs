@@ -158,7 +158,7 @@ impl Run {
                     self.impostor = true;
                 }
                 let to = [HOST, "m02"][pick(rng, 2) as usize];
-                self.net.impostor("m01", |e| e.start(to));
+                self.net.impostor("m01", |e| e.start(to).unwrap());
                 let forged = FORGED[pick(rng, FORGED.len() as u32) as usize];
                 self.net.impostor("m01", |e| e.send(to, forged));
             }

@@ -199,9 +199,10 @@ fn strangers_offering_pairwise_keys_are_kept_at_most_the_cap() {
         .map(|i| net.add(i, Delivery::Private, |_| {}))
         .collect();
     for s in &strangers {
-        net.with_engine(s, |e| e.start("m01"));
+        net.with_engine(s, |e| e.start("m01").unwrap());
         net.with_engine(s, |e| {
             e.extra_symmetric_key("m01", GROUP_KEY_USAGE, room.as_str().as_bytes())
+                .unwrap()
                 .1
         });
     }

@@ -520,15 +520,17 @@ fn a_second_key_under_a_members_nick_can_neither_key_nor_speak_for_it() {
     let room = net.node("m02").room_id().unwrap().clone();
     let (epoch, gseq, _) = net.node("m02").transcript().unwrap();
     net.add_impostor("m01", engine(66));
-    net.impostor("m01", |e| e.start("m02"));
+    net.impostor("m01", |e| e.start("m02").unwrap());
     assert_eq!(
         net.impostors["m01"].state("m02"),
         ConversationState::Encrypted
     );
     let mut extra = None;
     net.impostor("m01", |e| {
-        let (k, events) = e.extra_symmetric_key("m02", GROUP_KEY_USAGE, room.as_str().as_bytes());
-        extra = k;
+        let (k, events) = e
+            .extra_symmetric_key("m02", GROUP_KEY_USAGE, room.as_str().as_bytes())
+            .unwrap();
+        extra = Some(k);
         events
     });
     let key = PairKey::derive(extra.unwrap().as_bytes(), &room);
@@ -612,7 +614,7 @@ fn a_second_key_under_the_hosts_nick_cannot_relay() {
     let room = net.node("m02").room_id().unwrap().clone();
     let (epoch, gseq, _) = net.node("m02").transcript().unwrap();
     net.add_impostor("m00", engine(67));
-    net.impostor("m00", |e| e.start("m02"));
+    net.impostor("m00", |e| e.start("m02").unwrap());
     let fake = Envelope::Relay {
         room,
         epoch,

@@ -105,7 +105,7 @@ impl Side {
 
     fn start(&mut self) {
         match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.start(p)),
+            Otr::Ours(_) => self.act_ours(|e, p| e.start(p).unwrap()),
             Otr::Lib(_) => self.act_lib(|l, p| l.start(p)),
         }
     }
@@ -126,14 +126,14 @@ impl Side {
 
     fn smp_start(&mut self, question: &str, secret: &[u8]) {
         match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.smp_start(p, secret, Some(question))),
+            Otr::Ours(_) => self.act_ours(|e, p| e.smp_start(p, secret, Some(question)).unwrap()),
             Otr::Lib(_) => self.act_lib(|l, p| l.smp_start(p, Some(question), secret)),
         }
     }
 
     fn smp_respond(&mut self, secret: &[u8]) {
         match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.smp_respond(p, secret)),
+            Otr::Ours(_) => self.act_ours(|e, p| e.smp_respond(p, secret).unwrap()),
             Otr::Lib(_) => self.act_lib(|l, p| l.smp_respond(p, secret)),
         }
     }

@@ -22,6 +22,7 @@ use otr::wire::Codec;
 use otr::{ConversationState, Engine, EngineConfig, Event};
 use rand_core::OsRng;
 
+use crate::notices;
 use crate::store::hex;
 use crate::toolkit::message::DataMessage;
 
@@ -240,7 +241,7 @@ impl<'a> Demo<'a> {
     fn key_exchange(&mut self) -> anyhow::Result<()> {
         self.section("Key exchange (as the wire carries it)")?;
         writeln!(self.out, "Alice asks Bob for a private conversation.")?;
-        let events = self.alice.start(BOB);
+        let events = self.alice.start(BOB)?;
         self.handle(ALICE, events, true)?;
         self.deliver_all(true)?;
         for (name, engine, peer) in [("Alice", &self.alice, BOB), ("Bob", &self.bob, ALICE)] {
@@ -250,7 +251,7 @@ impl<'a> Demo<'a> {
             writeln!(
                 self.out,
                 "{name}: {}, peer's fingerprint {fingerprint}",
-                engine.state(peer).as_str()
+                notices::state_name(engine.state(peer))
             )?;
         }
         if let (Some(a), Some(b)) = (self.alice.session_id(BOB), self.bob.session_id(ALICE)) {
@@ -317,8 +318,8 @@ impl<'a> Demo<'a> {
         writeln!(
             self.out,
             "Alice is now {}; Bob is now {}.",
-            self.alice.state(BOB).as_str(),
-            self.bob.state(ALICE).as_str()
+            notices::state_name(self.alice.state(BOB)),
+            notices::state_name(self.bob.state(ALICE))
         )?;
         let reply = "Wait, one more thing!";
         writeln!(self.out, "Bob types: {reply:?}")?;
@@ -446,7 +447,11 @@ impl<'a> Demo<'a> {
                     trusted,
                     ..
                 } => {
-                    let mut line = format!("  {}'s state: {}", display_name(who), state.as_str());
+                    let mut line = format!(
+                        "  {}'s state: {}",
+                        display_name(who),
+                        notices::state_name(state)
+                    );
                     if let Some(fp) = fingerprint {
                         let verified = if trusted {
                             "verified"
@@ -457,12 +462,13 @@ impl<'a> Demo<'a> {
                     }
                     writeln!(self.out, "{line}")?;
                 }
-                Event::Error { code, message, .. } => {
+                Event::Notice { notice, .. } => {
                     writeln!(
                         self.out,
-                        "  {} is told: [{}] {message}",
+                        "  {} is told: [{}] {}",
                         display_name(who),
-                        code.as_str()
+                        notices::notice_code(&notice).unwrap_or("notice"),
+                        notices::describe(&notice)
                     )?;
                 }
                 _ => {}

@@ -3,6 +3,8 @@
 //! The library half of the `offrecord` binary, so that its parts can be tested in-process:
 //!
 //! * [`rpc`]: `offrecord rpc`, the OTR engine over JSON lines on stdio (the engine protocol).
+//! * [`notices`]: how the engine's notices, refusals, states and SMP results read, for people
+//!   (one sentence each, the same in every front end) and in the engine protocol's JSON.
 //! * [`identity`]: libotr's files (`otr.private_key`, `otr.fingerprints`, `otr.instance_tags`).
 //! * [`store`]: the `--home` directory holding each account's key, instance tag and trust.
 //! * [`commands`]: `keygen`, `fingerprint`, `contacts`, `trust`, `distrust`, `import`, `export`.
@@ -17,6 +19,7 @@ pub mod commands;
 pub mod demo;
 pub mod group_demo;
 pub mod identity;
+pub mod notices;
 pub mod rpc;
 pub mod store;
 pub mod toolkit;

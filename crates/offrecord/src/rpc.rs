@@ -17,9 +17,11 @@
 
 use std::io::{self, BufRead, Write};
 
-use otr::{Engine, Event, KnownFingerprints};
+use otr::{Engine, EngineError, Event, KnownFingerprints};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::notices;
 
 /// Where the known fingerprints go when they change (the `--home` directory, or nowhere).
 pub trait Persist {
@@ -238,7 +240,18 @@ impl Output {
         }
     }
 
-    /// The protocol event for an engine event (`None` for kinds this version does not know).
+    /// An `error` event for a call the engine refused for `peer`.
+    pub fn refused(peer: &str, error: &EngineError) -> Self {
+        Self::error(
+            Some(peer),
+            notices::error_code(error),
+            notices::describe_error(error, peer),
+        )
+    }
+
+    /// The protocol event for an engine event (`None` for kinds this version does not
+    /// report: extra symmetric keys, and notices without a code such as
+    /// [`otr::Notice::HeldSent`]).
     pub fn from_event(event: Event) -> Option<Self> {
         Some(match event {
             Event::Wire { peer, data } => Self::Wire { peer, data },
@@ -263,15 +276,15 @@ impl Output {
                 ..
             } => Self::State {
                 peer,
-                state: state.as_str(),
+                state: notices::state_name(state),
                 trusted: fingerprint.map(|_| trusted),
                 fingerprint: fingerprint.map(|fp| fp.to_string()),
             },
-            Event::Error {
-                peer,
-                code,
-                message,
-            } => Self::error(Some(&peer), code.as_str(), message),
+            Event::Notice { peer, notice } => Self::error(
+                Some(&peer),
+                notices::notice_code(&notice)?,
+                notices::describe(&notice),
+            ),
             Event::Smp {
                 peer,
                 result,
@@ -279,7 +292,7 @@ impl Output {
                 ..
             } => Self::Smp {
                 peer,
-                result: result.as_str(),
+                result: notices::smp_name(result),
                 question,
             },
             _ => return None,
@@ -289,10 +302,14 @@ impl Output {
 
 /// Handles one command: the events it causes, without the final `done`.
 pub fn execute(engine: &mut Engine, command: Command) -> Vec<Output> {
+    let refused = |peer: &str, e: EngineError| vec![Output::refused(peer, &e)];
     let events = match command {
         Command::Send { peer, text } => engine.send(&peer, &text),
         Command::Receive { peer, data } => engine.receive(&peer, &data),
-        Command::Start { peer } => engine.start(&peer),
+        Command::Start { peer } => match engine.start(&peer) {
+            Ok(events) => events,
+            Err(e) => return refused(&peer, e),
+        },
         Command::Finish { peer } => engine.finish(&peer),
         Command::Trust { peer } => return set_trust(engine, &peer, true),
         Command::Distrust { peer } => return set_trust(engine, &peer, false),
@@ -305,11 +322,20 @@ pub fn execute(engine: &mut Engine, command: Command) -> Vec<Output> {
             peer,
             secret,
             question,
-        } => engine.smp_start(&peer, secret.expose().as_bytes(), question.as_deref()),
+        } => match engine.smp_start(&peer, secret.expose().as_bytes(), question.as_deref()) {
+            Ok(events) => events,
+            Err(e) => return refused(&peer, e),
+        },
         Command::SmpRespond { peer, secret } => {
-            engine.smp_respond(&peer, secret.expose().as_bytes())
+            match engine.smp_respond(&peer, secret.expose().as_bytes()) {
+                Ok(events) => events,
+                Err(e) => return refused(&peer, e),
+            }
         }
-        Command::SmpAbort { peer } => engine.smp_abort(&peer),
+        Command::SmpAbort { peer } => match engine.smp_abort(&peer) {
+            Ok(events) => events,
+            Err(e) => return refused(&peer, e),
+        },
         // JSON numbers are finite: a time that is not is no time.
         Command::Tick { now } => otr::Time::from_secs_f64(now)
             .map(|now| engine.tick(now))
@@ -324,18 +350,15 @@ pub fn execute(engine: &mut Engine, command: Command) -> Vec<Output> {
 
 /// `trust` / `distrust`.
 fn set_trust(engine: &mut Engine, peer: &str, trusted: bool) -> Vec<Output> {
-    if engine.peer_fingerprint(peer).is_none() {
-        return vec![Output::error(
+    match engine.set_trust(peer, trusted) {
+        Ok(events) => events.into_iter().filter_map(Output::from_event).collect(),
+        Err(EngineError::NoSession) => vec![Output::error(
             Some(peer),
             "no_session",
             format!("There is no private session with {peer}, so there is no fingerprint to mark as verified or not."),
-        )];
+        )],
+        Err(e) => vec![Output::refused(peer, &e)],
     }
-    engine
-        .set_trust(peer, trusted)
-        .into_iter()
-        .filter_map(Output::from_event)
-        .collect()
 }
 
 /// Parses one input line: its `id` and the command, or a `bad_request` error.

@@ -620,7 +620,7 @@ fn a_line_from_another_key_of_the_peer_is_marked() {
             })
             .collect()
     };
-    let mut to_alice = wires(mallory.start("alice"));
+    let mut to_alice = wires(mallory.start("alice").unwrap());
     let mut rounds = 0;
     while !to_alice.is_empty() {
         rounds += 1;

@@ -350,11 +350,11 @@ fn a_session_with_libotr_is_remembered_by_both_sides() {
         Box::new(OsRng),
     );
     let mut libotr = LibOtr::new("bob", theirs.path(), libotr_harness::POLICY_MANUAL).unwrap();
-    let start = engine.start("bob");
+    let start = engine.start("bob").unwrap();
     exchange(&mut engine, &mut libotr, start);
     let bob = engine.peer_fingerprint("bob").unwrap();
     assert_eq!(bob.to_string(), libotr.fingerprint());
-    engine.set_trust("bob", true);
+    let _ = engine.set_trust("bob", true).unwrap();
     Persist::save(&mut store, engine.known_fingerprints()).unwrap();
 
     // libotr reads our fingerprints file: bob's key, verified.

@@ -202,7 +202,7 @@ fn ours_with_libotr() -> Vec<Wire> {
     let mut ours = our_engine(test_key(11), 0x5150_0001, Policy::MANUAL, 5);
     let mut lib = LibOtr::with_cached_key("bob", POLICY_MANUAL).unwrap();
     let mut log = Vec::new();
-    let mut queue: Vec<(bool, String)> = wires_ours(ours.start("bob"))
+    let mut queue: Vec<(bool, String)> = wires_ours(ours.start("bob").unwrap())
         .into_iter()
         .map(|d| (true, d))
         .collect();
@@ -251,7 +251,7 @@ fn ours_v2() -> Vec<Wire> {
     let mut a = our_engine(test_key(12), 0x100, v2, 6);
     let mut b = our_engine(test_key(13), 0x200, v2, 7);
     let mut log = Vec::new();
-    let mut queue: Vec<(bool, String)> = wires_ours(a.start("b"))
+    let mut queue: Vec<(bool, String)> = wires_ours(a.start("b").unwrap())
         .into_iter()
         .map(|d| (true, d))
         .collect();

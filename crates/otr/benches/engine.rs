@@ -32,7 +32,7 @@ struct Ours {
 
 impl Party for Ours {
     fn start(&mut self) -> Vec<String> {
-        wires(self.engine.start(self.peer)).0
+        wires(self.engine.start(self.peer).unwrap()).0
     }
     fn send(&mut self, text: &str) -> Vec<String> {
         wires(self.engine.send(self.peer, text)).0

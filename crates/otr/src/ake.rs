@@ -166,6 +166,10 @@ pub enum AkeError {
     BadKeyId,
     /// The peer's long-term public key failed validation (weak or degenerate parameters).
     WeakPublicKey(DsaKeyDefect),
+    /// The exchange produced the secure session id of an earlier session with the peer: the
+    /// same D-H values, so the same keys (a replayed or re-addressed exchange). Refused, so
+    /// that no two sessions ever encrypt under the same key and counter.
+    RepeatedSession,
 }
 
 impl core::fmt::Display for AkeError {
@@ -177,6 +181,9 @@ impl core::fmt::Display for AkeError {
             Self::MalformedSignatureBlock => "the encrypted signature block is malformed",
             Self::BadSignature => "the peer's signature did not verify",
             Self::BadKeyId => "the peer used key id 0 or 0xFFFFFFFF",
+            Self::RepeatedSession => {
+                "it repeated the keys of an earlier private conversation (a replayed or re-addressed key exchange)"
+            }
             Self::WeakPublicKey(defect) => {
                 return write!(f, "the peer's long-term key is not acceptable: {defect}");
             }

@@ -11,7 +11,7 @@ use rand_core::CryptoRngCore;
 use crate::conversation::{Context, Conversation};
 use crate::crypto::dsa::ValidatedKeys;
 use crate::crypto::{DsaPrivateKey, Fingerprint};
-use crate::event::{ConversationState, Event};
+use crate::event::{ConversationState, Event, Notice};
 use crate::keys::SymmetricKey;
 use crate::policy::Policy;
 use crate::session_id::SessionId;
@@ -28,6 +28,31 @@ pub const MAX_PEERS: usize = 4096;
 /// own limit is [`crate::fragment::MAX_MESSAGE_BYTES`] per message and
 /// [`crate::fragment::MAX_INSTANCES`] messages).
 pub const MAX_TOTAL_REASSEMBLY_BYTES: usize = 16 * 1024 * 1024;
+
+/// A call the engine refused: what the caller asked for needs something that is not there.
+/// Nothing was sent and nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The policy disables OTR ([`Policy::otr_enabled`] is false).
+    OtrDisabled,
+    /// The action needs a private session with the peer, and there is none.
+    NoSession,
+    /// [`Engine::smp_respond`] without a pending SMP request from the peer.
+    NoSmpRequest,
+}
+
+impl core::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::OtrDisabled => "OTR is disabled by the policy",
+            Self::NoSession => "there is no private session with the peer",
+            Self::NoSmpRequest => "there is no SMP request from the peer to answer",
+        })
+    }
+}
+
+impl std::error::Error for EngineError {}
 
 /// How an engine behaves, beyond its identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +88,7 @@ impl Default for EngineConfig {
 ///     Box::new(OsRng),
 /// );
 /// // Deliver everything each side puts on the wire to the other until both are quiet.
-/// let mut to_bob: Vec<Event> = alice.start("bob");
+/// let mut to_bob: Vec<Event> = alice.start("bob").unwrap();
 /// let mut shown = Vec::new();
 /// while !to_bob.is_empty() {
 ///     let mut to_alice = Vec::new();
@@ -245,18 +270,33 @@ impl Engine {
         peer: &str,
         f: impl FnOnce(&mut Conversation, &mut Context<'_>),
     ) -> Vec<Event> {
-        let mut out = Vec::new();
         if !self.make_room(peer) {
-            out.push(Event::Error {
+            return vec![Event::Notice {
                 peer: peer.to_owned(),
-                code: crate::event::ErrorCode::Unsupported,
-                message: format!(
-                    "Ignored: already in {MAX_PEERS} conversations that are all in use."
-                ),
-            });
-            return out;
+                notice: Notice::TooManyPeers,
+            }];
         }
-        let conversation = self.conversations.entry(peer.to_owned()).or_default();
+        self.conversations.entry(peer.to_owned()).or_default();
+        match self.with_existing(peer, |c, ctx| {
+            f(c, ctx);
+            Ok(())
+        }) {
+            Ok(((), events)) => events,
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Runs `f` on the conversation with `peer`, which must exist ([`EngineError::NoSession`]
+    /// if not): its result and the events it caused. `f` fails before it emits anything.
+    fn with_existing<T>(
+        &mut self,
+        peer: &str,
+        f: impl FnOnce(&mut Conversation, &mut Context<'_>) -> Result<T, EngineError>,
+    ) -> Result<(T, Vec<Event>), EngineError> {
+        let mut out = Vec::new();
+        let Some(conversation) = self.conversations.get_mut(peer) else {
+            return Err(EngineError::NoSession);
+        };
         let max_message_size = conversation
             .max_message_size
             .unwrap_or(self.default_max_message_size);
@@ -273,7 +313,7 @@ impl Engine {
             now: self.now,
             max_message_size,
         };
-        f(conversation, &mut ctx);
+        let result = f(conversation, &mut ctx)?;
         // Fragments waiting for reassembly, all peers together, stay under a budget: a
         // crowd of nicks each sending the first fragments of huge messages cannot fill
         // memory. The conversation that just grew past it starts over.
@@ -282,7 +322,7 @@ impl Engine {
                 c.drop_fragments();
             }
         }
-        out
+        Ok((result, out))
     }
 
     /// The user typed `text` to `peer`.
@@ -300,33 +340,44 @@ impl Engine {
     /// channel started key exchanges with everyone who saw it): whitespace tags are
     /// removed, OTR messages are reported as misplaced, and nothing is sent.
     pub fn receive_from_channel(&mut self, sender: &str, data: &str) -> Vec<Event> {
-        use crate::event::ErrorCode;
         use crate::wire::text::{classify, IncomingText};
         let peer = sender.to_owned();
         match classify(data) {
             Ok(IncomingText::Plain { text, .. }) if !text.is_empty() => {
-                vec![Event::Message { peer, text, encrypted: false, origin: None }]
+                vec![Event::Message {
+                    peer,
+                    text,
+                    encrypted: false,
+                    origin: None,
+                }]
             }
             Ok(IncomingText::Plain { .. }) => Vec::new(),
             Ok(IncomingText::Query(_)) => vec![
-                Event::Message { peer: peer.clone(), text: data.to_owned(), encrypted: false, origin: None },
-                Event::Error {
+                Event::Message {
+                    peer: peer.clone(),
+                    text: data.to_owned(),
+                    encrypted: false,
+                    origin: None,
+                },
+                Event::Notice {
                     peer,
-                    code: ErrorCode::Unencrypted,
-                    message: "An OTR query in a channel was ignored: private conversations start in private.".into(),
+                    notice: Notice::QueryInChannel,
                 },
             ],
-            Ok(_) | Err(_) => vec![Event::Error {
+            Ok(_) | Err(_) => vec![Event::Notice {
                 peer,
-                code: ErrorCode::Malformed,
-                message: "An OTR message arrived in a channel, where OTR is not used; it was ignored.".into(),
+                notice: Notice::OtrInChannel,
             }],
         }
     }
 
-    /// Starts (or refreshes) a private conversation with `peer`.
-    pub fn start(&mut self, peer: &str) -> Vec<Event> {
-        self.with_conversation(peer, |c, ctx| c.start(ctx))
+    /// Starts (or refreshes) a private conversation with `peer`: sends a query message.
+    /// [`EngineError::OtrDisabled`] if the policy disables OTR.
+    pub fn start(&mut self, peer: &str) -> Result<Vec<Event>, EngineError> {
+        if !self.config.policy.otr_enabled() {
+            return Err(EngineError::OtrDisabled);
+        }
+        Ok(self.with_conversation(peer, |c, ctx| c.start(ctx)))
     }
 
     /// Ends the private conversation with `peer`.
@@ -353,34 +404,42 @@ impl Engine {
     /// Starts the socialist millionaires' protocol with `peer`: both users type the same
     /// `secret` (optionally answering `question`), and each learns whether the other did,
     /// and nothing more. Success marks the peer's fingerprint verified.
-    pub fn smp_start(&mut self, peer: &str, secret: &[u8], question: Option<&str>) -> Vec<Event> {
-        self.with_conversation(peer, |c, ctx| c.smp_start(secret, question, ctx))
+    /// [`EngineError::NoSession`] without a private session.
+    pub fn smp_start(
+        &mut self,
+        peer: &str,
+        secret: &[u8],
+        question: Option<&str>,
+    ) -> Result<Vec<Event>, EngineError> {
+        self.with_existing(peer, |c, ctx| c.smp_start(secret, question, ctx))
+            .map(|((), events)| events)
     }
 
     /// Answers `peer`'s pending SMP request (an [`Event::Smp`] with `Request` or `Question`).
-    pub fn smp_respond(&mut self, peer: &str, secret: &[u8]) -> Vec<Event> {
-        self.with_conversation(peer, |c, ctx| c.smp_respond(secret, ctx))
+    /// [`EngineError::NoSession`] without a private session, [`EngineError::NoSmpRequest`]
+    /// without a pending request.
+    pub fn smp_respond(&mut self, peer: &str, secret: &[u8]) -> Result<Vec<Event>, EngineError> {
+        self.with_existing(peer, |c, ctx| c.smp_respond(secret, ctx))
+            .map(|((), events)| events)
     }
 
     /// Derives OTR v3's extra symmetric key with `peer` for an application's own use, and
     /// tells the peer (TLV 8, with `usage` and `usedata`), who gets the same key in an
-    /// [`Event::ExtraSymmetricKey`]. `None` without a private session.
+    /// [`Event::ExtraSymmetricKey`]. [`EngineError::NoSession`] without a private session.
     pub fn extra_symmetric_key(
         &mut self,
         peer: &str,
         usage: u32,
         usedata: &[u8],
-    ) -> (Option<SymmetricKey>, Vec<Event>) {
-        let mut key = None;
-        let events = self.with_conversation(peer, |c, ctx| {
-            key = c.extra_symmetric_key(usage, usedata, ctx);
-        });
-        (key, events)
+    ) -> Result<(SymmetricKey, Vec<Event>), EngineError> {
+        self.with_existing(peer, |c, ctx| c.extra_symmetric_key(usage, usedata, ctx))
     }
 
     /// Aborts the SMP run with `peer`; both sides report it aborted.
-    pub fn smp_abort(&mut self, peer: &str) -> Vec<Event> {
-        self.with_conversation(peer, |c, ctx| c.smp_abort(ctx))
+    /// [`EngineError::NoSession`] without a private session.
+    pub fn smp_abort(&mut self, peer: &str) -> Result<Vec<Event>, EngineError> {
+        self.with_existing(peer, |c, ctx| c.smp_abort(ctx))
+            .map(|((), events)| events)
     }
 
     /// Time has passed: it is `now`. Heartbeats, resend windows and the expiry of held
@@ -408,12 +467,13 @@ impl Engine {
 
     /// Marks the current fingerprint of `peer` verified (`true`) or not. What the user
     /// types may then go to another instance of the peer (a verified one is preferred):
-    /// the `State` event says which.
-    pub fn set_trust(&mut self, peer: &str, trusted: bool) -> Vec<Event> {
+    /// the `State` event says which. [`EngineError::NoSession`] when there is no
+    /// fingerprint to mark (no private session).
+    pub fn set_trust(&mut self, peer: &str, trusted: bool) -> Result<Vec<Event>, EngineError> {
         let Some(fp) = self.peer_fingerprint(peer) else {
-            return Vec::new();
+            return Err(EngineError::NoSession);
         };
         self.known.set_trusted(peer, fp, trusted);
-        self.with_conversation(peer, |c, ctx| c.trust_changed(ctx))
+        Ok(self.with_conversation(peer, |c, ctx| c.trust_changed(ctx)))
     }
 }

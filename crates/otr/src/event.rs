@@ -1,8 +1,11 @@
 //! What the engine asks its caller to do or show.
 
+use crate::ake::AkeError;
 use crate::crypto::Fingerprint;
-use crate::keys::SymmetricKey;
+use crate::fragment::FragmentError;
+use crate::keys::{DataError, SymmetricKey};
 use crate::wire::encoded::InstanceTag;
+use crate::wire::InvalidMessage;
 
 /// The private session an event came from: which instance of the peer (a peer logged in
 /// more than once has several) and the long-term key that authenticated it. A client
@@ -31,67 +34,6 @@ pub enum ConversationState {
     Finished,
 }
 
-impl ConversationState {
-    /// The engine protocol's name: `plaintext`, `encrypted` or `finished`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Plaintext => "plaintext",
-            Self::Encrypted => "encrypted",
-            Self::Finished => "finished",
-        }
-    }
-}
-
-/// A stable, machine-readable code for something the user must know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// Not sent: policy requires encryption and no private session exists yet (held).
-    EncryptionRequired,
-    /// A held message was finally not sent.
-    NotSent,
-    /// A data message could not be decrypted.
-    Unreadable,
-    /// A broken OTR message arrived.
-    Malformed,
-    /// Plaintext arrived while a private session exists (or encryption is required).
-    Unencrypted,
-    /// The peer ended the private session; our message was not sent.
-    Finished,
-    /// The peer sent an OTR error message.
-    PeerError,
-    /// The last message was sent again after a new key exchange.
-    Resent,
-    /// The key exchange failed (bad signature, MAC or D-H value).
-    AuthFailed,
-    /// Asked for something the engine does not do (yet).
-    Unsupported,
-    /// The action needs a private session with the peer, and there is none.
-    NoSession,
-    /// `smp_respond` without a pending SMP request from the peer.
-    NoSmpRequest,
-}
-
-impl ErrorCode {
-    /// The engine protocol's code string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::EncryptionRequired => "encryption_required",
-            Self::NotSent => "not_sent",
-            Self::Unreadable => "unreadable",
-            Self::Malformed => "malformed",
-            Self::Unencrypted => "unencrypted",
-            Self::Finished => "finished",
-            Self::PeerError => "peer_error",
-            Self::Resent => "resent",
-            Self::AuthFailed => "auth_failed",
-            Self::Unsupported => "unsupported",
-            Self::NoSession => "no_session",
-            Self::NoSmpRequest => "no_smp_request",
-        }
-    }
-}
-
 /// How a run of the socialist millionaires' protocol (SMP) went, or that one began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -106,19 +48,6 @@ pub enum SmpResult {
     Failure,
     /// Aborted: by either user, or because the peer cheated or broke the protocol.
     Aborted,
-}
-
-impl SmpResult {
-    /// The engine protocol's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Request => "request",
-            Self::Question => "question",
-            Self::Success => "success",
-            Self::Failure => "failure",
-            Self::Aborted => "aborted",
-        }
-    }
 }
 
 /// One output of the engine.
@@ -186,13 +115,102 @@ pub enum Event {
         /// The private session the TLV came from.
         origin: Origin,
     },
-    /// Something the user must know.
-    Error {
+    /// Something the user should know about the conversation with `peer`.
+    Notice {
         /// The peer concerned.
         peer: String,
-        /// A stable code.
-        code: ErrorCode,
-        /// A sentence for a person.
-        message: String,
+        /// What happened.
+        notice: Notice,
     },
+}
+
+/// Something the user should know about a conversation, as data: the front end words it.
+/// Each variant says what happened and carries what the engine knows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// What the user typed was held, not sent: it goes out encrypted once a private session
+    /// is up, or is reported [`NotSent::NoSession`].
+    Held(HoldReason),
+    /// `count` held texts just went out encrypted, in the order they were typed (after the
+    /// `State` event of the session that took them).
+    HeldSent {
+        /// How many.
+        count: usize,
+    },
+    /// Something the user typed, or one of our protocol messages, was not sent.
+    NotSent(NotSent),
+    /// The peer reported an error while private and a new session came up: our last
+    /// message, `text`, went out again in it (with libotr's `[resent] ` prefix).
+    Resent {
+        /// The message as the user typed it.
+        text: String,
+    },
+    /// A data message from the peer could not be read. The peer is told with an OTR error
+    /// message (rate-limited), except for [`DataError::Replay`], which is only ignored.
+    Unreadable(DataError),
+    /// An OTR message that does not parse arrived, or a reassembled message was itself a
+    /// fragment ([`InvalidMessage::NestedFragment`]).
+    Malformed(InvalidMessage),
+    /// A verified data message whose contents (text, NUL, TLVs) do not parse.
+    MalformedContents(InvalidMessage),
+    /// The key exchange failed: no session was made.
+    AuthFailed(AkeError),
+    /// The peer sent an OTR error message (`?OTR Error:`).
+    PeerError {
+        /// The peer's text.
+        text: String,
+        /// While private: what we sent in the last minute, which the peer may not have read.
+        unread: Vec<String>,
+    },
+    /// The `Message` event just before this one arrived unencrypted while a private session
+    /// exists or the policy requires encryption.
+    Unencrypted,
+    /// An OTR query arrived in a channel (the `Message` event just before this one) and
+    /// started nothing: private conversations start in private (irssi-otr #12).
+    QueryInChannel,
+    /// An OTR message arrived in a channel, where OTR is not used: it was ignored.
+    OtrInChannel,
+    /// The engine already holds [`crate::engine::MAX_PEERS`] conversations, all in use:
+    /// this call was ignored.
+    TooManyPeers,
+}
+
+/// Why what the user typed was held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HoldReason {
+    /// The policy requires encryption and there is no private session: a query went out.
+    EncryptionRequired,
+    /// A key exchange with the peer is running
+    /// ([`crate::EngineConfig::hold_during_key_exchange`]).
+    KeyExchange,
+}
+
+/// What was not sent, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotSent {
+    /// The peer ended the private session: nothing the user types is sent until the user
+    /// ends it too or starts a new one.
+    PeerFinished,
+    /// Held text given up: no private session came up for it in time (or the user ended
+    /// the attempt).
+    NoSession {
+        /// The text.
+        text: String,
+    },
+    /// Our last message was not sent again: the new session is with another key or another
+    /// instance than the one it was written for (irssi-otr #23).
+    OtherSession {
+        /// The text.
+        text: String,
+    },
+    /// The session cannot encrypt any more (its counters or key ids are exhausted).
+    Unencryptable {
+        /// The text the user typed; `None` for a protocol message (SMP).
+        text: Option<String>,
+    },
+    /// An OTR message could not be split to the peer's maximum message size.
+    Unfragmentable(FragmentError),
 }

@@ -210,6 +210,11 @@ pub enum DataError {
     BadNextDh,
     /// The counter is all zero, which the spec forbids.
     ZeroCounter,
+    /// There is no private session with the sender (it has one with us that we lost, or
+    /// never had).
+    NoSession,
+    /// The message is for another protocol version than the session's.
+    WrongVersion,
 }
 
 impl core::fmt::Display for DataError {
@@ -222,6 +227,8 @@ impl core::fmt::Display for DataError {
             Self::Replay => "the message was replayed or arrived out of order",
             Self::BadNextDh => "the message carries an invalid next D-H key",
             Self::ZeroCounter => "the message has an all-zero counter",
+            Self::NoSession => "there is no private session with this peer",
+            Self::WrongVersion => "it was sent for another protocol version",
         })
     }
 }

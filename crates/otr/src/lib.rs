@@ -28,8 +28,8 @@ pub mod trust;
 pub mod wire;
 
 pub use ake::AkeError;
-pub use engine::{Engine, EngineConfig};
-pub use event::{ConversationState, ErrorCode, Event, Origin, SmpResult};
+pub use engine::{Engine, EngineConfig, EngineError};
+pub use event::{ConversationState, Event, HoldReason, NotSent, Notice, Origin, SmpResult};
 pub use keys::{DataError, DataKeySet, RevealedMacKey, SymmetricKey};
 pub use policy::Policy;
 pub use session_id::{SessionId, SessionIdHalf};

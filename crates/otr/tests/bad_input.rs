@@ -4,15 +4,17 @@
 
 mod common;
 
-use common::{decode_wire, encode_wire, hex, Pair, Side, MODULUS_HEX};
+use common::{decode_wire, encode_wire, hex, notices, Pair, Side, MODULUS_HEX};
 use otr::wire::encoded::{DhKey, EncodedMessage, InstanceTag, MessageBody};
-use otr::{ConversationState, ErrorCode, Event, Policy};
+use otr::{AkeError, ConversationState, DataError, Event, Notice, Policy};
 
 /// What the receiver must do with a bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// An error event with this code (and possibly an OTR error message on the wire).
-    Error(ErrorCode),
+    /// A [`Notice::Malformed`].
+    Malformed,
+    /// A [`Notice::Unreadable`] (and possibly an OTR error message on the wire).
+    Unreadable,
     /// Nothing at all: silently dropped.
     Dropped,
 }
@@ -30,13 +32,7 @@ fn run_case(pair: &mut Pair, name: &str, make: &Make, expect: Expect) {
         valid.to_bytes()
     };
     let events = pair.bob.receive("alice", &make(&valid, &bytes));
-    let codes: Vec<ErrorCode> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Error { code, .. } => Some(*code),
-            _ => None,
-        })
-        .collect();
+    let notices = notices(&events);
     assert!(
         !events.iter().any(|e| matches!(
             e,
@@ -48,7 +44,14 @@ fn run_case(pair: &mut Pair, name: &str, make: &Make, expect: Expect) {
         "{name}: produced an encrypted message"
     );
     match expect {
-        Expect::Error(code) => assert_eq!(codes, [code], "{name}: {events:?}"),
+        Expect::Malformed => assert!(
+            matches!(notices[..], [Notice::Malformed(_)]),
+            "{name}: {events:?}"
+        ),
+        Expect::Unreadable => assert!(
+            matches!(notices[..], [Notice::Unreadable(_)]),
+            "{name}: {events:?}"
+        ),
         Expect::Dropped => assert!(events.is_empty(), "{name}: {events:?}"),
     }
     let events = pair.bob.receive("alice", &genuine[0].1);
@@ -107,35 +110,30 @@ fn data_case(f: impl Fn(&mut otr::wire::encoded::DataMessage) + 'static) -> Make
 fn malformed_and_hostile_messages() {
     let mut pair = Pair::new(Policy::MANUAL);
     pair.connect(Side::Alice);
-    use ErrorCode::{Malformed, Unreadable};
-    use Expect::{Dropped, Error};
+    use Expect::{Dropped, Malformed, Unreadable};
     let mut table: Vec<(String, Make, Expect)> = vec![
-        ("bad base64".into(), fixed("?OTR:@@@@."), Error(Malformed)),
-        (
-            "unterminated armour".into(),
-            fixed("?OTR:AAMD"),
-            Error(Malformed),
-        ),
-        ("empty armour".into(), fixed("?OTR:."), Error(Malformed)),
+        ("bad base64".into(), fixed("?OTR:@@@@."), Malformed),
+        ("unterminated armour".into(), fixed("?OTR:AAMD"), Malformed),
+        ("empty armour".into(), fixed("?OTR:."), Malformed),
         (
             "unknown version".into(),
             Box::new(|_, _| armour(&[0, 4, 3, 0, 0, 1, 0])),
-            Error(Malformed),
+            Malformed,
         ),
         (
             "version 1".into(),
             Box::new(|_, _| armour(&[0, 1, 3])),
-            Error(Malformed),
+            Malformed,
         ),
         (
             "unknown type".into(),
             Box::new(|_, b| armour(&[&b[..2], &[0x77], &b[3..11]].concat())),
-            Error(Malformed),
+            Malformed,
         ),
         (
             "trailing byte".into(),
             Box::new(|_, b| armour(&[b, &[0]].concat())),
-            Error(Malformed),
+            Malformed,
         ),
     ];
     for cut in [3usize, 7, 11, 12, 16, 20, 24, 100, 250, 21, 1] {
@@ -150,7 +148,7 @@ fn malformed_and_hostile_messages() {
                 }],
             )
         });
-        table.push((format!("truncated ({cut})"), make, Error(Malformed)));
+        table.push((format!("truncated ({cut})"), make, Malformed));
     }
     // Length fields of 0xFFFFFFFF: the next-D-H MPI (offset 20) and the ciphertext DATA.
     table.push((
@@ -160,7 +158,7 @@ fn malformed_and_hostile_messages() {
             b[20..24].copy_from_slice(&[0xff; 4]);
             armour(&b)
         }),
-        Error(Malformed),
+        Malformed,
     ));
     table.push((
         "DATA length 0xFFFFFFFF".into(),
@@ -170,7 +168,7 @@ fn malformed_and_hostile_messages() {
             b[at..at + 4].copy_from_slice(&[0xff; 4]);
             armour(&b)
         }),
-        Error(Malformed),
+        Malformed,
     ));
     // Instance tags: another receiver or sender is dropped; reserved tags are malformed.
     table.push((
@@ -198,44 +196,44 @@ fn malformed_and_hostile_messages() {
             b[3..7].copy_from_slice(&[0, 0, 0, 0x42]);
             armour(&b)
         }),
-        Error(Malformed),
+        Malformed,
     ));
     // Keys, counter and MAC.
     table.push((
         "unknown sender keyid".into(),
         data_case(|d| d.sender_keyid = 99),
-        Error(Unreadable),
+        Unreadable,
     ));
     table.push((
         "unknown recipient keyid".into(),
         data_case(|d| d.recipient_keyid = 99),
-        Error(Unreadable),
+        Unreadable,
     ));
     table.push((
         "keyid 0".into(),
         data_case(|d| d.sender_keyid = 0),
-        Error(Unreadable),
+        Unreadable,
     ));
     table.push((
         "flipped MAC byte".into(),
         data_case(|d| d.mac[7] ^= 0x10),
-        Error(Unreadable),
+        Unreadable,
     ));
     table.push((
         "flipped ciphertext bit".into(),
         data_case(|d| d.encrypted[0] ^= 1),
-        Error(Unreadable),
+        Unreadable,
     ));
     table.push((
         "zero counter".into(),
         data_case(|d| d.ctr = [0; 8]),
-        Error(Unreadable),
+        Unreadable,
     ));
     for (name, value) in dh_edge_values() {
         table.push((
             format!("next D-H = {name}"),
             data_case(move |d| d.next_dh = value.clone()),
-            Error(Unreadable),
+            Unreadable,
         ));
     }
     table.push((
@@ -270,8 +268,8 @@ fn malformed_and_hostile_messages() {
     assert!(
         replay.iter().any(|e| matches!(
             e,
-            Event::Error {
-                code: Unreadable,
+            Event::Notice {
+                notice: Notice::Unreadable(DataError::Replay),
                 ..
             }
         )),
@@ -285,8 +283,8 @@ fn malformed_and_hostile_messages() {
     assert!(
         stale.iter().any(|e| matches!(
             e,
-            Event::Error {
-                code: Unreadable,
+            Event::Notice {
+                notice: Notice::Unreadable(_),
                 ..
             }
         )),
@@ -322,8 +320,8 @@ fn bad_dh_values_in_the_key_exchange() {
         assert!(
             events.iter().all(|e| matches!(
                 e,
-                Event::Error {
-                    code: ErrorCode::AuthFailed,
+                Event::Notice {
+                    notice: Notice::AuthFailed(AkeError::BadDhValue),
                     ..
                 }
             )) && !events.is_empty(),

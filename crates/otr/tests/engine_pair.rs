@@ -7,7 +7,7 @@ mod common;
 use common::{decode_wire, Pair, Side};
 use otr::crypto::sym::hmac_sha1;
 use otr::wire::encoded::MessageBody;
-use otr::{ConversationState, ErrorCode, Event, Policy};
+use otr::{ConversationState, Event, NotSent, Notice, Policy};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 fn assert_encrypted(pair: &Pair) {
@@ -160,7 +160,7 @@ fn a_thousand_messages_alternating_and_in_bursts() {
         .alice_events
         .iter()
         .chain(&pair.bob_events)
-        .all(|e| !matches!(e, Event::Error { .. })));
+        .all(|e| !matches!(e, Event::Notice { .. })));
     for (_, data) in &pair.wire {
         assert!(data.starts_with("?OTR"), "plaintext on the wire: {data}");
         for text in sent.0.iter().chain(&sent.1) {
@@ -209,7 +209,7 @@ fn refresh_keeps_the_session_private() {
     pair.act(Side::Alice, |e| e.send("bob", "before"));
     let old_fp = pair.bob.peer_fingerprint("alice");
     // Alice refreshes; while the new exchange runs, everything she sends stays encrypted.
-    let query = pair.hold(Side::Alice, |e| e.start("bob"));
+    let query = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
     let commit = pair.hold(Side::Bob, |e| e.receive("alice", &query[0].1));
     let during = pair.hold(Side::Alice, |e| e.send("bob", "during the exchange"));
     assert!(during[0].1.starts_with("?OTR:"));
@@ -242,8 +242,8 @@ fn finish_and_finished_state() {
     assert!(out.is_empty(), "nothing may be sent in the finished state");
     assert!(matches!(
         pair.bob_events.as_slice(),
-        [Event::Error {
-            code: ErrorCode::Finished,
+        [Event::Notice {
+            notice: Notice::NotSent(NotSent::PeerFinished),
             ..
         }]
     ));
@@ -288,8 +288,8 @@ fn plaintext_during_a_session_is_flagged() {
     }));
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::Error {
-            code: ErrorCode::Unencrypted,
+        Event::Notice {
+            notice: Notice::Unencrypted,
             ..
         }
     )));
@@ -339,8 +339,8 @@ fn a_query_in_a_channel_never_starts_a_key_exchange() {
     let events = pair.bob.receive_from_channel("alice", &commit[0].1);
     assert!(matches!(
         events.as_slice(),
-        [Event::Error {
-            code: ErrorCode::Malformed,
+        [Event::Notice {
+            notice: Notice::OtrInChannel,
             ..
         }]
     ));

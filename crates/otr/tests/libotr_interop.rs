@@ -15,13 +15,13 @@ use libotr_harness::{Event as LEvent, LibOtr, MsgState, POLICY_DEFAULT, POLICY_M
 use otr::crypto::sym::hmac_sha1;
 use otr::wire::encoded::MessageBody;
 use otr::wire::text::{classify, IncomingText};
-use otr::{ConversationState, Engine, ErrorCode, Event, Policy, Time};
+use otr::{ConversationState, DataError, Engine, Event, NotSent, Notice, Policy, Time};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 #[test]
 fn key_exchange_started_by_us() {
     let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     assert!(m
@@ -143,7 +143,7 @@ fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
     assert!(
         !m.ours_events
             .iter()
-            .any(|e| matches!(e, Event::Error { .. })),
+            .any(|e| matches!(e, Event::Notice { .. })),
         "{:?}",
         m.ours_events
     );
@@ -161,7 +161,7 @@ fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
 #[test]
 fn over_a_thousand_messages_both_ways_with_rotation() {
     let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -215,7 +215,7 @@ fn check_reveals(m: &Mixed) {
 #[test]
 fn otr_parse_reads_our_data_messages() {
     let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
     converse(&mut m, &mut rng, 40);
@@ -275,7 +275,7 @@ fn hexs(b: &[u8]) -> String {
 fn disconnect_and_restart_both_ways() {
     let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.clear();
     let sent = converse(&mut m, &mut rng, 30);
@@ -290,8 +290,8 @@ fn disconnect_and_restart_both_ways() {
     assert!(q.is_empty());
     assert!(m.ours_events.iter().any(|e| matches!(
         e,
-        Event::Error {
-            code: ErrorCode::Finished,
+        Event::Notice {
+            notice: Notice::NotSent(NotSent::PeerFinished),
             ..
         }
     )));
@@ -313,7 +313,7 @@ fn disconnect_and_restart_both_ways() {
     assert_eq!(m.lib.msgstate("alice"), MsgState::Finished);
     let q = m.lib_do(|l| l.finish("alice"));
     m.relay(q);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -324,11 +324,11 @@ fn disconnect_and_restart_both_ways() {
 #[test]
 fn refresh_with_libotr_never_sends_plaintext() {
     let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.clear();
     // We refresh; our messages written during the exchange stay encrypted.
-    let query = m.ours_do(|e| e.start("bob"));
+    let query = m.ours_do(|e| e.start("bob").unwrap());
     let commit = m.lib_do(|l| l.receive("alice", &query[0].1));
     let during = m.ours_do(|e| e.send("bob", "written during the refresh"));
     assert!(during[0].1.starts_with("?OTR:AAMD"));
@@ -354,7 +354,7 @@ fn refresh_with_libotr_never_sends_plaintext() {
 fn our_restart_mid_conversation_recovers() {
     let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     converse(&mut m, &mut rng, 20);
     // We restart (same key and instance tag, all session state lost).
@@ -365,8 +365,8 @@ fn our_restart_mid_conversation_recovers() {
     // We could not read it, said so, and the error made libotr start a new exchange.
     assert!(m.ours_events.iter().any(|e| matches!(
         e,
-        Event::Error {
-            code: ErrorCode::Unreadable,
+        Event::Notice {
+            notice: Notice::Unreadable(DataError::NoSession),
             ..
         }
     )));
@@ -380,7 +380,7 @@ fn our_restart_mid_conversation_recovers() {
 fn libotr_restart_mid_conversation_recovers() {
     let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     converse(&mut m, &mut rng, 20);
     // libotr restarts on the same files: same key, same instance tag, no session.
@@ -403,8 +403,8 @@ fn libotr_restart_mid_conversation_recovers() {
     );
     assert!(m.ours_events.iter().any(|e| matches!(
         e,
-        Event::Error {
-            code: ErrorCode::Unencrypted,
+        Event::Notice {
+            notice: Notice::Unencrypted,
             ..
         }
     )));
@@ -419,7 +419,7 @@ fn fragments_both_ways_at_400_bytes() {
     let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
     m.ours.set_default_max_message_size(400);
     m.lib.set_max_message_size(400);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -480,7 +480,7 @@ fn lib_smp_events(m: &Mixed) -> Vec<(i32, Option<String>)> {
 
 fn private_pair() -> Mixed {
     let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob"));
+    let q = m.ours_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -500,7 +500,7 @@ fn smp_started_by_us_against_libotr() {
         (Some("Where did we meet?"), "Lisbon", "Porto", false),
     ] {
         let mut m = private_pair();
-        let q = m.ours_do(|e| e.smp_start("bob", ours.as_bytes(), question));
+        let q = m.ours_do(|e| e.smp_start("bob", ours.as_bytes(), question).unwrap());
         m.relay(q);
         let asked = if question.is_some() {
             SMPEVENT_ASK_FOR_ANSWER
@@ -549,7 +549,7 @@ fn smp_started_by_libotr_against_us() {
             SmpResult::Request
         };
         assert_eq!(our_smp_results(&m), [(asked, question.map(str::to_owned))]);
-        let q = m.ours_do(|e| e.smp_respond("bob", ours.as_bytes()));
+        let q = m.ours_do(|e| e.smp_respond("bob", ours.as_bytes()).unwrap());
         m.relay(q);
         let (ours_result, lib_result) = if ok {
             (SmpResult::Success, SMPEVENT_SUCCESS)
@@ -579,20 +579,20 @@ fn smp_abort_against_libotr() {
     let mut m = private_pair();
     let q = m.lib_do(|l| l.smp_start("alice", None, b"s"));
     m.relay(q);
-    let q = m.ours_do(|e| e.smp_abort("bob"));
+    let q = m.ours_do(|e| e.smp_abort("bob").unwrap());
     m.relay(q);
     assert_eq!(our_smp_results(&m).last().unwrap().0, SmpResult::Aborted);
     assert_eq!(lib_smp_events(&m).last().unwrap().0, SMPEVENT_ABORT);
     // libotr aborts while we wait for its answer.
     let mut m = private_pair();
-    let q = m.ours_do(|e| e.smp_start("bob", b"s", None));
+    let q = m.ours_do(|e| e.smp_start("bob", b"s", None).unwrap());
     m.relay(q);
     let q = m.lib_do(|l| l.smp_abort("alice"));
     m.relay(q);
     assert_eq!(our_smp_results(&m), [(SmpResult::Aborted, None)]);
     // And a new run after the abort still succeeds.
     m.clear();
-    let q = m.ours_do(|e| e.smp_start("bob", b"again", None));
+    let q = m.ours_do(|e| e.smp_start("bob", b"again", None).unwrap());
     m.relay(q);
     let q = m.lib_do(|l| l.smp_respond("alice", b"again"));
     m.relay(q);
@@ -603,8 +603,10 @@ fn smp_abort_against_libotr() {
 fn extra_symmetric_key_agrees_with_libotr() {
     let mut m = private_pair();
     // We use it: libotr derives the same key and sees our usage data.
-    let (key, events) = m.ours.extra_symmetric_key("bob", 0x0001_0002, b"file.tar");
-    let key = key.unwrap();
+    let (key, events) = m
+        .ours
+        .extra_symmetric_key("bob", 0x0001_0002, b"file.tar")
+        .unwrap();
     let mut q = Vec::new();
     m.absorb_ours(events, &mut q);
     m.relay(q);
@@ -697,7 +699,7 @@ fn two_libotr_instances_of_one_account() {
             }
         }
     };
-    let q = ours.start("bob");
+    let q = ours.start("bob").unwrap();
     relay(&mut ours, &mut libs, q, &mut shown, &mut ours_shown);
     assert_eq!(libs[0].msgstate("alice"), MsgState::Encrypted);
     assert_eq!(libs[1].msgstate("alice"), MsgState::Encrypted);

@@ -5,21 +5,11 @@
 
 mod common;
 
-use common::{bob_key, decode_wire, engine, Pair, Side};
+use common::{bob_key, decode_wire, engine, notices, Pair, Side};
 use otr::crypto::DsaPrivateKey;
 use otr::wire::encoded::MessageBody;
-use otr::{ConversationState, ErrorCode, Event, Policy, Time};
+use otr::{ConversationState, DataError, Event, HoldReason, NotSent, Notice, Policy, Time};
 use rand_chacha::rand_core::SeedableRng;
-
-fn errors(events: &[Event]) -> Vec<ErrorCode> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Error { code, .. } => Some(*code),
-            _ => None,
-        })
-        .collect()
-}
 
 fn tick(pair: &mut Pair, now: f64) {
     let now = Time::from_secs_f64(now).unwrap();
@@ -70,16 +60,22 @@ fn held_messages_expire_and_are_reported() {
     let mut alice = engine(common::alice_key(), 0x100, Policy::ALWAYS, 1);
     alice.tick(Time::from_secs(100));
     let out = alice.send("bob", "held for a while");
-    assert_eq!(errors(&out), [ErrorCode::EncryptionRequired]);
+    assert_eq!(
+        notices(&out),
+        [Notice::Held(HoldReason::EncryptionRequired)]
+    );
     assert!(out
         .iter()
         .any(|e| matches!(e, Event::Wire { data, .. } if data.starts_with("?OTRv"))));
     assert!(alice.tick(Time::from_secs(150)).is_empty());
     let out = alice.tick(Time::from_secs(161));
-    assert_eq!(errors(&out), [ErrorCode::NotSent]);
-    assert!(
-        matches!(&out[0], Event::Error { message, .. } if message.contains("held for a while"))
+    assert_eq!(
+        notices(&out),
+        [Notice::NotSent(NotSent::NoSession {
+            text: "held for a while".into()
+        })]
     );
+    assert_eq!(out.len(), 1);
     assert!(alice.tick(Time::from_secs(500)).is_empty());
 }
 
@@ -95,13 +91,18 @@ fn last_message_is_resent_after_the_peer_restarts() {
     pair.alice.tick(Time::from_secs(20));
     pair.clear_events();
     pair.act(Side::Alice, |e| e.send("bob", "did you get this?"));
-    assert_eq!(errors(&pair.bob_events), [ErrorCode::Unreadable]);
+    assert_eq!(
+        notices(&pair.bob_events),
+        [Notice::Unreadable(DataError::NoSession)]
+    );
     assert_eq!(pair.bob.state("alice"), ConversationState::Encrypted);
     assert_eq!(
         pair.shown(Side::Bob),
         [("[resent] did you get this?".to_owned(), true)]
     );
-    assert!(errors(&pair.alice_events).contains(&ErrorCode::Resent));
+    assert!(notices(&pair.alice_events).contains(&Notice::Resent {
+        text: "did you get this?".into()
+    }));
 }
 
 #[test]
@@ -138,7 +139,11 @@ fn nothing_is_resent_to_a_different_key() {
         "resent to another key: {:?}",
         pair.shown(Side::Bob)
     );
-    assert!(errors(&pair.alice_events).contains(&ErrorCode::NotSent));
+    assert!(
+        notices(&pair.alice_events).contains(&Notice::NotSent(NotSent::OtherSession {
+            text: "for Bob's eyes only".into()
+        }))
+    );
     assert!(pair.wire.iter().all(|(_, d)| !d.contains("Bob's eyes")));
 }
 
@@ -187,22 +192,14 @@ fn a_peer_error_names_the_messages_that_may_be_lost() {
     let mut queue = pair.hold(Side::Alice, |e| e.send("bob", "first lost"));
     queue.extend(pair.hold(Side::Alice, |e| e.send("bob", "second lost")));
     pair.relay(queue);
-    let report = pair
-        .alice_events
-        .iter()
-        .find_map(|e| match e {
-            Event::Error {
-                code: ErrorCode::PeerError,
-                message,
-                ..
-            } => Some(message.clone()),
+    let unread = notices(&pair.alice_events)
+        .into_iter()
+        .find_map(|n| match n {
+            Notice::PeerError { unread, .. } => Some(unread),
             _ => None,
         })
         .unwrap();
-    assert!(
-        report.contains("first lost") && report.contains("second lost"),
-        "{report}"
-    );
+    assert_eq!(unread, ["first lost", "second lost"]);
     // The last one is resent in the new session.
     assert!(pair
         .shown(Side::Bob)

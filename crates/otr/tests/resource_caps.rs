@@ -56,7 +56,7 @@ fn new_instances_starting_key_exchanges_are_rate_limited() {
     let mut alice = engine(alice_key(), 0x100, Policy::MANUAL, 1);
     let mut bob = engine(bob_key(), 0x200, Policy::MANUAL, 2);
     alice.tick(Time::from_secs(1000));
-    let query = wires(&alice.start("bob"));
+    let query = wires(&alice.start("bob").unwrap());
     let commit = wires(&bob.receive("alice", &query[0]));
     let mut answered = 0;
     for i in 0..100u32 {

@@ -39,8 +39,8 @@
 //! 3. Accounting. After the final heal every message the user typed must be in exactly one
 //!    of these classes, checked in this order, and any message in none is a failure:
 //!    * shown: the peer showed it (encrypted, `[resent]`, or for plaintext its first line);
-//!    * refused: the sender got an error for it: `Finished`/`NotSent` in the `send` call
-//!      itself, or a later `NotSent` naming its text (a held message that expired, or that
+//!    * refused: the sender got a `NotSent` notice for it: in the `send` call itself, or a
+//!      later one naming its text (a held message that expired, or that
 //!      could not be sealed when the session came up);
 //!    * lost-held: it was held (REQUIRE_ENCRYPTION, no session) when the sender restarted;
 //!    * transport: a wire message that carried it was dropped, duplicated or reordered;
@@ -75,7 +75,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use common::{alice_key, bob_key, engine};
-use otr::{ConversationState, Engine, ErrorCode, Event, Policy, SmpResult, Time};
+use otr::{ConversationState, Engine, Event, NotSent, Notice, Policy, SmpResult, Time};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -114,7 +114,7 @@ struct Msg {
     shown_resent: u32,
     shown_plain: u32,
     resends: u32,
-    refused: Option<ErrorCode>,
+    refused: Option<NotSent>,
     lost_held: bool,
     transport: bool,
     session: bool,
@@ -463,13 +463,12 @@ impl Sim {
             self.disturb_smp();
         }
         for event in &events {
-            if let Event::Error {
-                code: ErrorCode::Resent,
-                message,
+            if let Event::Notice {
+                notice: Notice::Resent { text },
                 ..
             } = event
             {
-                for marker in markers(message) {
+                for marker in markers(text) {
                     if let Some(&m) = self.by_marker.get(marker) {
                         carries.push((m, after));
                     }
@@ -525,11 +524,11 @@ impl Sim {
                     assert_eq!(p, peer(s));
                     self.shown(s, &text, encrypted);
                 }
-                Event::Error { code, message, .. } => {
+                Event::Notice { notice, .. } => {
                     if self.verbose {
-                        eprintln!("    {} error {code:?}: {message}", NAMES[s]);
+                        eprintln!("    {} notice {notice:?}", NAMES[s]);
                     }
-                    self.error(s, code, &message);
+                    self.notice(s, notice);
                 }
                 Event::Smp {
                     result, question, ..
@@ -540,7 +539,9 @@ impl Sim {
         while let Some((side, run)) = self.pending_answers.pop() {
             let secret = self.runs[run].responder_secret.clone();
             self.note(format!("{} answers SMP run {run}", NAMES[side]));
-            let events = self.engines[side].smp_respond(peer(side), secret.as_bytes());
+            let events = self.engines[side]
+                .smp_respond(peer(side), secret.as_bytes())
+                .unwrap_or_default();
             self.process(side, events, &[]);
         }
     }
@@ -647,20 +648,29 @@ impl Sim {
         }
     }
 
-    fn error(&mut self, s: usize, code: ErrorCode, message: &str) {
-        let ids: Vec<usize> = markers(message)
+    fn notice(&mut self, s: usize, notice: Notice) {
+        let text = match &notice {
+            Notice::NotSent(
+                NotSent::NoSession { text }
+                | NotSent::OtherSession { text }
+                | NotSent::Unencryptable { text: Some(text) },
+            )
+            | Notice::Resent { text } => text.as_str(),
+            _ => return,
+        };
+        let ids: Vec<usize> = markers(text)
             .filter_map(|mk| self.by_marker.get(mk).copied())
             .filter(|&m| self.msgs[m].from == s)
             .collect();
-        match code {
-            ErrorCode::NotSent | ErrorCode::Finished => {
+        match notice {
+            Notice::NotSent(why) => {
                 for m in ids {
-                    self.msgs[m].refused.get_or_insert(code);
+                    self.msgs[m].refused.get_or_insert(why.clone());
                     self.msgs[m].held = false;
                     self.held[s].retain(|&h| h != m);
                 }
             }
-            ErrorCode::Resent => {
+            Notice::Resent { .. } => {
                 for m in ids {
                     self.msgs[m].resends += 1;
                 }
@@ -766,11 +776,11 @@ impl Sim {
         let events = self.engines[s].send(peer(s), &text);
         let mut held = false;
         for event in &events {
-            if let Event::Error { code, .. } = event {
-                match code {
-                    ErrorCode::EncryptionRequired => held = true,
-                    ErrorCode::NotSent | ErrorCode::Finished => {
-                        self.msgs[id].refused.get_or_insert(*code);
+            if let Event::Notice { notice, .. } = event {
+                match notice {
+                    Notice::Held(_) => held = true,
+                    Notice::NotSent(why) => {
+                        self.msgs[id].refused.get_or_insert(why.clone());
                     }
                     _ => {}
                 }
@@ -830,19 +840,10 @@ impl Sim {
         if self.state(s) != ConversationState::Encrypted {
             self.note(format!("{} starts SMP without a session", NAMES[s]));
             self.stats.smp_no_session += 1;
-            let events = self.engines[s].smp_start(peer(s), b"x", None);
-            if !events.iter().any(|e| {
-                matches!(
-                    e,
-                    Event::Error {
-                        code: ErrorCode::NoSession,
-                        ..
-                    }
-                )
-            }) {
-                self.fail(format!("smp_start without a session gave {events:?}"));
+            match self.engines[s].smp_start(peer(s), b"x", None) {
+                Err(otr::EngineError::NoSession) => {}
+                other => self.fail(format!("smp_start without a session gave {other:?}")),
             }
-            self.process(s, events, &[]);
             return;
         }
         if self.chance(0.8) {
@@ -884,7 +885,9 @@ impl Sim {
         self.current_run[s] = Some(id);
         self.smp_busy[s] = true;
         self.last_initiated[s] = Some(id);
-        let events = self.engines[s].smp_start(peer(s), secret.as_bytes(), question.as_deref());
+        let events = self.engines[s]
+            .smp_start(peer(s), secret.as_bytes(), question.as_deref())
+            .unwrap_or_default();
         self.process(s, events, &[]);
     }
 
@@ -915,7 +918,7 @@ impl Sim {
             }
             790..=829 => {
                 self.note(format!("{} starts OTR", NAMES[s]));
-                let events = self.engines[s].start(peer(s));
+                let events = self.engines[s].start(peer(s)).unwrap_or_default();
                 self.process(s, events, &[]);
             }
             830..=849 => {
@@ -929,7 +932,7 @@ impl Sim {
             890..=894 => {
                 self.note(format!("{} aborts SMP", NAMES[s]));
                 self.disturb_smp();
-                let events = self.engines[s].smp_abort(peer(s));
+                let events = self.engines[s].smp_abort(peer(s)).unwrap_or_default();
                 self.process(s, events, &[]);
             }
             _ => {
@@ -939,7 +942,7 @@ impl Sim {
                     if self.chance(0.5) {
                         self.finish(s);
                     } else {
-                        let events = self.engines[s].start(peer(s));
+                        let events = self.engines[s].start(peer(s)).unwrap_or_default();
                         self.process(s, events, &[]);
                     }
                 } else {
@@ -964,7 +967,7 @@ impl Sim {
         }
         self.disturb_smp();
         self.drain(100_000);
-        let events = self.engines[0].start(peer(0));
+        let events = self.engines[0].start(peer(0)).unwrap_or_default();
         self.process(0, events, &[]);
         self.drain(100_000);
         for (s, name) in NAMES.iter().enumerate() {

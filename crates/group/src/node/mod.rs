@@ -1154,8 +1154,11 @@ impl Node {
             link.deferred = true;
             return;
         }
-        let events = self.engine.start(peer);
-        self.pump(events, None, out);
+        // Refused only when the policy disables OTR: then no session forms, and the room's
+        // own deadlines report what never arrives.
+        if let Ok(events) = self.engine.start(peer) {
+            self.pump(events, None, out);
+        }
     }
 
     fn send_raw(&mut self, peer: &str, text: String, origin: Option<&str>, out: &mut Vec<Output>) {
@@ -1310,11 +1313,12 @@ impl Node {
             // roster's: a key derived there would be shared with that key's holder.
             return;
         }
-        let (key, events) =
+        let derived =
             self.engine
                 .extra_symmetric_key(peer, GROUP_KEY_USAGE, room.as_str().as_bytes());
-        self.pump(events, None, out);
-        if let Some(extra) = key {
+        // Refused only without a private session, which was checked above.
+        if let Ok((extra, events)) = derived {
+            self.pump(events, None, out);
             let k = PairKey::derive(extra.as_bytes(), &room);
             let now = self.now;
             let link = self.link(peer);

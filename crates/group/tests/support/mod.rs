@@ -166,7 +166,7 @@ impl Net {
     /// `n` opens an OTR session with `peer` and writes `text` inside it, group layer
     /// bypassed.
     pub fn write_inside(&mut self, n: &str, peer: &str, text: &str) {
-        self.with_engine(n, |e| e.start(peer));
+        self.with_engine(n, |e| e.start(peer).unwrap());
         self.with_engine(n, |e| e.send(peer, text));
     }
 

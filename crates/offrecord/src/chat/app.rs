@@ -42,8 +42,13 @@ use group::{
     Auth, ChatInfo, Config as GroupConfig, LeftReason, Node, Output, SecurityLevel, Target,
 };
 use irc::{IrcCommand, IrcEvent};
-use otr::{ConversationState, Engine, ErrorCode, Event, KnownFingerprints, Policy, SmpResult};
+use otr::{
+    ConversationState, Engine, EngineError, Event, KnownFingerprints, NotSent, Notice, Policy,
+    SmpResult,
+};
 use zeroize::Zeroize;
+
+use crate::notices;
 
 /// Lines kept per window; older ones are dropped.
 pub const SCROLLBACK: usize = 5000;
@@ -1170,7 +1175,11 @@ impl App {
         let mut events = self.node.engine_mut().rename_peer(&old_name, new);
         if self.node.engine().peer_fingerprint(new).is_some() {
             // Same key, same person: the verification carries over to the new nick.
-            events = self.node.engine_mut().set_trust(new, trusted);
+            events = self
+                .node
+                .engine_mut()
+                .set_trust(new, trusted)
+                .unwrap_or_default();
         }
         let w = &mut self.windows[i];
         w.push(
@@ -1292,29 +1301,20 @@ impl App {
                     question,
                     ..
                 } => self.on_smp(&peer, result, question, now),
-                Event::Error {
-                    peer,
-                    code,
-                    message,
-                } => {
+                Event::Notice { peer, notice } => {
                     let i = channel.unwrap_or_else(|| self.open(&peer, WindowKind::Query));
                     let w = &mut self.windows[i];
-                    match code {
-                        ErrorCode::EncryptionRequired => w.engine_held += 1,
-                        ErrorCode::NotSent => w.engine_held = w.engine_held.saturating_sub(1),
+                    match notice {
+                        Notice::Held(_) => w.engine_held += 1,
+                        Notice::NotSent(NotSent::PeerFinished) => {}
+                        Notice::NotSent(_) => w.engine_held = w.engine_held.saturating_sub(1),
+                        Notice::AuthFailed(_) if w.otr == OtrStatus::Starting => {
+                            w.starting_since = None;
+                            w.otr = OtrStatus::Plaintext;
+                        }
                         _ => {}
                     }
-                    if code == ErrorCode::AuthFailed && w.otr == OtrStatus::Starting {
-                        w.starting_since = None;
-                        w.otr = OtrStatus::Plaintext;
-                    }
-                    let text = match code {
-                        ErrorCode::EncryptionRequired => format!(
-                            "Message held until the private conversation starts (the policy requires encryption). {message}"
-                        ),
-                        _ => message,
-                    };
-                    w.push(now, LineKind::Error, &text);
+                    w.push(now, LineKind::Error, &notices::describe(&notice));
                     w.bump(Activity::Highlight);
                 }
                 Event::ExtraSymmetricKey { peer, usage, .. } => {
@@ -1592,14 +1592,14 @@ impl App {
                 let delivery = if events.iter().any(|e| {
                     matches!(
                         e,
-                        Event::Error {
-                            code: ErrorCode::EncryptionRequired,
+                        Event::Notice {
+                            notice: Notice::Held(_),
                             ..
                         }
                     )
                 }) {
                     Delivery::Held
-                } else if events.iter().any(|e| matches!(e, Event::Error { .. })) {
+                } else if events.iter().any(|e| matches!(e, Event::Notice { .. })) {
                     Delivery::NotSent
                 } else if state == ConversationState::Encrypted {
                     Delivery::Private
@@ -2161,7 +2161,10 @@ impl App {
         self.prepare_peer(&peer);
         match sub.as_str() {
             "init" | "start" => {
-                let events = self.node.engine_mut().start(&peer);
+                let events = match self.node.engine_mut().start(&peer) {
+                    Ok(events) => events,
+                    Err(e) => return self.refused(i, &peer, &e, now),
+                };
                 let was = self.windows[i].otr;
                 self.handle_events(events, None, now, out);
                 let w = &mut self.windows[i];
@@ -2201,7 +2204,10 @@ impl App {
                     return;
                 };
                 let before = self.windows[i].otr;
-                let events = self.node.engine_mut().set_trust(&peer, trusted);
+                let events = match self.node.engine_mut().set_trust(&peer, trusted) {
+                    Ok(events) => events,
+                    Err(e) => return self.refused(i, &peer, &e, now),
+                };
                 self.trust_changed = true;
                 self.handle_events(events, None, now, out);
                 if self.windows[i].otr == before {
@@ -2233,7 +2239,10 @@ impl App {
                         .smp_start(&peer, secret.as_bytes(), None)
                 };
                 secret.zeroize();
-                self.handle_events(events, None, now, out);
+                match events {
+                    Ok(events) => self.handle_events(events, None, now, out),
+                    Err(e) => self.refused(i, &peer, &e, now),
+                }
             }
             "authq" => {
                 let Some((question, mut secret)) = split_question(rest) else {
@@ -2249,18 +2258,31 @@ impl App {
                         .engine_mut()
                         .smp_start(&peer, secret.as_bytes(), Some(&question));
                 secret.zeroize();
-                self.handle_events(events, None, now, out);
+                match events {
+                    Ok(events) => self.handle_events(events, None, now, out),
+                    Err(e) => self.refused(i, &peer, &e, now),
+                }
             }
             "abort" | "authabort" => {
                 let events = self.node.engine_mut().smp_abort(&peer);
                 self.windows[i].smp = SmpStatus::Idle;
-                self.handle_events(events, None, now, out);
+                match events {
+                    Ok(events) => self.handle_events(events, None, now, out),
+                    Err(e) => self.refused(i, &peer, &e, now),
+                }
             }
             other => {
                 let text = format!("Unknown OTR command /otr {other}. Type /otr help.");
                 self.error_line(&text, now);
             }
         }
+    }
+
+    /// The engine refused what the user asked in window `i` (with `peer`): say why there.
+    fn refused(&mut self, i: usize, peer: &str, error: &EngineError, now: f64) {
+        let w = &mut self.windows[i];
+        w.push(now, LineKind::Error, &notices::describe_error(error, peer));
+        w.bump(Activity::Highlight);
     }
 
     fn smp_start_line(&mut self, i: usize, peer: &str, question: Option<&str>, now: f64) {

@@ -16,12 +16,12 @@
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::ake::{AkeContext, AkeStep, AkeSuccess, AuthState, AwaitingDhKey};
+use crate::ake::{AkeContext, AkeError, AkeStep, AkeSuccess, AuthState, AwaitingDhKey};
 use crate::crypto::dsa::ValidatedKeys;
 use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
-use crate::event::{ConversationState, ErrorCode, Event, Origin, SmpResult};
+use crate::event::{ConversationState, Event, HoldReason, NotSent, Notice, Origin, SmpResult};
 use crate::fragment::{fragment, FragmentOutcome, Reassembler};
-use crate::keys::{Addressing, DataKeys, SymmetricKey};
+use crate::keys::{Addressing, DataError, DataKeys, SymmetricKey};
 use crate::policy::Policy;
 use crate::session_id::{SessionId, SessionIdHalf};
 use crate::smp::{smp_secret, Smp, SmpEvent};
@@ -33,6 +33,7 @@ use crate::wire::encoded::{
 };
 use crate::wire::text::{self, IncomingText, Versions};
 use crate::wire::tlv::{decode_plaintext, encode_plaintext, Tlv, TlvType};
+use crate::wire::InvalidMessage;
 
 mod instances;
 mod recovery;
@@ -97,11 +98,10 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn emit_error(&mut self, code: ErrorCode, message: impl Into<String>) {
-        self.out.push(Event::Error {
+    fn notify(&mut self, notice: Notice) {
+        self.out.push(Event::Notice {
             peer: self.peer.to_owned(),
-            code,
-            message: message.into(),
+            notice,
         });
     }
     /// Emits an OTR-encoded message, fragmented to the peer's maximum message size.
@@ -118,10 +118,7 @@ impl Context<'_> {
                     self.emit_wire(piece);
                 }
             }
-            Err(e) => self.emit_error(
-                ErrorCode::NotSent,
-                format!("An OTR message could not be split to fit the network ({e})."),
-            ),
+            Err(e) => self.notify(Notice::NotSent(NotSent::Unfragmentable(e))),
         }
     }
 
@@ -251,14 +248,8 @@ impl Conversation {
     }
 
     /// The user asked to start (or refresh) a private conversation: send a query message.
+    /// The engine refuses it first when the policy disables OTR.
     pub(crate) fn start(&mut self, ctx: &mut Context<'_>) {
-        if !ctx.policy.otr_enabled() {
-            ctx.emit_error(
-                ErrorCode::Unsupported,
-                "OTR is disabled by the policy for this peer.",
-            );
-            return;
-        }
         ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
     }
 
@@ -281,29 +272,25 @@ impl Conversation {
                             sent_at: ctx.now,
                         });
                     }
-                    None => ctx.emit_error(
-                        ErrorCode::NotSent,
-                        "The message could not be encrypted.",
-                    ),
+                    None => ctx.notify(Notice::NotSent(NotSent::Unencryptable {
+                        text: Some(text.to_owned()),
+                    })),
                 }
             }
-            MessageState::Finished => ctx.emit_error(
-                ErrorCode::Finished,
-                "Your message was not sent: the peer has ended the private conversation. End it too, or start a new one.",
-            ),
+            MessageState::Finished => ctx.notify(Notice::NotSent(NotSent::PeerFinished)),
             MessageState::Plaintext if ctx.policy.has(Policy::REQUIRE_ENCRYPTION) => {
                 self.held.push(Held {
                     text: Zeroizing::new(text.to_owned()),
                     since: ctx.now,
                 });
-                ctx.emit_error(
-                    ErrorCode::EncryptionRequired,
-                    "Your message will be sent once the private conversation is set up.",
-                );
+                ctx.notify(Notice::Held(HoldReason::EncryptionRequired));
                 ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
             }
             MessageState::Plaintext => {
-                let tag = if ctx.policy.has(Policy::SEND_WHITESPACE_TAG) && ctx.policy.otr_enabled() && !self.stop_whitespace_tag {
+                let tag = if ctx.policy.has(Policy::SEND_WHITESPACE_TAG)
+                    && ctx.policy.otr_enabled()
+                    && !self.stop_whitespace_tag
+                {
                     text::whitespace_tag(Self::versions(ctx.policy))
                 } else {
                     String::new()
@@ -383,7 +370,7 @@ impl Conversation {
     /// back here with `fragments_allowed` false: a fragment of a fragment is malformed.
     fn receive_classified(
         &mut self,
-        classified: Result<IncomingText, crate::wire::InvalidMessage>,
+        classified: Result<IncomingText, InvalidMessage>,
         fragments_allowed: bool,
         ctx: &mut Context<'_>,
     ) {
@@ -393,16 +380,10 @@ impl Conversation {
             self.reassembler.clear();
         }
         match classified {
-            Err(e) => ctx.emit_error(
-                ErrorCode::Malformed,
-                format!("A malformed OTR message was received ({e:?})."),
-            ),
+            Err(e) => ctx.notify(Notice::Malformed(e)),
             Ok(IncomingText::Fragment(piece)) => {
                 if !fragments_allowed {
-                    ctx.emit_error(
-                        ErrorCode::Malformed,
-                        "A reassembled OTR message was itself a fragment.",
-                    );
+                    ctx.notify(Notice::Malformed(InvalidMessage::NestedFragment));
                     return;
                 }
                 // Incomplete and discarded fragments are silent, as libotr's are.
@@ -414,30 +395,21 @@ impl Conversation {
             }
             Ok(IncomingText::Encoded(bytes)) => match EncodedMessage::decode(&bytes) {
                 Ok(message) => self.receive_encoded(message, ctx),
-                Err(e) => ctx.emit_error(
-                    ErrorCode::Malformed,
-                    format!("A malformed OTR message was received ({e:?})."),
-                ),
+                Err(e) => ctx.notify(Notice::Malformed(e)),
             },
             Ok(IncomingText::Error(text)) => {
-                let mut report = format!("OTR error from the peer: {text}");
+                let mut unread = Vec::new();
                 if matches!(self.msg, MessageState::Encrypted(_)) {
                     // The peer may have lost its session: say which recent messages it may
                     // not have read (those older than the resend window were read or
                     // reported already).
-                    let unread: Vec<String> = core::mem::take(&mut self.recent)
+                    unread = core::mem::take(&mut self.recent)
                         .into_iter()
                         .filter(|(_, at)| within(ctx.now, *at, RESEND_INTERVAL))
-                        .map(|(t, _)| format!("\u{ab}{}\u{bb}", t.as_str()))
+                        .map(|(t, _)| t.as_str().to_owned())
                         .collect();
-                    if !unread.is_empty() {
-                        report.push_str(&format!(
-                            " It may not have read what you sent in the last minute: {}.",
-                            unread.join(", ")
-                        ));
-                    }
                 }
-                ctx.emit_error(ErrorCode::PeerError, report);
+                ctx.notify(Notice::PeerError { text, unread });
                 if let MessageState::Encrypted(private) = &self.msg {
                     // The peer may have lost its session: resend our last message once a
                     // new one is up, unless the peer showed it read it (it used the key
@@ -464,10 +436,7 @@ impl Conversation {
                 if !text.is_empty() {
                     ctx.emit_message(text, None);
                     if warn {
-                        ctx.emit_error(
-                            ErrorCode::Unencrypted,
-                            "The message above was received unencrypted.",
-                        );
+                        ctx.notify(Notice::Unencrypted);
                     }
                 }
                 if let Some(offered) = tag {
@@ -625,10 +594,7 @@ impl Conversation {
             self.send_ake(version, reply, self.their_instance, ctx);
         }
         if let Some(e) = step.error {
-            ctx.emit_error(
-                ErrorCode::AuthFailed,
-                format!("The key exchange failed: {e}."),
-            );
+            ctx.notify(Notice::AuthFailed(e));
         }
         if let Some(success) = step.success {
             self.go_encrypted(success, ctx);
@@ -640,10 +606,7 @@ impl Conversation {
     /// values) is refused, so no two sessions ever encrypt under the same key and counter.
     fn go_encrypted(&mut self, success: AkeSuccess, ctx: &mut Context<'_>) {
         if self.seen_ssids.contains(&success.ssid) {
-            ctx.emit_error(
-                ErrorCode::AuthFailed,
-                "A key exchange that repeated the keys of an earlier private conversation was refused (a replayed or re-addressed key exchange).",
-            );
+            ctx.notify(Notice::AuthFailed(AkeError::RepeatedSession));
             return;
         }
         if self.seen_ssids.len() >= MAX_SEEN_SSIDS {
@@ -728,10 +691,9 @@ impl Conversation {
                         sent_at: ctx.now,
                     });
                 }
-                None => ctx.emit_error(
-                    ErrorCode::NotSent,
-                    format!("Not sent: {}", held.text.as_str()),
-                ),
+                None => ctx.notify(Notice::NotSent(NotSent::Unencryptable {
+                    text: Some(held.text.as_str().to_owned()),
+                })),
             }
         }
         if core::mem::take(&mut self.may_retransmit) {
@@ -750,7 +712,7 @@ impl Conversation {
             // While another instance of the peer is private with us, this was most likely
             // meant for another of our instances: drop it quietly, as libotr does.
             if !ignore_unreadable && !other_instance_private {
-                self.report_unreadable("there is no private session with this peer", ctx);
+                self.report_unreadable(DataError::NoSession, ctx);
             }
             return;
         };
@@ -763,7 +725,7 @@ impl Conversation {
         }
         if message.version != private.version {
             if !ignore_unreadable {
-                self.report_unreadable("it was sent for another protocol version", ctx);
+                self.report_unreadable(DataError::WrongVersion, ctx);
             }
             return;
         }
@@ -785,19 +747,16 @@ impl Conversation {
         };
         let verified = match opened {
             Ok(v) => v,
-            Err(crate::keys::DataError::Replay) => {
+            Err(DataError::Replay) => {
                 // We read this message (or it came after one we read under the same keys):
                 // a replay. No error goes back, which would make the sender resend what we
                 // already showed.
-                ctx.emit_error(
-                    ErrorCode::Unreadable,
-                    "A copy of an encrypted message that was already received was ignored.",
-                );
+                ctx.notify(Notice::Unreadable(DataError::Replay));
                 return;
             }
             Err(e) => {
                 if !ignore_unreadable {
-                    self.report_unreadable(&e.to_string(), ctx);
+                    self.report_unreadable(e, ctx);
                 }
                 return;
             }
@@ -805,10 +764,7 @@ impl Conversation {
         let plaintext = match decode_plaintext(&verified.bytes) {
             Ok(p) => p,
             Err(e) => {
-                ctx.emit_error(
-                    ErrorCode::Malformed,
-                    format!("A private message had malformed contents ({e:?})."),
-                );
+                ctx.notify(Notice::MalformedContents(e));
                 return;
             }
         };
@@ -861,11 +817,8 @@ impl Conversation {
         }
     }
 
-    fn report_unreadable(&mut self, why: &str, ctx: &mut Context<'_>) {
-        ctx.emit_error(
-            ErrorCode::Unreadable,
-            format!("An encrypted message could not be read: {why}."),
-        );
+    fn report_unreadable(&mut self, why: DataError, ctx: &mut Context<'_>) {
+        ctx.notify(Notice::Unreadable(why));
         if self.error_replies.allow(ctx.now) {
             ctx.emit_wire(text::error_message(UNREADABLE_ERROR_TEXT));
         }

@@ -112,13 +112,9 @@ pub(super) fn resend_last(
         return;
     }
     if last.fingerprint != private.fingerprint || last.instance != private.their_instance {
-        ctx.emit_error(
-            ErrorCode::NotSent,
-            format!(
-                "Not resent, because the new private conversation is with a different key or device: {}",
-                last.text.as_str()
-            ),
-        );
+        ctx.notify(Notice::NotSent(NotSent::OtherSession {
+            text: last.text.as_str().to_owned(),
+        }));
         return;
     }
     let text = Zeroizing::new(format!("{RESENT_PREFIX}{}", last.text.as_str()));
@@ -126,10 +122,9 @@ pub(super) fn resend_last(
     if let Some(data) = seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
         ctx.emit_encoded(data, private.version, private.their_instance);
         *last_sent = ctx.now;
-        ctx.emit_error(
-            ErrorCode::Resent,
-            format!("Your last message was sent again: {}", last.text.as_str()),
-        );
+        ctx.notify(Notice::Resent {
+            text: last.text.as_str().to_owned(),
+        });
     }
 }
 
@@ -164,13 +159,11 @@ impl Conversation {
         let mut kept = Vec::new();
         for mut held in core::mem::take(&mut self.held) {
             match held.since {
-                Some(since) if now.secs_since(since) > RESEND_INTERVAL => ctx.emit_error(
-                    ErrorCode::NotSent,
-                    format!(
-                        "Not sent, because no private conversation could be set up: {}",
-                        held.text.as_str()
-                    ),
-                ),
+                Some(since) if now.secs_since(since) > RESEND_INTERVAL => {
+                    ctx.notify(Notice::NotSent(NotSent::NoSession {
+                        text: held.text.as_str().to_owned(),
+                    }))
+                }
                 Some(_) => kept.push(held),
                 None => {
                     held.since = Some(now);

@@ -61,7 +61,7 @@ fn wires(events: &[Event]) -> Vec<String> {
 fn private_pair() -> (Engine, Engine) {
     let mut alice = engine(1, 0x100);
     let mut bob = engine(2, 0x200);
-    let mut to_bob = wires(&alice.start("bob"));
+    let mut to_bob = wires(&alice.start("bob").unwrap());
     while !to_bob.is_empty() {
         let mut to_alice = Vec::new();
         for w in to_bob.drain(..) {

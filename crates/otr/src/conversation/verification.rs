@@ -2,6 +2,8 @@
 //! key (TLV 8).
 
 use super::*;
+use crate::engine::EngineError;
+use crate::smp::SmpError;
 
 /// Sends `tlvs` (SMP) in one data message with an empty text, flagged IGNORE_UNREADABLE as
 /// libotr flags its SMP messages.
@@ -13,7 +15,7 @@ pub(super) fn send_tlvs(private: &mut PrivateSession, tlvs: Vec<Tlv>, ctx: &mut 
     let flags = DataFlags(DataFlags::IGNORE_UNREADABLE);
     match seal(private, flags, &plaintext, ctx.our_instance) {
         Some(data) => ctx.emit_encoded(data, private.version, private.their_instance),
-        None => ctx.emit_error(ErrorCode::NotSent, "An SMP message could not be encrypted."),
+        None => ctx.notify(Notice::NotSent(NotSent::Unencryptable { text: None })),
     }
 }
 
@@ -65,13 +67,9 @@ impl Conversation {
         secret: &[u8],
         question: Option<&str>,
         ctx: &mut Context<'_>,
-    ) {
+    ) -> Result<(), EngineError> {
         let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(
-                ErrorCode::NoSession,
-                "There is no private conversation to verify.",
-            );
-            return;
+            return Err(EngineError::NoSession);
         };
         let ours = ctx.identity.public().fingerprint();
         let x = smp_secret(
@@ -86,16 +84,17 @@ impl Conversation {
         for tlv in tlvs {
             send_tlvs(private, vec![tlv], ctx);
         }
+        Ok(())
     }
 
     /// The user answers the peer's SMP request with `secret`.
-    pub(crate) fn smp_respond(&mut self, secret: &[u8], ctx: &mut Context<'_>) {
+    pub(crate) fn smp_respond(
+        &mut self,
+        secret: &[u8],
+        ctx: &mut Context<'_>,
+    ) -> Result<(), EngineError> {
         let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(
-                ErrorCode::NoSession,
-                "There is no private conversation to verify.",
-            );
-            return;
+            return Err(EngineError::NoSession);
         };
         let ours = ctx.identity.public().fingerprint();
         let y = smp_secret(
@@ -104,10 +103,12 @@ impl Conversation {
             &private.ssid.bytes(),
             secret,
         );
-        match private.smp.respond(&y, &mut *ctx.rng) {
-            Ok(tlvs) => send_tlvs(private, tlvs, ctx),
-            Err(e) => ctx.emit_error(ErrorCode::NoSmpRequest, format!("Cannot answer: {e}.")),
-        }
+        let tlvs = private
+            .smp
+            .respond(&y, &mut *ctx.rng)
+            .map_err(|SmpError::NoRequest| EngineError::NoSmpRequest)?;
+        send_tlvs(private, tlvs, ctx);
+        Ok(())
     }
 
     /// Tells the peer (TLV 8) that we use the extra symmetric key for `usage` with
@@ -117,30 +118,34 @@ impl Conversation {
         usage: u32,
         usedata: &[u8],
         ctx: &mut Context<'_>,
-    ) -> Option<SymmetricKey> {
+    ) -> Result<SymmetricKey, EngineError> {
         let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation.");
-            return None;
+            return Err(EngineError::NoSession);
         };
-        let key = private.keys.sending_extra_key()?;
+        // Deriving the key set cannot fail in a private session; if it did, there would be
+        // no session to speak of.
+        let key = private
+            .keys
+            .sending_extra_key()
+            .ok_or(EngineError::NoSession)?;
         let value = [&usage.to_be_bytes()[..], usedata].concat();
         let tlv = Tlv {
             kind: TlvType::EXTRA_SYMMETRIC_KEY,
             value,
         };
         send_tlvs(private, vec![tlv], ctx);
-        Some(key)
+        Ok(key)
     }
 
     /// The user aborts the SMP run in progress; the peer is told.
-    pub(crate) fn smp_abort(&mut self, ctx: &mut Context<'_>) {
+    pub(crate) fn smp_abort(&mut self, ctx: &mut Context<'_>) -> Result<(), EngineError> {
         let MessageState::Encrypted(private) = &mut self.msg else {
-            ctx.emit_error(ErrorCode::NoSession, "There is no private conversation.");
-            return;
+            return Err(EngineError::NoSession);
         };
         let tlvs = private.smp.abort();
         send_tlvs(private, tlvs, ctx);
         let origin = ctx.origin(private);
         ctx.emit_smp(SmpResult::Aborted, None, Some(origin));
+        Ok(())
     }
 }

@@ -171,6 +171,8 @@ pub enum InvalidMessage {
     Unterminated,
     /// A malformed fragment header.
     BadFragment,
+    /// A message reassembled from fragments that is itself a fragment.
+    NestedFragment,
     /// A malformed TLV record.
     BadTlv,
     /// A malformed public key or signature.

@@ -10,7 +10,7 @@ use otr::crypto::DsaPrivateKey;
 use otr::wire::codec::Codec;
 use otr::wire::encoded::{EncodedMessage, InstanceTag};
 use otr::wire::text::{self, IncomingText};
-use otr::{Engine, EngineConfig, Event, Policy};
+use otr::{Engine, EngineConfig, Event, Notice, Policy};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -159,7 +159,7 @@ impl Pair {
             Side::Alice => "bob",
             Side::Bob => "alice",
         };
-        self.act(side, |e| e.start(peer));
+        self.act(side, |e| e.start(peer).unwrap());
     }
 
     pub fn events(&self, side: Side) -> &[Event] {
@@ -188,6 +188,17 @@ pub fn shown_in(events: &[Event]) -> Vec<(String, bool)> {
             Event::Message {
                 text, encrypted, ..
             } => Some((text.clone(), *encrypted)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The notices among `events`, in order.
+pub fn notices(events: &[Event]) -> Vec<Notice> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice { notice, .. } => Some(notice.clone()),
             _ => None,
         })
         .collect()

@@ -144,6 +144,7 @@ impl World {
                         policy: policies[i],
                         instance_tag: InstanceTag(TAGS[i]),
                         line_based: true,
+                        hold_during_key_exchange: false,
                     },
                     Box::new(ChaCha20Rng::seed_from_u64(u64::from(seed) * 16 + i as u64)),
                 )

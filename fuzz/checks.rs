@@ -84,6 +84,7 @@ pub fn engine_receive(data: &[u8]) {
                 policy: Policy::OPPORTUNISTIC,
                 instance_tag: otr::wire::encoded::InstanceTag(tag),
                 line_based: true,
+                hold_during_key_exchange: false,
             };
             Engine::new(key, config, Box::new(rng))
         };

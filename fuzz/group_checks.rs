@@ -48,6 +48,7 @@ fn node(nick: &str, key: DsaPrivateKey, seed: u64) -> Node {
             policy: Policy::OPPORTUNISTIC,
             instance_tag: InstanceTag(0x100 + seed as u32),
             line_based: true,
+            hold_during_key_exchange: false,
         },
         Box::new(ChaCha20Rng::seed_from_u64(seed)),
     );

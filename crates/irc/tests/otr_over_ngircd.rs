@@ -56,6 +56,7 @@ fn our_engine(seed: u64) -> Engine {
         policy: Policy::OPPORTUNISTIC,
         instance_tag: InstanceTag(0x4000_0000 + u32::try_from(seed).unwrap()),
         line_based: true,
+        hold_during_key_exchange: false,
     };
     Engine::new(
         key,

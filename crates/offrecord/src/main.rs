@@ -498,6 +498,7 @@ fn run_rpc(args: RpcArgs, home: &Path) -> anyhow::Result<()> {
         policy,
         instance_tag: InstanceTag(account.instance_tag),
         line_based,
+        hold_during_key_exchange: false,
     };
     let mut engine = Engine::new(account.key, config, Box::new(OsRng));
     engine.set_known_fingerprints(account.known);

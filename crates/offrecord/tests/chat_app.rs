@@ -54,7 +54,7 @@ fn a_message_typed_during_the_key_exchange_is_sent_once_private() {
         // Typed before anything reached Bob: held, not sent.
         let early = net.type_only(Who::Alice, "typed while the exchange runs");
         assert!(early.is_empty(), "{early:?}");
-        assert_eq!(net.alice.window("bob").unwrap().held(), 1);
+        assert_eq!(net.alice.held(net.alice.window("bob").unwrap()), 1);
         let lines = net.transcript(Who::Alice, "bob");
         assert!(
             has(&lines, "<alice> [held] typed while the exchange runs"),
@@ -66,7 +66,7 @@ fn a_message_typed_during_the_key_exchange_is_sent_once_private() {
         ));
         net.deliver(Who::Alice, query);
         assert_eq!(net.status(Who::Alice, "bob"), OtrStatus::Unverified);
-        assert_eq!(net.alice.window("bob").unwrap().held(), 0);
+        assert_eq!(net.alice.held(net.alice.window("bob").unwrap()), 0);
         net.never_in_clear("typed while");
         let bob = net.transcript(Who::Bob, "alice");
         assert!(
@@ -162,10 +162,42 @@ fn require_encryption_with_a_peer_who_never_answers_reports_not_sent() {
     }
     let alice = net.transcript(Who::Alice, "bob");
     assert!(has(&alice, "did not start"), "{alice:#?}");
+    for text in ["nobody must read this", "nor this"] {
+        let line = format!("Not sent, because no private conversation could be set up: {text}");
+        assert!(has(&alice, &line), "{alice:#?}");
+    }
+    assert_eq!(net.alice.held(net.alice.window("bob").unwrap()), 0);
     assert_eq!(net.status(Who::Alice, "bob"), OtrStatus::Plaintext);
     // Still nothing in the clear afterwards: the next message is held again.
     net.type_line(Who::Alice, "third try");
     net.never_in_clear("third try");
+}
+
+#[test]
+fn what_the_engine_refuses_is_said_in_the_window() {
+    let mut net = Net::new(Policy::MANUAL);
+    net.type_line(Who::Alice, "/query bob");
+    net.type_line(Who::Alice, "/otr abort");
+    let alice = net.transcript(Who::Alice, "bob");
+    assert!(
+        has(&alice, "There is no private conversation with bob."),
+        "{alice:#?}"
+    );
+    // Started with OTR disabled (`--policy never`).
+    let mut net = Net::new(Policy::NEVER);
+    net.type_line(Who::Alice, "/query bob");
+    net.type_line(Who::Alice, "/otr init");
+    let alice = net.transcript(Who::Alice, "bob");
+    assert!(
+        has(&alice, "OTR is disabled by the policy for this peer."),
+        "{alice:#?}"
+    );
+    assert_eq!(net.status(Who::Alice, "bob"), OtrStatus::Plaintext);
+    net.type_line(Who::Alice, "/group host");
+    assert!(has(
+        &net.transcript(Who::Alice, "bob"),
+        "rooms travel over OTR"
+    ));
 }
 
 #[test]
@@ -608,6 +640,7 @@ fn a_line_from_another_key_of_the_peer_is_marked() {
             policy: Policy::OPPORTUNISTIC,
             instance_tag: InstanceTag(0x7777),
             line_based: true,
+            hold_during_key_exchange: false,
         },
         Box::new(ChaCha20Rng::seed_from_u64(78)),
     );

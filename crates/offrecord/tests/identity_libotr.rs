@@ -346,6 +346,7 @@ fn a_session_with_libotr_is_remembered_by_both_sides() {
             policy: otr::Policy::from_preset("manual").unwrap(),
             instance_tag: otr::wire::encoded::InstanceTag(account.instance_tag),
             line_based: true,
+            hold_during_key_exchange: false,
         },
         Box::new(OsRng),
     );

@@ -192,6 +192,7 @@ fn our_engine(key: DsaPrivateKey, tag: u32, policy: Policy, seed: u64) -> Engine
             policy,
             instance_tag: InstanceTag(tag),
             line_based: true,
+            hold_during_key_exchange: false,
         },
         Box::new(ChaCha20Rng::seed_from_u64(seed)),
     )

@@ -131,6 +131,7 @@ fn our_pair() -> (Ours, Ours) {
                 policy: Policy::MANUAL,
                 instance_tag: InstanceTag(tag),
                 line_based: true,
+                hold_during_key_exchange: false,
             },
             Box::new(ChaCha20Rng::seed_from_u64(seed)),
         )

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use core::time::Duration;
+
 use rand_core::CryptoRngCore;
 
 use crate::conversation::{Context, Conversation};
@@ -64,6 +66,14 @@ pub struct EngineConfig {
     /// The transport carries one line per message (IRC): plaintext with line breaks is sent
     /// as one message per line, and no wire message ever contains CR, LF or NUL.
     pub line_based: bool,
+    /// What the user types while a key exchange with the peer runs (we sent a query or a
+    /// key-exchange message, and no private session is up) is held, not sent in the clear
+    /// ([`crate::HoldReason::KeyExchange`]), and goes out encrypted once the session is up
+    /// ([`Notice::HeldSent`]). Held text waits for the exchange: when the exchange is given
+    /// up ([`KEY_EXCHANGE_TIMEOUT`], or the user finishes), every held text is reported
+    /// [`crate::NotSent::NoSession`]. Off by default, as in libotr, which sends such text in
+    /// the clear unless the policy requires encryption; the chat client turns it on.
+    pub hold_during_key_exchange: bool,
 }
 
 impl Default for EngineConfig {
@@ -72,8 +82,58 @@ impl Default for EngineConfig {
             policy: Policy::default(),
             instance_tag: InstanceTag(0x100),
             line_based: true,
+            hold_during_key_exchange: false,
         }
     }
+}
+
+/// How long a key exchange may run: one not completed this long after we sent its first
+/// message is given up at the next [`Engine::tick`]. The status stops showing it, and with
+/// [`EngineConfig::hold_during_key_exchange`] what was held for it is reported not sent.
+/// The exchange itself is not torn down (a late answer still completes it, as in libotr).
+/// The same minute as libotr's RESEND_INTERVAL, which bounds how long a held message waits.
+pub const KEY_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the engine knows about the conversation with one peer: what a status line shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Status {
+    /// The message state of the instance of the peer that receives what the user types.
+    pub state: ConversationState,
+    /// That instance (0: none yet, or protocol version 2).
+    pub instance: InstanceTag,
+    /// The peer's fingerprint in that instance's private session.
+    pub fingerprint: Option<Fingerprint>,
+    /// Whether the user has verified that fingerprint.
+    pub trusted: bool,
+    /// A key exchange we asked for or answered that has not completed, failed or been
+    /// given up yet.
+    pub key_exchange: Option<KeyExchange>,
+    /// How many texts the user typed are held, waiting for a private session.
+    pub held: usize,
+}
+
+impl Status {
+    /// No conversation at all: plaintext, nothing known, nothing running.
+    fn none() -> Self {
+        Self {
+            state: ConversationState::Plaintext,
+            instance: InstanceTag::UNKNOWN,
+            fingerprint: None,
+            trusted: false,
+            key_exchange: None,
+            held: 0,
+        }
+    }
+}
+
+/// A key exchange in progress (see [`Status::key_exchange`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyExchange {
+    /// When we sent its first message, as the engine knew the time then (`None` before the
+    /// first tick; stamped at the next one).
+    pub since: Option<Time>,
 }
 
 /// An OTR engine for one account.
@@ -174,6 +234,12 @@ impl Engine {
         self.config.policy = policy;
     }
 
+    /// Turns [`EngineConfig::hold_during_key_exchange`] on or off from now on (a client
+    /// that relies on it sets it on the engine it is given).
+    pub fn set_hold_during_key_exchange(&mut self, hold: bool) {
+        self.config.hold_during_key_exchange = hold;
+    }
+
     /// `old` is now called `new` (an IRC nick change): the conversation with `old`, its
     /// private session included, continues under `new`. A conversation already held under
     /// `new` is replaced. Returns the `State` event for `new` when there was a conversation.
@@ -217,6 +283,15 @@ impl Engine {
         self.conversations
             .get(peer)
             .map_or(ConversationState::Plaintext, Conversation::state)
+    }
+
+    /// Everything a status line shows about the conversation with `peer`: its state, the
+    /// instance and key that receive what the user types, a key exchange in progress, and
+    /// how many texts are held.
+    pub fn status(&self, peer: &str) -> Status {
+        self.conversations
+            .get(peer)
+            .map_or_else(Status::none, |c| c.status(peer, &self.known))
     }
 
     /// The fingerprint of `peer` in the current private session.
@@ -307,6 +382,7 @@ impl Engine {
             policy: self.config.policy,
             our_instance: self.config.instance_tag,
             line_based: self.config.line_based,
+            hold_during_key_exchange: self.config.hold_during_key_exchange,
             known: &mut self.known,
             validated_keys: &mut self.validated_keys,
             out: &mut out,

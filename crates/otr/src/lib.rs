@@ -28,7 +28,7 @@ pub mod trust;
 pub mod wire;
 
 pub use ake::AkeError;
-pub use engine::{Engine, EngineConfig, EngineError};
+pub use engine::{Engine, EngineConfig, EngineError, KeyExchange, Status};
 pub use event::{ConversationState, Event, HoldReason, NotSent, Notice, Origin, SmpResult};
 pub use keys::{DataError, DataKeySet, RevealedMacKey, SymmetricKey};
 pub use policy::Policy;

@@ -76,7 +76,95 @@ fn held_messages_expire_and_are_reported() {
         })]
     );
     assert_eq!(out.len(), 1);
+    // The exchange the query began was given up too, without a word (no text waited on it).
+    assert_eq!(alice.status("bob").key_exchange, None);
+    assert_eq!(alice.status("bob").held, 0);
     assert!(alice.tick(Time::from_secs(500)).is_empty());
+}
+
+#[test]
+fn the_status_shows_a_key_exchange_until_it_completes() {
+    let mut pair = Pair::new(Policy::MANUAL);
+    tick(&mut pair, 10.0);
+    assert_eq!(pair.alice.status("bob").key_exchange, None);
+    let query = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
+    let status = pair.alice.status("bob");
+    assert_eq!(status.state, ConversationState::Plaintext);
+    assert_eq!(
+        status.key_exchange.and_then(|k| k.since),
+        Some(Time::from_secs(10))
+    );
+    // Bob answers with a D-H Commit: his side of the exchange runs too.
+    let commit = pair.hold(Side::Bob, |e| e.receive("alice", &query[0].1));
+    assert!(pair.bob.status("alice").key_exchange.is_some());
+    pair.relay(commit);
+    for (engine, peer) in [(&pair.alice, "bob"), (&pair.bob, "alice")] {
+        let status = engine.status(peer);
+        assert_eq!(status.state, ConversationState::Encrypted);
+        assert_eq!(status.key_exchange, None);
+        assert_eq!(status.fingerprint, engine.peer_fingerprint(peer));
+        assert!(!status.trusted);
+    }
+    // A refresh while private is no key exchange a user waits for.
+    let _ = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
+    assert_eq!(pair.alice.status("bob").key_exchange, None);
+}
+
+#[test]
+fn text_typed_during_a_key_exchange_is_held_when_asked_and_sent_once_private() {
+    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    pair.alice.set_hold_during_key_exchange(true);
+    let query = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
+    let out = pair.alice.send("bob", "typed early");
+    assert_eq!(notices(&out), [Notice::Held(HoldReason::KeyExchange)]);
+    assert!(!out.iter().any(|e| matches!(e, Event::Wire { .. })));
+    assert_eq!(pair.alice.status("bob").held, 1);
+    pair.relay(query);
+    assert_eq!(pair.shown(Side::Bob), [("typed early".to_owned(), true)]);
+    assert!(notices(&pair.alice_events).contains(&Notice::HeldSent { count: 1 }));
+    assert_eq!(pair.alice.status("bob").held, 0);
+    // Without the setting (libotr's behaviour) the same text goes out as the policy says:
+    // in the clear.
+    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let _query = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
+    let out = pair.alice.send("bob", "typed early");
+    assert!(notices(&out).is_empty());
+    assert!(out
+        .iter()
+        .any(|e| matches!(e, Event::Wire { data, .. } if data.starts_with("typed early"))));
+}
+
+#[test]
+fn a_key_exchange_without_answer_is_given_up_with_what_was_held_for_it() {
+    let mut alice = engine(common::alice_key(), 0x100, Policy::MANUAL, 9);
+    alice.set_hold_during_key_exchange(true);
+    assert!(alice.tick(Time::from_secs(100)).is_empty());
+    let _query = alice.start("bob").unwrap();
+    let _ = alice.send("bob", "one");
+    assert!(alice.tick(Time::from_secs(130)).is_empty());
+    let _ = alice.send("bob", "two");
+    assert_eq!(alice.status("bob").held, 2);
+    let out = alice.tick(Time::from_secs(160));
+    assert_eq!(
+        notices(&out),
+        ["one", "two"].map(|t| Notice::NotSent(NotSent::NoSession { text: t.into() }))
+    );
+    let status = alice.status("bob");
+    assert_eq!((status.key_exchange, status.held), (None, 0));
+    // What is typed next goes out as the policy says (manual: in the clear).
+    let out = alice.send("bob", "three");
+    assert!(matches!(&out[..], [Event::Wire { data, .. }] if data == "three"));
+    // Finishing gives up a running exchange and its held text alike.
+    let _query = alice.start("bob").unwrap();
+    let _ = alice.send("bob", "four");
+    let out = alice.finish("bob");
+    assert_eq!(
+        notices(&out),
+        [Notice::NotSent(NotSent::NoSession {
+            text: "four".into()
+        })]
+    );
+    assert_eq!(alice.status("bob").key_exchange, None);
 }
 
 #[test]

@@ -51,6 +51,7 @@ pub fn engine(i: u64) -> Engine {
             policy: Policy::OPPORTUNISTIC,
             instance_tag: InstanceTag(0x1000 + i as u32),
             line_based: true,
+            hold_during_key_exchange: false,
         },
         Box::new(ChaCha20Rng::seed_from_u64(77 + i)),
     )

@@ -20,10 +20,12 @@
 //! [`Engine::receive_from_channel`], so an OTR query pasted in a channel starts nothing
 //! (irssi-otr #12).
 //!
-//! No plaintext surprise: while a key exchange runs, typed text is held by the client and sent
-//! once the conversation is private (or reported as not sent if it never becomes private);
-//! under a require-encryption policy the engine itself holds it and never sends it in the
-//! clear.
+//! No plaintext surprise: while a key exchange runs, typed text is held and sent once the
+//! conversation is private (or reported as not sent if it never becomes private), and under a
+//! require-encryption policy it is never sent in the clear. The engine holds it, in one queue
+//! ([`otr::EngineConfig::hold_during_key_exchange`], which [`App::new`] turns on), and says
+//! what runs and what waits in [`Engine::status`]: the client keeps no OTR state of its own
+//! beyond what each window last showed.
 //!
 //! ```
 //! use offrecord::chat::app::{App, AppConfig};
@@ -43,7 +45,7 @@ use group::{
 };
 use irc::{IrcCommand, IrcEvent};
 use otr::{
-    ConversationState, Engine, EngineError, Event, KnownFingerprints, NotSent, Notice, Policy,
+    ConversationState, Engine, EngineError, Event, HoldReason, KnownFingerprints, Notice, Policy,
     SmpResult,
 };
 use zeroize::Zeroize;
@@ -55,10 +57,6 @@ pub const SCROLLBACK: usize = 5000;
 
 /// Lines kept in the input history.
 pub const HISTORY: usize = 500;
-
-/// Seconds a key exchange may run before the client gives up on it and reports the messages
-/// it held as not sent (the engine uses the same interval for its own held messages).
-pub const AKE_TIMEOUT: f64 = 60.0;
 
 /// Seconds between two checks (`ISON host`) that the room's host is still on IRC, while we
 /// are a member. A room travels by private messages, so we may share no channel with the
@@ -369,12 +367,6 @@ pub struct Window {
     activity: Activity,
     otr: OtrStatus,
     smp: SmpStatus,
-    /// Text typed while a key exchange ran, sent once private.
-    held: Vec<zeroize::Zeroizing<String>>,
-    /// When the client started waiting for the key exchange.
-    starting_since: Option<f64>,
-    /// Messages the engine holds (require-encryption), to tell the user when they leave.
-    engine_held: usize,
     /// Channel members.
     members: BTreeSet<String>,
     /// The peer's fingerprint in the current session, as last reported.
@@ -393,9 +385,6 @@ impl Window {
             activity: Activity::None,
             otr: OtrStatus::Plaintext,
             smp: SmpStatus::Idle,
-            held: Vec::new(),
-            starting_since: None,
-            engine_held: 0,
             members: BTreeSet::new(),
             fingerprint: None,
             room: None,
@@ -440,11 +429,6 @@ impl Window {
     /// The verification (SMP) in progress.
     pub fn smp(&self) -> &SmpStatus {
         &self.smp
-    }
-
-    /// How many typed messages wait for the private conversation to start.
-    pub fn held(&self) -> usize {
-        self.held.len() + self.engine_held
     }
 
     /// A channel's members, as far as we know.
@@ -562,8 +546,10 @@ impl core::fmt::Debug for App {
 
 impl App {
     /// A client for the account whose engine is `engine` (keys and known fingerprints
-    /// already loaded). Window 1 is the status window.
-    pub fn new(engine: Engine, config: AppConfig) -> Self {
+    /// already loaded). Window 1 is the status window. The engine holds what is typed while
+    /// a key exchange runs ([`otr::EngineConfig::hold_during_key_exchange`] is turned on).
+    pub fn new(mut engine: Engine, config: AppConfig) -> Self {
+        engine.set_hold_during_key_exchange(true);
         let saved_known = engine.known_fingerprints().clone();
         let node = Node::new(
             engine,
@@ -665,6 +651,15 @@ impl App {
     /// demonstrations of the alerts members see. An honest client never sets one.
     pub fn set_group_relay_hook(&mut self, hook: Option<group::RelayHook>) {
         self.node.set_relay_hook(hook);
+    }
+
+    /// How many typed messages in `window` wait for its private conversation to start (the
+    /// engine holds them).
+    pub fn held(&self, window: &Window) -> usize {
+        match window.kind {
+            WindowKind::Query => self.node.engine().status(&window.name).held,
+            WindowKind::Status | WindowKind::Channel | WindowKind::Room => 0,
+        }
     }
 
     /// The engine (for its fingerprint, policy and known fingerprints).
@@ -1012,29 +1007,29 @@ impl App {
     }
 
     /// Time passed (`now`, seconds since the Unix epoch; call about once a second): the
-    /// engine's heartbeats and the expiry of held messages, and key exchanges that never
-    /// finished.
+    /// engine's heartbeats, the expiry of held messages, and key exchanges that never
+    /// finished (the engine gives them up after [`otr::engine::KEY_EXCHANGE_TIMEOUT`], and
+    /// what was held for them with them).
     pub fn on_tick(&mut self, now: f64) -> Vec<IrcCommand> {
         let mut out = Vec::new();
         let outputs = self.node.tick(now);
         self.handle_outputs(outputs, None, now, &mut out);
         self.poll_host(now, &mut out);
         for i in 0..self.windows.len() {
-            let w = &mut self.windows[i];
-            let expired = w.starting_since.is_some_and(|t| now - t >= AKE_TIMEOUT);
-            if expired && w.otr == OtrStatus::Starting {
-                w.starting_since = None;
-                let held = w.held.len();
-                w.held.clear();
-                let name = w.name.clone();
-                let status = self.status_from_engine(&name);
+            if self.windows[i].otr != OtrStatus::Starting {
+                continue;
+            }
+            let name = self.windows[i].name.clone();
+            let status = self.status_from_engine(&name);
+            if status != OtrStatus::Starting {
+                // Only a tick gives an exchange up without an event saying so.
                 let w = &mut self.windows[i];
                 w.otr = status;
-                let mut text = format!("The private conversation with {name} did not start (no answer to the key exchange).");
-                if held > 0 {
-                    text.push_str(&format!(" {held} held message(s) were not sent."));
-                }
-                w.push(now, LineKind::Error, &text);
+                w.push(
+                    now,
+                    LineKind::Error,
+                    &format!("The private conversation with {name} did not start (no answer to the key exchange)."),
+                );
                 w.bump(Activity::Highlight);
             }
         }
@@ -1251,7 +1246,7 @@ impl App {
         for event in events {
             match event {
                 Event::Wire { peer, data } => {
-                    self.note_outgoing_otr(&peer, &data, now);
+                    self.note_key_exchange(&peer);
                     out.push(IrcCommand::Privmsg {
                         target: peer,
                         text: data,
@@ -1294,7 +1289,7 @@ impl App {
                     fingerprint,
                     trusted,
                     ..
-                } => self.on_state(&peer, state, fingerprint, trusted, now, out),
+                } => self.on_state(&peer, state, fingerprint, trusted, now),
                 Event::Smp {
                     peer,
                     result,
@@ -1303,19 +1298,25 @@ impl App {
                 } => self.on_smp(&peer, result, question, now),
                 Event::Notice { peer, notice } => {
                     let i = channel.unwrap_or_else(|| self.open(&peer, WindowKind::Query));
-                    let w = &mut self.windows[i];
-                    match notice {
-                        Notice::Held(_) => w.engine_held += 1,
-                        Notice::NotSent(NotSent::PeerFinished) => {}
-                        Notice::NotSent(_) => w.engine_held = w.engine_held.saturating_sub(1),
-                        Notice::AuthFailed(_) if w.otr == OtrStatus::Starting => {
-                            w.starting_since = None;
-                            w.otr = OtrStatus::Plaintext;
-                        }
-                        _ => {}
+                    if matches!(notice, Notice::AuthFailed(_))
+                        && self.windows[i].otr == OtrStatus::Starting
+                    {
+                        // The engine gave the exchange up.
+                        self.windows[i].otr = self.status_from_engine(&peer);
                     }
-                    w.push(now, LineKind::Error, &notices::describe(&notice));
-                    w.bump(Activity::Highlight);
+                    let w = &mut self.windows[i];
+                    let text = notices::describe(&notice);
+                    match notice {
+                        // Held text and its departure are the normal course of a key
+                        // exchange, not errors.
+                        Notice::Held(HoldReason::KeyExchange) | Notice::HeldSent { .. } => {
+                            w.push(now, LineKind::Otr, &text);
+                        }
+                        _ => {
+                            w.push(now, LineKind::Error, &text);
+                            w.bump(Activity::Highlight);
+                        }
+                    }
                 }
                 Event::ExtraSymmetricKey { peer, usage, .. } => {
                     let i = self.open(&peer, WindowKind::Query);
@@ -1331,22 +1332,16 @@ impl App {
         }
     }
 
-    /// We are about to send an OTR query or key-exchange message to `peer` while not
-    /// private: a key exchange is running, so hold what the user types until it is done.
-    fn note_outgoing_otr(&mut self, peer: &str, data: &str, now: f64) {
+    /// We are about to send something to `peer`: if it began a key exchange (the engine's
+    /// status shows one while not private), the window says so.
+    fn note_key_exchange(&mut self, peer: &str) {
         let Some(i) = self.find(peer) else { return };
-        let w = &mut self.windows[i];
+        let w = &self.windows[i];
         if w.kind != WindowKind::Query || w.otr.is_private() {
             return;
         }
-        let otr = ["?OTR:", "?OTR|", "?OTR,", "?OTRv", "?OTR?"]
-            .iter()
-            .any(|p| data.starts_with(p));
-        if otr && self.node.engine().state(peer) != ConversationState::Encrypted {
-            if w.otr != OtrStatus::Starting {
-                w.starting_since = Some(now);
-            }
-            w.otr = OtrStatus::Starting;
+        if self.status_from_engine(peer) == OtrStatus::Starting {
+            self.windows[i].otr = OtrStatus::Starting;
         }
     }
 
@@ -1357,23 +1352,19 @@ impl App {
         fingerprint: Option<otr::crypto::Fingerprint>,
         trusted: bool,
         now: f64,
-        out: &mut Vec<IrcCommand>,
     ) {
         let i = self.open(peer, WindowKind::Query);
-        let w = &mut self.windows[i];
-        let old = w.otr;
         let mut new = status_of(state, trusted);
-        if new == OtrStatus::Plaintext && old == OtrStatus::Starting {
+        if new == OtrStatus::Plaintext && self.status_from_engine(peer) == OtrStatus::Starting {
             // Still plaintext while the key exchange runs.
             new = OtrStatus::Starting;
         }
+        let w = &mut self.windows[i];
+        let old = w.otr;
         let new_session = fingerprint.is_some() && new.is_private() && !old.is_private();
         let fp_changed = fingerprint != w.fingerprint;
         w.otr = new;
         w.fingerprint = fingerprint;
-        if new != OtrStatus::Starting {
-            w.starting_since = None;
-        }
         let fp_text = fingerprint.map(|f| f.to_string()).unwrap_or_default();
         match new {
             OtrStatus::Unverified | OtrStatus::Private if new_session || fp_changed => {
@@ -1398,14 +1389,6 @@ impl App {
                         now,
                         LineKind::Otr,
                         &format!("{peer}'s fingerprint {fp_text} is NOT verified: check it with /otr auth SECRET, /otr authq QUESTION SECRET, or compare it and /otr trust."),
-                    );
-                }
-                if w.engine_held > 0 {
-                    let n = std::mem::take(&mut w.engine_held);
-                    w.push(
-                        now,
-                        LineKind::Otr,
-                        &format!("{n} held message(s) sent privately."),
                     );
                 }
                 w.bump(Activity::Highlight);
@@ -1442,22 +1425,6 @@ impl App {
                 );
             }
             _ => {}
-        }
-        if new.is_private() {
-            // Text the client held while the key exchange ran goes out now, encrypted.
-            let held = std::mem::take(&mut self.windows[i].held);
-            if !held.is_empty() {
-                let n = held.len();
-                for text in &held {
-                    let events = self.node.engine_mut().send(peer, text);
-                    self.handle_events(events, None, now, out);
-                }
-                self.windows[i].push(
-                    now,
-                    LineKind::Otr,
-                    &format!("{n} held message(s) sent privately."),
-                );
-            }
         }
     }
 
@@ -1556,39 +1523,24 @@ impl App {
             }
             WindowKind::Query => {
                 let peer = self.windows[i].name.clone();
-                let w = &mut self.windows[i];
-                if w.otr == OtrStatus::Starting {
-                    w.held.push(zeroize::Zeroizing::new(text.to_owned()));
-                    w.push(
-                        now,
-                        LineKind::Own {
-                            nick,
-                            delivery: Delivery::Held,
-                        },
-                        text,
-                    );
-                    w.push(
-                        now,
-                        LineKind::Otr,
-                        "Message held until the private conversation starts.",
-                    );
-                    return;
-                }
                 self.prepare_peer(&peer);
-                let state = self.node.engine().state(&peer);
-                let events = if state == ConversationState::Encrypted {
-                    // The engine fragments OTR messages itself.
-                    self.node.engine_mut().send(&peer, text)
-                } else {
-                    // Plain text goes out as it is (with room for a whitespace tag): split
-                    // what the server would cut.
-                    let limit = (self.config.max_payload)(&self.nick, &peer);
-                    let mut events = Vec::new();
-                    for part in split_message(text, limit.saturating_sub(WHITESPACE_TAG_ROOM)) {
-                        events.extend(self.node.engine_mut().send(&peer, &part));
-                    }
-                    events
-                };
+                let status = self.node.engine().status(&peer);
+                let state = status.state;
+                let events =
+                    if state == ConversationState::Encrypted || status.key_exchange.is_some() {
+                        // Encrypted now, or held until the key exchange completes and encrypted
+                        // then: the engine fragments OTR messages itself.
+                        self.node.engine_mut().send(&peer, text)
+                    } else {
+                        // Plain text goes out as it is (with room for a whitespace tag): split
+                        // what the server would cut.
+                        let limit = (self.config.max_payload)(&self.nick, &peer);
+                        let mut events = Vec::new();
+                        for part in split_message(text, limit.saturating_sub(WHITESPACE_TAG_ROOM)) {
+                            events.extend(self.node.engine_mut().send(&peer, &part));
+                        }
+                        events
+                    };
                 let delivery = if events.iter().any(|e| {
                     matches!(
                         e,
@@ -1968,6 +1920,13 @@ impl App {
             self.error_line(&text, now);
             return;
         }
+        if !self.node.engine().config().policy.otr_enabled()
+            && !matches!(sub, "roster" | "who" | "leave")
+        {
+            // A room travels over private OTR sessions, which the engine will not start.
+            self.error_line("/group: OTR is disabled by the policy, and rooms travel over OTR: /otr policy manual (or opportunistic, always).", now);
+            return;
+        }
         let mut joining_channel = None;
         let result = match sub.to_ascii_lowercase().as_str() {
             "host" | "create" if is_channel(nick) => {
@@ -2191,10 +2150,7 @@ impl App {
                 }
                 let events = self.node.engine_mut().finish(&peer);
                 self.handle_events(events, None, now, out);
-                let w = &mut self.windows[i];
-                w.held.clear();
-                w.starting_since = None;
-                w.otr = status_of(self.node.engine().state(&peer), false);
+                self.windows[i].otr = self.status_from_engine(&peer);
             }
             "trust" | "distrust" => {
                 let trusted = sub == "trust";
@@ -2394,15 +2350,7 @@ impl App {
         }
         let mut w = Window::new(name, kind);
         if kind == WindowKind::Query {
-            w.otr = status_of(
-                self.node.engine().state(name),
-                self.node.engine().peer_fingerprint(name).is_some_and(|fp| {
-                    self.node
-                        .engine()
-                        .known_fingerprints()
-                        .is_trusted(name, &fp)
-                }),
-            );
+            w.otr = self.status_from_engine(name);
             w.fingerprint = self.node.engine().peer_fingerprint(name);
         }
         self.windows.push(w);
@@ -2426,14 +2374,16 @@ impl App {
         }
     }
 
+    /// The conversation with `peer` as the engine sees it now: `Starting` while a key
+    /// exchange runs and nothing is private yet.
     fn status_from_engine(&self, peer: &str) -> OtrStatus {
-        let trusted = self.node.engine().peer_fingerprint(peer).is_some_and(|fp| {
-            self.node
-                .engine()
-                .known_fingerprints()
-                .is_trusted(peer, &fp)
-        });
-        status_of(self.node.engine().state(peer), trusted)
+        let status = self.node.engine().status(peer);
+        match status_of(status.state, status.trusted) {
+            OtrStatus::Plaintext | OtrStatus::Finished if status.key_exchange.is_some() => {
+                OtrStatus::Starting
+            }
+            other => other,
+        }
     }
 
     /// Sets the fragment size for `peer` from our nick and theirs. While our room travels

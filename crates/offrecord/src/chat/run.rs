@@ -122,7 +122,7 @@ async fn run_async(options: ChatOptions, terminal: &mut Term) -> anyhow::Result<
     let config = EngineConfig {
         policy: options.policy,
         instance_tag: InstanceTag(account.instance_tag),
-        line_based: true,
+        ..EngineConfig::default()
     };
     let mut engine = Engine::new(account.key, config, Box::new(OsRng));
     engine.set_known_fingerprints(account.known);

@@ -268,8 +268,9 @@ fn status_line(app: &App) -> Paragraph<'static> {
         spans.push(Span::styled(label, style));
         spans.push(Span::raw("]"));
     }
-    if w.held() > 0 {
-        spans.push(Span::raw(format!(" [held: {}]", w.held())));
+    let held = app.held(w);
+    if held > 0 {
+        spans.push(Span::raw(format!(" [held: {held}]")));
     }
     match w.smp() {
         SmpStatus::Asked => spans.push(Span::raw(" [SMP: waiting for answer]")),

@@ -43,6 +43,7 @@ pub fn app(nick: &str, seed: u64, policy: Policy) -> App {
         policy,
         instance_tag: InstanceTag(0x1000 + u32::try_from(seed).unwrap()),
         line_based: true,
+        hold_during_key_exchange: false,
     };
     let engine = Engine::new(
         key,

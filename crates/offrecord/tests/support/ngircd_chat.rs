@@ -67,6 +67,7 @@ impl ChatClient {
             policy: Policy::OPPORTUNISTIC,
             instance_tag: InstanceTag(tag_base + u32::try_from(seed).unwrap()),
             line_based: true,
+            hold_during_key_exchange: false,
         };
         let engine = Engine::new(
             key,

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use crate::ake::{AkeContext, AkeError, AkeStep, AkeSuccess, AuthState, AwaitingDhKey};
 use crate::crypto::dsa::ValidatedKeys;
 use crate::crypto::{DsaPrivateKey, DsaPublicKey, Fingerprint};
+use crate::engine::{KeyExchange, Status};
 use crate::event::{ConversationState, Event, HoldReason, NotSent, Notice, Origin, SmpResult};
 use crate::fragment::{fragment, FragmentOutcome, Reassembler};
 use crate::keys::{Addressing, DataError, DataKeys, SymmetricKey};
@@ -45,7 +46,7 @@ mod verification;
 use instances::{Master, Parked, MAX_MASTER_ANSWERS, MAX_SEEN_SSIDS};
 use recovery::RESEND_INTERVAL;
 use recovery::{
-    remember, resend_last, within, Held, LastMessage, NewInstanceLimiter, ReplyLimiter,
+    remember, resend_last, within, Exchange, Held, LastMessage, NewInstanceLimiter, ReplyLimiter,
 };
 
 /// The text of the error message we send when we cannot read a data message.
@@ -88,6 +89,8 @@ pub(crate) struct Context<'a> {
     pub policy: Policy,
     pub our_instance: InstanceTag,
     pub line_based: bool,
+    /// Text typed while a key exchange runs is held (`EngineConfig::hold_during_key_exchange`).
+    pub hold_during_key_exchange: bool,
     pub known: &'a mut KnownFingerprints,
     /// Peer keys that passed validation lately (validated once, not at every exchange).
     pub validated_keys: &'a mut ValidatedKeys,
@@ -166,8 +169,12 @@ pub(crate) struct Conversation {
     their_instance: InstanceTag,
     /// False once a plaintext arrived from the peer since we entered Plaintext.
     stop_whitespace_tag: bool,
-    /// What the user typed while encryption is required and no session is up yet.
+    /// What the user typed while encryption is required, or while a key exchange runs
+    /// (`hold_during_key_exchange`), and no session is up yet.
     held: Vec<Held>,
+    /// A key exchange we asked for or answered (we sent a query or a key-exchange message
+    /// while not private) that has not completed, failed or been given up yet.
+    exchange: Option<Exchange>,
     /// When we last sent a data message (or the session started), for heartbeats.
     last_sent: Option<Time>,
     /// The last text we sent encrypted, for a resend after the peer lost its session.
@@ -224,6 +231,23 @@ impl Conversation {
         }
     }
 
+    /// What a status line shows (`peer` is this conversation's peer, whose trust `known`
+    /// holds).
+    pub(crate) fn status(&self, peer: &str, known: &KnownFingerprints) -> Status {
+        let fingerprint = self.fingerprint();
+        Status {
+            state: self.state(),
+            instance: self.their_instance,
+            fingerprint,
+            trusted: fingerprint.is_some_and(|fp| known.is_trusted(peer, &fp)),
+            key_exchange: self
+                .exchange
+                .as_ref()
+                .map(|e| KeyExchange { since: e.since }),
+            held: self.held.len(),
+        }
+    }
+
     /// The peer's fingerprint in the current private session.
     pub(crate) fn fingerprint(&self) -> Option<Fingerprint> {
         match &self.msg {
@@ -252,10 +276,17 @@ impl Conversation {
     /// The engine refuses it first when the policy disables OTR.
     pub(crate) fn start(&mut self, ctx: &mut Context<'_>) {
         ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
+        self.begin_exchange(ctx);
     }
 
     /// The user typed `text` to the peer.
     pub(crate) fn send(&mut self, text: &str, ctx: &mut Context<'_>) {
+        let private = matches!(self.msg, MessageState::Encrypted(_));
+        if !private && ctx.hold_during_key_exchange && self.exchange.is_some() {
+            self.hold(text, ctx);
+            ctx.notify(Notice::Held(HoldReason::KeyExchange));
+            return;
+        }
         match &mut self.msg {
             MessageState::Encrypted(private) => {
                 let plaintext = encode_plaintext(text.as_bytes(), &[]);
@@ -280,12 +311,10 @@ impl Conversation {
             }
             MessageState::Finished => ctx.notify(Notice::NotSent(NotSent::PeerFinished)),
             MessageState::Plaintext if ctx.policy.has(Policy::REQUIRE_ENCRYPTION) => {
-                self.held.push(Held {
-                    text: Zeroizing::new(text.to_owned()),
-                    since: ctx.now,
-                });
+                self.hold(text, ctx);
                 ctx.notify(Notice::Held(HoldReason::EncryptionRequired));
                 ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
+                self.begin_exchange(ctx);
             }
             MessageState::Plaintext => {
                 let tag = if ctx.policy.has(Policy::SEND_WHITESPACE_TAG)
@@ -317,6 +346,7 @@ impl Conversation {
             self.finish_current(ctx);
         }
         self.master = None;
+        self.give_up_exchange(ctx);
     }
 
     fn finish_current(&mut self, ctx: &mut Context<'_>) {
@@ -427,6 +457,7 @@ impl Conversation {
                 }
                 if ctx.policy.has(Policy::ERROR_START_AKE) && self.error_queries.allow(ctx.now) {
                     ctx.emit_wire(text::query_message(Self::versions(ctx.policy)));
+                    self.begin_exchange(ctx);
                 }
             }
             Ok(IncomingText::Query(offered)) => self.start_ake_if_offered(offered, ctx),
@@ -472,6 +503,7 @@ impl Conversation {
             answered: Vec::new(),
         });
         self.send_ake(version, body, InstanceTag::UNKNOWN, ctx);
+        self.begin_exchange(ctx);
     }
 
     fn send_ake(
@@ -593,8 +625,10 @@ impl Conversation {
     fn finish_ake_step(&mut self, version: ProtocolVersion, step: AkeStep, ctx: &mut Context<'_>) {
         if let Some(reply) = step.reply {
             self.send_ake(version, reply, self.their_instance, ctx);
+            self.begin_exchange(ctx);
         }
         if let Some(e) = step.error {
+            self.exchange = None;
             ctx.notify(Notice::AuthFailed(e));
         }
         if let Some(success) = step.success {

@@ -9,6 +9,8 @@ impl Conversation {
     /// keys we already had (the same secure session id as a past session: the same D-H
     /// values) is refused, so no two sessions ever encrypt under the same key and counter.
     pub(super) fn go_encrypted(&mut self, success: AkeSuccess, ctx: &mut Context<'_>) {
+        // The exchange is over, whether its session is taken or refused.
+        self.exchange = None;
         if self.seen_ssids.contains(&success.ssid) {
             ctx.notify(Notice::AuthFailed(AkeError::RepeatedSession));
             return;
@@ -81,11 +83,13 @@ impl Conversation {
         let MessageState::Encrypted(private) = &mut self.msg else {
             return;
         };
+        let mut sent = 0;
         for held in core::mem::take(&mut self.held) {
             let plaintext = encode_plaintext(held.text.as_bytes(), &[]);
             match seal(private, DataFlags::default(), &plaintext, ctx.our_instance) {
                 Some(data) => {
                     ctx.emit_encoded(data, private.version, private.their_instance);
+                    sent += 1;
                     remember(&mut self.recent, &held.text, ctx.now);
                     self.last_message = Some(LastMessage {
                         text: held.text,
@@ -99,6 +103,9 @@ impl Conversation {
                     text: Some(held.text.as_str().to_owned()),
                 })),
             }
+        }
+        if sent > 0 {
+            ctx.notify(Notice::HeldSent { count: sent });
         }
         if core::mem::take(&mut self.may_retransmit) {
             resend_last(&mut self.last_message, &mut self.last_sent, private, ctx);

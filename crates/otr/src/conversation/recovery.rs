@@ -2,6 +2,7 @@
 //! peer lost its session, and the limits on automatic replies.
 
 use super::*;
+use crate::engine::KEY_EXCHANGE_TIMEOUT;
 
 /// libotr's HEARTBEAT_INTERVAL: after a data message arrives, if we have sent nothing for
 /// this many seconds, we send an empty one (it rotates keys, so old MAC keys get revealed).
@@ -16,6 +17,12 @@ pub(super) const RESENT_PREFIX: &str = "[resent] ";
 
 /// The most recently sent messages remembered for reporting after a peer error.
 pub(super) const MAX_RECENT: usize = 32;
+
+/// A key exchange we asked for or answered, in progress.
+pub(super) struct Exchange {
+    /// When we sent its first message (`None` before the first tick: stamped at the next).
+    pub(super) since: Option<Time>,
+}
 
 /// A message held until a private session is up.
 pub(super) struct Held {
@@ -129,6 +136,36 @@ pub(super) fn resend_last(
 }
 
 impl Conversation {
+    /// Holds `text` until a private session is up.
+    pub(super) fn hold(&mut self, text: &str, ctx: &Context<'_>) {
+        self.held.push(Held {
+            text: Zeroizing::new(text.to_owned()),
+            since: ctx.now,
+        });
+    }
+
+    /// We just sent a query or a key-exchange message: unless private already (a refresh,
+    /// which never opens a plaintext window), a key exchange is now in progress.
+    pub(super) fn begin_exchange(&mut self, ctx: &Context<'_>) {
+        if self.exchange.is_none() && !matches!(self.msg, MessageState::Encrypted(_)) {
+            self.exchange = Some(Exchange { since: ctx.now });
+        }
+    }
+
+    /// The key exchange in progress is given up (no answer in time, or the user finished):
+    /// with `hold_during_key_exchange`, what was held for it is not sent, and the user is
+    /// told which.
+    pub(super) fn give_up_exchange(&mut self, ctx: &mut Context<'_>) {
+        self.exchange = None;
+        if ctx.hold_during_key_exchange {
+            for held in core::mem::take(&mut self.held) {
+                ctx.notify(Notice::NotSent(NotSent::NoSession {
+                    text: held.text.as_str().to_owned(),
+                }));
+            }
+        }
+    }
+
     /// After a data message with text arrived: if we have sent nothing for
     /// [`HEARTBEAT_INTERVAL`] seconds, send an empty data message (libotr's heartbeat).
     pub(super) fn maybe_heartbeat(&mut self, ctx: &mut Context<'_>) {
@@ -152,10 +189,20 @@ impl Conversation {
         }
     }
 
-    /// Time has passed: held messages that waited longer than [`RESEND_INTERVAL`] are
-    /// given up, and the user is told which.
+    /// Time has passed: a key exchange older than [`KEY_EXCHANGE_TIMEOUT`] and held
+    /// messages that waited longer than [`RESEND_INTERVAL`] are given up, and the user is
+    /// told which messages were not sent.
     pub(crate) fn tick(&mut self, ctx: &mut Context<'_>) {
         let Some(now) = ctx.now else { return };
+        if let Some(exchange) = &mut self.exchange {
+            match exchange.since {
+                None => exchange.since = Some(now),
+                Some(since) if now.secs_since(since) >= KEY_EXCHANGE_TIMEOUT.as_secs_f64() => {
+                    self.give_up_exchange(ctx)
+                }
+                Some(_) => {}
+            }
+        }
         let mut kept = Vec::new();
         for mut held in core::mem::take(&mut self.held) {
             match held.since {

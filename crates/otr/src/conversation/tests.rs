@@ -42,6 +42,7 @@ fn engine(seed: u64, tag: u32) -> Engine {
             policy: Policy::MANUAL,
             instance_tag: InstanceTag(tag),
             line_based: true,
+            hold_during_key_exchange: false,
         },
         Box::new(ChaCha20Rng::seed_from_u64(seed + 100)),
     )

@@ -683,7 +683,7 @@ fn a_line_from_another_key_of_the_peer_is_marked() {
             text,
             notice: false,
         };
-        net.alice.on_irc(message, 2.0);
+        let _ = net.alice.on_irc(message, 2.0);
     }
     let lines = net.transcript(Who::Alice, "bob");
     let line = lines

@@ -243,6 +243,7 @@ impl Engine {
     /// `old` is now called `new` (an IRC nick change): the conversation with `old`, its
     /// private session included, continues under `new`. A conversation already held under
     /// `new` is replaced. Returns the `State` event for `new` when there was a conversation.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn rename_peer(&mut self, old: &str, new: &str) -> Vec<Event> {
         if old == new {
             return Vec::new();
@@ -402,11 +403,13 @@ impl Engine {
     }
 
     /// The user typed `text` to `peer`.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn send(&mut self, peer: &str, text: &str) -> Vec<Event> {
         self.with_conversation(peer, |c, ctx| c.send(text, ctx))
     }
 
     /// `data` arrived from `peer` over the network.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn receive(&mut self, peer: &str, data: &str) -> Vec<Event> {
         self.with_conversation(peer, |c, ctx| c.receive(data, ctx))
     }
@@ -415,6 +418,7 @@ impl Engine {
     /// Channel text never starts or carries OTR (irssi-otr #12: a query message pasted in a
     /// channel started key exchanges with everyone who saw it): whitespace tags are
     /// removed, OTR messages are reported as misplaced, and nothing is sent.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn receive_from_channel(&mut self, sender: &str, data: &str) -> Vec<Event> {
         use crate::wire::text::{classify, IncomingText};
         let peer = sender.to_owned();
@@ -449,6 +453,7 @@ impl Engine {
 
     /// Starts (or refreshes) a private conversation with `peer`: sends a query message.
     /// [`EngineError::OtrDisabled`] if the policy disables OTR.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn start(&mut self, peer: &str) -> Result<Vec<Event>, EngineError> {
         if !self.config.policy.otr_enabled() {
             return Err(EngineError::OtrDisabled);
@@ -457,6 +462,7 @@ impl Engine {
     }
 
     /// Ends the private conversation with `peer`.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn finish(&mut self, peer: &str) -> Vec<Event> {
         self.with_conversation(peer, |c, ctx| c.finish(ctx))
     }
@@ -481,6 +487,7 @@ impl Engine {
     /// `secret` (optionally answering `question`), and each learns whether the other did,
     /// and nothing more. Success marks the peer's fingerprint verified.
     /// [`EngineError::NoSession`] without a private session.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn smp_start(
         &mut self,
         peer: &str,
@@ -494,6 +501,7 @@ impl Engine {
     /// Answers `peer`'s pending SMP request (an [`Event::Smp`] with `Request` or `Question`).
     /// [`EngineError::NoSession`] without a private session, [`EngineError::NoSmpRequest`]
     /// without a pending request.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn smp_respond(&mut self, peer: &str, secret: &[u8]) -> Result<Vec<Event>, EngineError> {
         self.with_existing(peer, |c, ctx| c.smp_respond(secret, ctx))
             .map(|((), events)| events)
@@ -502,6 +510,7 @@ impl Engine {
     /// Derives OTR v3's extra symmetric key with `peer` for an application's own use, and
     /// tells the peer (TLV 8, with `usage` and `usedata`), who gets the same key in an
     /// [`Event::ExtraSymmetricKey`]. [`EngineError::NoSession`] without a private session.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn extra_symmetric_key(
         &mut self,
         peer: &str,
@@ -513,6 +522,7 @@ impl Engine {
 
     /// Aborts the SMP run with `peer`; both sides report it aborted.
     /// [`EngineError::NoSession`] without a private session.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn smp_abort(&mut self, peer: &str) -> Result<Vec<Event>, EngineError> {
         self.with_existing(peer, |c, ctx| c.smp_abort(ctx))
             .map(|((), events)| events)
@@ -521,6 +531,7 @@ impl Engine {
     /// Time has passed: it is `now`. Heartbeats, resend windows and the expiry of held
     /// messages are driven by this; the engine reads no clock, before the first tick no
     /// timer fires, and a tick earlier than the last one does not move the clock back.
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn tick(&mut self, now: Time) -> Vec<Event> {
         if self.now.is_none_or(|t| now >= t) {
             self.now = Some(now);
@@ -545,6 +556,7 @@ impl Engine {
     /// types may then go to another instance of the peer (a verified one is preferred):
     /// the `State` event says which. [`EngineError::NoSession`] when there is no
     /// fingerprint to mark (no private session).
+    #[must_use = "the events must be handled: wire messages sent, the rest shown"]
     pub fn set_trust(&mut self, peer: &str, trusted: bool) -> Result<Vec<Event>, EngineError> {
         let Some(fp) = self.peer_fingerprint(peer) else {
             return Err(EngineError::NoSession);

@@ -814,7 +814,7 @@ fn every_policy_pairing_with_libotr() {
 #[test]
 fn libotr_takes_our_heartbeat() {
     let mut m = private_pair();
-    m.ours.tick(Time::from_secs(1_000));
+    let _ = m.ours.tick(Time::from_secs(1_000));
     let q = m.lib_do(|l| l.send("alice", "are you there?"));
     m.relay(q);
     assert!(
@@ -822,7 +822,7 @@ fn libotr_takes_our_heartbeat() {
         "no heartbeat yet: we just went private"
     );
     m.clear();
-    m.ours.tick(Time::from_secs(1_061));
+    let _ = m.ours.tick(Time::from_secs(1_061));
     let q = m.lib_do(|l| l.send("alice", "a minute later"));
     m.relay(q);
     let ours: Vec<&String> = m

@@ -58,7 +58,7 @@ fn no_timer_fires_before_the_first_tick() {
 #[test]
 fn held_messages_expire_and_are_reported() {
     let mut alice = engine(common::alice_key(), 0x100, Policy::ALWAYS, 1);
-    alice.tick(Time::from_secs(100));
+    let _ = alice.tick(Time::from_secs(100));
     let out = alice.send("bob", "held for a while");
     assert_eq!(
         notices(&out),
@@ -175,8 +175,8 @@ fn last_message_is_resent_after_the_peer_restarts() {
     pair.act(Side::Alice, |e| e.send("bob", "hello"));
     // Bob restarts: same key, no session. Alice's next message is unreadable for him.
     pair.bob = engine(bob_key(), 0x2000_0002, Policy::OPPORTUNISTIC, 77);
-    pair.bob.tick(Time::from_secs(20));
-    pair.alice.tick(Time::from_secs(20));
+    let _ = pair.bob.tick(Time::from_secs(20));
+    let _ = pair.alice.tick(Time::from_secs(20));
     pair.clear_events();
     pair.act(Side::Alice, |e| e.send("bob", "did you get this?"));
     assert_eq!(
@@ -250,8 +250,8 @@ fn error_replies_are_rate_limited() {
     }
     assert!(replies <= 3, "{replies} error replies");
     // Once time is known, one more after a pause.
-    bob.tick(Time::from_secs(1_000));
-    bob.tick(Time::from_secs(1_100));
+    let _ = bob.tick(Time::from_secs(1_000));
+    let _ = bob.tick(Time::from_secs(1_100));
     let out = bob.receive("alice", garbage);
     assert!(out.iter().any(|e| matches!(e, Event::Wire { .. })) || replies < 3);
 
@@ -275,7 +275,7 @@ fn a_peer_error_names_the_messages_that_may_be_lost() {
     pair.connect(Side::Alice);
     // Bob restarts; Alice's next two messages are unreadable for him.
     pair.bob = engine(bob_key(), 0x2000_0002, Policy::OPPORTUNISTIC, 78);
-    pair.bob.tick(Time::from_secs(12));
+    let _ = pair.bob.tick(Time::from_secs(12));
     pair.clear_events();
     let mut queue = pair.hold(Side::Alice, |e| e.send("bob", "first lost"));
     queue.extend(pair.hold(Side::Alice, |e| e.send("bob", "second lost")));

@@ -29,7 +29,7 @@ fn wires(events: &[Event]) -> Vec<String> {
 fn a_crowd_of_nicks_cannot_grow_the_conversations_without_end() {
     let mut alice = engine(alice_key(), 0x100, Policy::MANUAL, 1);
     for i in 0..MAX_PEERS + 500 {
-        alice.receive(&format!("nick{i}"), "hello");
+        let _ = alice.receive(&format!("nick{i}"), "hello");
     }
     assert!(alice.conversation_count() <= MAX_PEERS);
 }
@@ -42,7 +42,7 @@ fn fragments_of_many_peers_stay_under_one_budget() {
     let piece = "A".repeat(250 * 1024);
     for i in 0..100u32 {
         let line = format!("?OTR|{:08x}|00000100,00001,00002,{piece},", 0x1000 + i);
-        alice.receive(&format!("nick{i}"), &line);
+        let _ = alice.receive(&format!("nick{i}"), &line);
         assert!(alice.pending_fragment_bytes() <= MAX_TOTAL_REASSEMBLY_BYTES);
     }
     assert!(alice.pending_fragment_bytes() > 0);
@@ -55,7 +55,7 @@ fn fragments_of_many_peers_stay_under_one_budget() {
 fn new_instances_starting_key_exchanges_are_rate_limited() {
     let mut alice = engine(alice_key(), 0x100, Policy::MANUAL, 1);
     let mut bob = engine(bob_key(), 0x200, Policy::MANUAL, 2);
-    alice.tick(Time::from_secs(1000));
+    let _ = alice.tick(Time::from_secs(1000));
     let query = wires(&alice.start("bob").unwrap());
     let commit = wires(&bob.receive("alice", &query[0]));
     let mut answered = 0;
@@ -68,7 +68,7 @@ fn new_instances_starting_key_exchanges_are_rate_limited() {
     // The first tag is the conversation's first instance; eight more are new instances.
     assert_eq!(answered, 9);
     // Ten seconds later, one more.
-    alice.tick(Time::from_secs(1010));
+    let _ = alice.tick(Time::from_secs(1010));
     let mut m = decode_wire(&commit[0]);
     m.sender_instance = InstanceTag(0x5000);
     assert_eq!(wires(&alice.receive("bob", &encode_wire(&m))).len(), 1);

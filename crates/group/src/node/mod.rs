@@ -922,6 +922,7 @@ impl Node {
 
     /// The transport saw `nick` leave (IRC QUIT or PART). If it was the host, the room
     /// hands off; if we host, `nick` leaves the roster.
+    #[must_use = "the outputs must be handled: lines sent, the rest shown"]
     pub fn peer_gone(&mut self, nick: &str) -> Vec<Output> {
         let mut out = Vec::new();
         match &mut self.room {
@@ -939,6 +940,7 @@ impl Node {
     // ---------------------------------------------------------------- transport input
 
     /// A private message `line` from `from`.
+    #[must_use = "the outputs must be handled: lines sent, the rest shown"]
     pub fn receive_private(&mut self, from: &str, line: &str) -> Vec<Output> {
         let mut out = Vec::new();
         let events = self.engine.receive(from, line);
@@ -950,6 +952,7 @@ impl Node {
     /// A line `line` from `from` in `channel`. Lines tagged for someone else are
     /// discarded; lines tagged for us go to our OTR session with `from`; untagged text is
     /// ordinary channel text, which never starts or carries OTR.
+    #[must_use = "the outputs must be handled: lines sent, the rest shown"]
     pub fn receive_channel(&mut self, channel: &str, from: &str, line: &str) -> Vec<Output> {
         let _ = channel;
         let mut out = Vec::new();
@@ -973,6 +976,7 @@ impl Node {
     }
 
     /// Time passed (seconds since the Unix epoch): retries, digests and deadlines.
+    #[must_use = "the outputs must be handled: lines sent, the rest shown"]
     pub fn tick(&mut self, now: f64) -> Vec<Output> {
         let mut out = Vec::new();
         if now.is_finite() && now > self.now {
@@ -1033,6 +1037,7 @@ impl Node {
     }
 
     /// Handles events from the engine obtained through [`Node::engine_mut`].
+    #[must_use = "the outputs must be handled: lines sent, the rest shown"]
     pub fn absorb(&mut self, events: Vec<Event>) -> Vec<Output> {
         let mut out = Vec::new();
         self.pump(events, None, &mut out);

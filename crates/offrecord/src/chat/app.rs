@@ -709,6 +709,7 @@ impl App {
     // ----- inputs -----------------------------------------------------------------------
 
     /// Something happened on the network.
+    #[must_use = "the commands must be given to the transport"]
     pub fn on_irc(&mut self, event: IrcEvent, now: f64) -> Vec<IrcCommand> {
         let mut out = Vec::new();
         match event {
@@ -891,6 +892,7 @@ impl App {
     /// line stamped with a time up to a second old would be resent (every 2 s until the
     /// host echoes it) up to a second early, a duplicate on the wire whenever the echo
     /// takes more than a second under flood control.
+    #[must_use = "the commands must be given to the transport"]
     pub fn on_input(&mut self, line: &str, now: f64) -> Vec<IrcCommand> {
         let mut out = Vec::new();
         let line = line.trim_end_matches(['\r', '\n']);
@@ -912,6 +914,7 @@ impl App {
 
     /// A key press: edits the input line, walks the history, scrolls, switches windows;
     /// Enter runs the line through [`App::on_input`].
+    #[must_use = "the commands must be given to the transport"]
     pub fn on_key(&mut self, key: Key, now: f64) -> Vec<IrcCommand> {
         match key {
             Key::Char(c) if !c.is_control() => {
@@ -1010,6 +1013,7 @@ impl App {
     /// engine's heartbeats, the expiry of held messages, and key exchanges that never
     /// finished (the engine gives them up after [`otr::engine::KEY_EXCHANGE_TIMEOUT`], and
     /// what was held for them with them).
+    #[must_use = "the commands must be given to the transport"]
     pub fn on_tick(&mut self, now: f64) -> Vec<IrcCommand> {
         let mut out = Vec::new();
         let outputs = self.node.tick(now);

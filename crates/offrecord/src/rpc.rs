@@ -14,6 +14,10 @@
 //!   `no_session`; if saving the home directory fails, an error with code `save_failed`.
 //! * A `max_message_size` too small to hold even one fragment header makes each OTR message
 //!   fail with a `not_sent` error when it is sent.
+//! * Engine notices become `error` events with the codes of [`crate::notices::notice_code`]
+//!   and the sentences of [`crate::notices::describe`]; calls the engine refuses (an
+//!   [`otr::EngineError`]) become one `error` event each, as the engine's old error events
+//!   were. A notice without a protocol code (held text leaving) is not written.
 
 use std::io::{self, BufRead, Write};
 

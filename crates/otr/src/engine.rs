@@ -163,6 +163,10 @@ pub struct KeyExchange {
 ///     }
 /// }
 /// assert_eq!(alice.state("bob"), otr::ConversationState::Encrypted);
+/// let status = alice.status("bob");
+/// assert_eq!((status.key_exchange, status.held, status.trusted), (None, 0, false));
+/// // What cannot be done is refused, and changes nothing.
+/// assert_eq!(alice.smp_respond("bob", b"secret"), Err(otr::EngineError::NoSmpRequest));
 /// let alice_fp = alice.fingerprint();
 /// let wire = alice.send("bob", "hi Bob");
 /// let Event::Wire { data, .. } = &wire[0] else { unreachable!() };

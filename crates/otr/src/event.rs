@@ -1,4 +1,5 @@
-//! What the engine asks its caller to do or show.
+//! What the engine asks its caller to do or show: [`Event`]s, with the [`Notice`]s a user
+//! should know about, as data.
 
 use crate::ake::AkeError;
 use crate::crypto::Fingerprint;

@@ -4,7 +4,9 @@
 //! The [`Engine`] holds one account's identity and a conversation per peer. It never touches
 //! a socket, a clock or the OS random generator: the caller passes in what arrived and what
 //! the user typed, and gets back [`Event`]s: wire messages to transmit, messages to show,
-//! state changes and errors.
+//! state changes and [`Notice`]s, all as data (no sentence for a person: front ends word
+//! them). A call that cannot be done returns an [`EngineError`] instead. Time comes in as
+//! [`Time`] through [`Engine::tick`]; [`Engine::status`] says what a status line shows.
 //!
 //! Modules, bottom up: [`crypto`] (DH, DSA, AES/SHA/HMAC), [`wire`] (the codecs), `ake`
 //! (the authenticated key exchange), `keys` (data-phase key rotation), `conversation` (the

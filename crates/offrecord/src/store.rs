@@ -52,6 +52,70 @@ impl core::fmt::Debug for Account {
     }
 }
 
+/// How the libotr protocol id of an account was chosen (see [`choose_protocol`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    /// Given by the user (`--otr-protocol`).
+    Given(String),
+    /// Not given: the only key the directory holds for the account is filed under it.
+    Found(String),
+    /// Not given, and the directory holds no key for the account: [`DEFAULT_PROTOCOL`].
+    ///
+    /// [`DEFAULT_PROTOCOL`]: crate::identity::DEFAULT_PROTOCOL
+    Default,
+}
+
+impl ProtocolChoice {
+    /// The protocol id to use.
+    pub fn protocol(&self) -> &str {
+        match self {
+            Self::Given(p) | Self::Found(p) => p,
+            Self::Default => crate::identity::DEFAULT_PROTOCOL,
+        }
+    }
+
+    /// A sentence for the user when the id was not given but found, so that a key filed
+    /// by another program (irssi-otr's `IRC`, Pidgin's `prpl-irc`) is used knowingly.
+    pub fn note(&self, account: &str) -> Option<String> {
+        match self {
+            Self::Found(p) if p != crate::identity::DEFAULT_PROTOCOL => Some(format!(
+                "using the key of {account} filed under protocol id {p} (the only one it has)"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The protocol id to use for `account` in `files`: `given` when there is one; otherwise
+/// that of the account's only key, or [`ProtocolChoice::Default`] when it has none. Keys of
+/// the account under several ids and none given: [`IdentityError::AmbiguousAccount`], so
+/// that no second identity is created, and no key picked, behind the user's back.
+pub fn choose_protocol(
+    files: &OtrDir,
+    account: &str,
+    given: Option<&str>,
+) -> Result<ProtocolChoice, StoreError> {
+    if let Some(given) = given {
+        return Ok(ProtocolChoice::Given(given.to_owned()));
+    }
+    let keys = files.read_private_keys()?;
+    let protocols: Vec<String> = keys
+        .iter()
+        .flat_map(|k| k.entries())
+        .filter(|e| e.account == account)
+        .map(|e| e.protocol.clone())
+        .collect();
+    match protocols.as_slice() {
+        [] => Ok(ProtocolChoice::Default),
+        [only] => Ok(ProtocolChoice::Found(only.clone())),
+        _ => Err(IdentityError::AmbiguousAccount {
+            path: files.private_key_path(),
+            account: account.to_owned(),
+            protocols,
+        }),
+    }
+}
+
 /// One (account, protocol) in a home directory.
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -11,8 +11,10 @@
 //! is never written over: every write is a read-modify-write that stops at the read.
 //!
 //! libotr keys everything by (account name, protocol id). The protocol id is whatever the
-//! client chose: Pidgin writes `prpl-irc`, irssi-otr `IRC`. offrecord writes
-//! [`DEFAULT_PROTOCOL`] unless told otherwise (`--otr-protocol`).
+//! client chose: Pidgin writes `prpl-irc`, irssi-otr `IRC`. Without `--otr-protocol`,
+//! offrecord uses the protocol id of the account's only key, refuses to guess when the
+//! account has keys under several, and writes [`DEFAULT_PROTOCOL`] for an account with no key
+//! yet (see [`crate::store::choose_protocol`]).
 
 pub mod atomic;
 pub mod fingerprints;
@@ -102,6 +104,20 @@ pub enum IdentityError {
         path: PathBuf,
         /// How long we waited.
         waited: std::time::Duration,
+    },
+    /// No protocol id was given and the key file holds keys of the account under several.
+    #[error(
+        "{} holds keys for {account} under several protocol ids ({}); choose one with \
+         --otr-protocol",
+        path.display(), protocols.join(", ")
+    )]
+    AmbiguousAccount {
+        /// The key file.
+        path: PathBuf,
+        /// The account name.
+        account: String,
+        /// The protocol ids it has keys under, in file order.
+        protocols: Vec<String>,
     },
 }
 

@@ -402,31 +402,37 @@ impl<const N: usize> MontyParams<N> {
     /// Like [`MontyParams::new`] without the checks, for known-good constants. The
     /// modulus must be odd and > 1 (otherwise results are meaningless, but nothing panics).
     pub(crate) fn new_unchecked(modulus: Uint<N>) -> Self {
-        let m0 = modulus.0.first().copied().unwrap_or(1);
-        // Newton iteration: inv = m0^-1 mod 2^64 (each step doubles the correct bits).
-        let mut inv: u64 = 1;
-        for _ in 0..7 {
-            inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
-        }
-        let mut p = MontyParams {
-            modulus,
-            m_inv: inv.wrapping_neg(),
-            r: Uint::ZERO,
-            r2: Uint::ZERO,
-            bits: modulus.bits_vartime(),
-            unrolled24: N == 24 && m0 == u64::MAX,
-        };
-        // R mod m by doubling 1 (< m) 64N times, then R^2 mod m by doubling 64N more.
-        let mut x = Uint::<N>::ONE;
-        for _ in 0..64 * N {
-            x = p.add(&x, &x);
-        }
-        p.r = x;
-        for _ in 0..64 * N {
-            x = p.add(&x, &x);
-        }
-        p.r2 = x;
-        p
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(10).limbs(&modulus.0),
+            3,
+            {
+                let m0 = modulus.0.first().copied().unwrap_or(1);
+                // Newton iteration: inv = m0^-1 mod 2^64 (each step doubles the correct bits).
+                let mut inv: u64 = 1;
+                for _ in 0..7 {
+                    inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
+                }
+                let mut p = MontyParams {
+                    modulus,
+                    m_inv: inv.wrapping_neg(),
+                    r: Uint::ZERO,
+                    r2: Uint::ZERO,
+                    bits: modulus.bits_vartime(),
+                    unrolled24: N == 24 && m0 == u64::MAX,
+                };
+                // R mod m by doubling 1 (< m) 64N times, then R^2 mod m by doubling 64N more.
+                let mut x = Uint::<N>::ONE;
+                for _ in 0..64 * N {
+                    x = p.add(&x, &x);
+                }
+                p.r = x;
+                for _ in 0..64 * N {
+                    x = p.add(&x, &x);
+                }
+                p.r2 = x;
+                p
+            }
+        )
     }
 
     /// The modulus.

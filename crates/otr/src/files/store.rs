@@ -6,7 +6,7 @@
 //! * `otr.instance_tags`: the instance tag of each (account, protocol);
 //! * `otr.fingerprints`: every peer fingerprint of each account, with its trust.
 //!
-//! Formats and parsing are in [`crate::identity`]. A [`Store`] is one (account, protocol):
+//! Formats and parsing are in [`crate::files`]. A [`Store`] is one (account, protocol):
 //! saving re-reads each file under a lock (`DIR/.offrecord.lock`), replaces only this
 //! account's part and writes atomically (temporary file 0600, fsync, rename, fsync of the
 //! directory), so every other account in the files survives, and a file that does not parse
@@ -23,11 +23,11 @@
 
 use std::path::PathBuf;
 
-use otr::crypto::{DsaPrivateKey, Fingerprint};
-use otr::KnownFingerprints;
+use crate::crypto::{DsaPrivateKey, Fingerprint};
+use crate::KnownFingerprints;
 use rand_core::CryptoRngCore;
 
-use crate::identity::{instance_tags, FingerprintEntry, IdentityError, Layout, OtrDir};
+use crate::files::{instance_tags, FingerprintEntry, IdentityError, Layout, OtrDir};
 
 /// Why the home directory could not be read or written.
 pub type StoreError = IdentityError;
@@ -61,7 +61,7 @@ pub enum ProtocolChoice {
     Found(String),
     /// Not given, and the directory holds no key for the account: [`DEFAULT_PROTOCOL`].
     ///
-    /// [`DEFAULT_PROTOCOL`]: crate::identity::DEFAULT_PROTOCOL
+    /// [`DEFAULT_PROTOCOL`]: crate::files::DEFAULT_PROTOCOL
     Default,
 }
 
@@ -70,7 +70,7 @@ impl ProtocolChoice {
     pub fn protocol(&self) -> &str {
         match self {
             Self::Given(p) | Self::Found(p) => p,
-            Self::Default => crate::identity::DEFAULT_PROTOCOL,
+            Self::Default => crate::files::DEFAULT_PROTOCOL,
         }
     }
 
@@ -78,7 +78,7 @@ impl ProtocolChoice {
     /// by another program (irssi-otr's `IRC`, Pidgin's `prpl-irc`) is used knowingly.
     pub fn note(&self, account: &str) -> Option<String> {
         match self {
-            Self::Found(p) if p != crate::identity::DEFAULT_PROTOCOL => Some(format!(
+            Self::Found(p) if p != crate::files::DEFAULT_PROTOCOL => Some(format!(
                 "using the key of {account} filed under protocol id {p} (the only one it has)"
             )),
             _ => None,
@@ -198,7 +198,7 @@ impl Store {
         }
         let key = keys
             .find(&self.account, &self.protocol)
-            .and_then(crate::identity::private_key::copy_key)
+            .and_then(crate::files::private_key::copy_key)
             .ok_or_else(|| StoreError::Io {
                 path: self.files.private_key_path(),
                 source: std::io::Error::other("the key just written cannot be read back"),
@@ -218,7 +218,7 @@ impl Store {
         let _lock = self.files.lock()?;
         let mut keys = self.files.read_private_keys()?.unwrap_or_default();
         let copy =
-            crate::identity::private_key::copy_key(&account.key).ok_or_else(|| StoreError::Io {
+            crate::files::private_key::copy_key(&account.key).ok_or_else(|| StoreError::Io {
                 path: self.files.private_key_path(),
                 source: std::io::Error::other("the key cannot be copied"),
             })?;
@@ -324,8 +324,8 @@ pub fn merge_known(
                     String::new()
                 },
             };
-            crate::identity::fingerprints::check_writable(&entry).map_err(|e| StoreError::Io {
-                path: PathBuf::from(crate::identity::Layout::LIBOTR.fingerprints),
+            crate::files::fingerprints::check_writable(&entry).map_err(|e| StoreError::Io {
+                path: PathBuf::from(crate::files::Layout::LIBOTR.fingerprints),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
             })?;
             entries.push(entry);
@@ -338,7 +338,7 @@ pub fn merge_known(
 pub fn random_instance_tag(rng: &mut dyn CryptoRngCore) -> u32 {
     loop {
         let tag = rng.next_u32();
-        if tag >= otr::wire::encoded::InstanceTag::MIN_VALID {
+        if tag >= crate::wire::encoded::InstanceTag::MIN_VALID {
             return tag;
         }
     }
@@ -436,7 +436,8 @@ mod tests {
         fs::write(&path, text.replace("\tverified\n", "\t\n")).unwrap();
         // Our engine still thinks bob is trusted and saves because of carol.
         account.known.insert("carol", Fingerprint([0xc0; 20]));
-        crate::rpc::Persist::save(&mut store, &account.known).unwrap();
+        store.save_known(&account.known).unwrap();
+        store.set_baseline(account.known.clone());
         let again = Store::new(dir.path(), "alice", PROTO)
             .load_or_create(&mut OsRng)
             .unwrap();
@@ -446,7 +447,8 @@ mod tests {
         account
             .known
             .set_trusted("carol", Fingerprint([0xc0; 20]), true);
-        crate::rpc::Persist::save(&mut store, &account.known).unwrap();
+        store.save_known(&account.known).unwrap();
+        store.set_baseline(account.known.clone());
         let again = Store::new(dir.path(), "alice", PROTO)
             .load_or_create(&mut OsRng)
             .unwrap();

@@ -1,4 +1,6 @@
-//! Identity on disk, in libotr's own files, so that users keep their keys and trust.
+//! Identity on disk, in libotr's own files, so that users keep their keys and trust
+//! (feature `libotr-files`: the engine itself never touches a file; a program embedding it
+//! uses this module to share a directory with Pidgin, irssi-otr or libotr).
 //!
 //! * [`private_key`]: `otr.private_key`, a gcrypt S-expression ([`sexp`]) with a DSA key per
 //!   (account, protocol);
@@ -14,13 +16,14 @@
 //! client chose: Pidgin writes `prpl-irc`, irssi-otr `IRC`. Without `--otr-protocol`,
 //! offrecord uses the protocol id of the account's only key, refuses to guess when the
 //! account has keys under several, and writes [`DEFAULT_PROTOCOL`] for an account with no key
-//! yet (see [`crate::store::choose_protocol`]).
+//! yet (see [`store::choose_protocol`]).
 
 pub mod atomic;
 pub mod fingerprints;
 pub mod instance_tags;
 pub mod private_key;
 pub mod sexp;
+pub mod store;
 
 use std::io;
 use std::path::{Path, PathBuf};

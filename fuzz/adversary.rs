@@ -44,27 +44,17 @@ const MAX_IN_FLIGHT: usize = 64;
 const MAX_HISTORY: usize = 128;
 const ERROR_TEXT: &str = "?OTR Error: You transmitted an unreadable encrypted message.";
 
-/// The three long-term keys (Alice, Bob, Mallory), generated once per process.
-fn keys() -> &'static [Vec<Vec<u8>>; 3] {
-    static KEYS: OnceLock<[Vec<Vec<u8>>; 3]> = OnceLock::new();
+/// The three long-term keys (Alice, Bob, Mallory), generated and validated once per
+/// process; each engine gets a copy.
+fn keys() -> &'static [DsaPrivateKey; 3] {
+    static KEYS: OnceLock<[DsaPrivateKey; 3]> = OnceLock::new();
     KEYS.get_or_init(|| {
-        [1u64, 2, 3].map(|seed| {
-            let key = DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(seed));
-            let p = key.public();
-            vec![
-                p.p().to_vec(),
-                p.q().to_vec(),
-                p.g().to_vec(),
-                p.y().to_vec(),
-                key.x_bytes().to_vec(),
-            ]
-        })
+        [1u64, 2, 3].map(|seed| DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(seed)))
     })
 }
 
 fn key(i: usize) -> DsaPrivateKey {
-    let k = &keys()[i];
-    DsaPrivateKey::from_components(&k[0], &k[1], &k[2], &k[3], &k[4]).unwrap()
+    keys()[i].clone()
 }
 
 /// Which key each actor holds: Bob's two instances share one.

@@ -36,11 +36,6 @@ thread_local! {
     static ROOM: RefCell<Option<Room>> = const { RefCell::new(None) };
 }
 
-fn copy(k: &DsaPrivateKey) -> DsaPrivateKey {
-    let p = k.public();
-    DsaPrivateKey::from_components(p.p(), p.q(), p.g(), p.y(), &k.x_bytes()).expect("a key")
-}
-
 fn node(nick: &str, key: DsaPrivateKey, seed: u64) -> Node {
     let engine = Engine::new(
         key,
@@ -61,7 +56,7 @@ fn node(nick: &str, key: DsaPrivateKey, seed: u64) -> Node {
 
 impl Room {
     fn new() -> Self {
-        let (hk, mk) = KEYS.with(|k| (copy(&k.0), copy(&k.1)));
+        let (hk, mk) = KEYS.with(|k| (k.0.clone(), k.1.clone()));
         let mut room = Self {
             host: node(HOST, hk, 1),
             member: node(MEMBER, mk, 2),

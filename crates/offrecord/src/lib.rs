@@ -5,8 +5,8 @@
 //! * [`rpc`]: `offrecord rpc`, the OTR engine over JSON lines on stdio (the engine protocol).
 //! * [`notices`]: how the engine's notices, refusals, states and SMP results read, for people
 //!   (one sentence each, the same in every front end) and in the engine protocol's JSON.
-//! * [`identity`]: libotr's files (`otr.private_key`, `otr.fingerprints`, `otr.instance_tags`).
-//! * [`store`]: the `--home` directory holding each account's key, instance tag and trust.
+//! * [`identity`], [`store`]: libotr's files and the `--home` directory holding each account's
+//!   key, instance tag and trust (the engine's `otr::files`, re-exported).
 //! * [`commands`]: `keygen`, `fingerprint`, `contacts`, `trust`, `distrust`, `import`, `export`.
 //! * [`chat`]: `offrecord chat`, the terminal IRC client with OTR.
 //! * [`demo`]: `offrecord demo`, Alice and Bob talking over an in-memory network.
@@ -18,8 +18,8 @@ pub mod chatinfo_file;
 pub mod commands;
 pub mod demo;
 pub mod group_demo;
-pub mod identity;
+pub use otr::files as identity;
 pub mod notices;
 pub mod rpc;
-pub mod store;
+pub use otr::files::store;
 pub mod toolkit;

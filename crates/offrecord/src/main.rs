@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use offrecord::commands::{self, AccountId};
 use offrecord::identity::{Layout, OtrDir};
 use offrecord::rpc;
-use offrecord::store::Store;
+use offrecord::store::{choose_protocol, Store};
 use otr::wire::encoded::InstanceTag;
 use otr::{Engine, EngineConfig, Policy};
 use rand_core::OsRng;
@@ -125,18 +125,41 @@ struct AccountArgs {
     /// The account name, as the chat client names it (e.g. alice@irc.libera.chat).
     #[arg(long)]
     account: String,
-    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC).
-    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
-    otr_protocol: String,
+    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC;
+    /// default: that of the account's only key, else prpl-irc).
+    #[arg(long, value_name = "ID")]
+    otr_protocol: Option<String>,
 }
 
 impl AccountArgs {
-    fn id(&self) -> AccountId {
-        AccountId {
-            account: self.account.clone(),
-            protocol: self.otr_protocol.clone(),
-        }
+    fn id(&self, home: &Path) -> anyhow::Result<AccountId> {
+        account_id(home, &self.account, self.otr_protocol.as_deref())
     }
+}
+
+/// The account with its protocol id as [`choose_protocol`] decides it, telling the user (on
+/// standard error) when a key filed under another program's id is used.
+fn account_id(home: &Path, account: &str, given: Option<&str>) -> anyhow::Result<AccountId> {
+    let (id, note) = resolve_account(home, account, given)?;
+    if let Some(note) = note {
+        eprintln!("offrecord: {note}");
+    }
+    Ok(id)
+}
+
+/// The account with its protocol id, and the note to show when it was found rather than
+/// given.
+fn resolve_account(
+    home: &Path,
+    account: &str,
+    given: Option<&str>,
+) -> anyhow::Result<(AccountId, Option<String>)> {
+    let choice = choose_protocol(&OtrDir::new(home, Layout::LIBOTR), account, given)?;
+    let id = AccountId {
+        account: account.to_owned(),
+        protocol: choice.protocol().to_owned(),
+    };
+    Ok((id, choice.note(account)))
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,17 +167,18 @@ struct OptionalAccountArgs {
     /// The account (default: every account).
     #[arg(long)]
     account: Option<String>,
-    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC).
-    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
-    otr_protocol: String,
+    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC;
+    /// default: that of the account's only key, else prpl-irc).
+    #[arg(long, value_name = "ID")]
+    otr_protocol: Option<String>,
 }
 
 impl OptionalAccountArgs {
-    fn id(&self) -> Option<AccountId> {
-        self.account.as_ref().map(|account| AccountId {
-            account: account.clone(),
-            protocol: self.otr_protocol.clone(),
-        })
+    fn id(&self, home: &Path) -> anyhow::Result<Option<AccountId>> {
+        self.account
+            .as_deref()
+            .map(|account| account_id(home, account, self.otr_protocol.as_deref()))
+            .transpose()
     }
 }
 
@@ -188,9 +212,10 @@ struct ChatArgs {
     /// The account whose key and fingerprints to use (default: the nick).
     #[arg(long)]
     account: Option<String>,
-    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC).
-    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
-    otr_protocol: String,
+    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC;
+    /// default: that of the account's only key, else prpl-irc).
+    #[arg(long, value_name = "ID")]
+    otr_protocol: Option<String>,
     /// The OTR policy to start with (/otr policy changes it).
     #[arg(long, value_enum, default_value_t = PolicyPreset::Opportunistic)]
     policy: PolicyPreset,
@@ -239,17 +264,20 @@ fn run_chat(args: ChatArgs, home: &Path) -> anyhow::Result<()> {
             }
         })
         .collect();
+    let account = args.account.unwrap_or_else(|| args.nick.clone());
+    let (id, note) = resolve_account(home, &account, args.otr_protocol.as_deref())?;
     offrecord::chat::run::run(offrecord::chat::run::ChatOptions {
         server,
         port,
         tls: args.tls,
         tls_ca: args.tls_ca,
-        account: args.account.unwrap_or_else(|| args.nick.clone()),
+        account: id.account,
         nick: args.nick,
         channels,
         home: home.to_path_buf(),
-        otr_protocol: args.otr_protocol,
+        otr_protocol: id.protocol,
         policy,
+        notes: note.into_iter().collect(),
     })
 }
 
@@ -261,14 +289,14 @@ struct RpcArgs {
     /// The transport the wire messages travel over.
     #[arg(long, value_enum, default_value_t = Protocol::Irc)]
     protocol: Protocol,
-    /// The protocol id under which libotr's files key the account (Pidgin: prpl-irc,
-    /// irssi-otr: IRC).
-    #[arg(long, value_name = "ID", default_value = offrecord::identity::DEFAULT_PROTOCOL)]
-    otr_protocol: String,
+    /// The protocol id libotr's files key the account by (Pidgin: prpl-irc, irssi-otr: IRC;
+    /// default: that of the account's only key, else prpl-irc).
+    #[arg(long, value_name = "ID")]
+    otr_protocol: Option<String>,
     /// libotr's policy preset.
     #[arg(long, value_enum, default_value_t = PolicyPreset::Opportunistic)]
     policy: PolicyPreset,
-    /// Fragment OTR messages to at most N bytes (0: do not fragment; only 0 works yet).
+    /// Fragment OTR messages to at most N bytes (0: do not fragment).
     #[arg(long, value_name = "N", default_value_t = 0)]
     max_message_size: u64,
 }
@@ -354,17 +382,21 @@ fn run(command: Command, home: Option<PathBuf>) -> anyhow::Result<()> {
         Command::Toolkit(args) => offrecord::toolkit::run_cli(args).map_err(Into::into),
         Command::Keygen { id, force } => Ok(commands::keygen(
             home,
-            &id.id(),
+            &id.id(home)?,
             force,
             &mut OsRng,
             &mut out,
             &mut err,
         )?),
-        Command::Fingerprint { id } => Ok(commands::fingerprint(home, id.id().as_ref(), &mut out)?),
-        Command::Contacts { id } => Ok(commands::contacts(home, id.id().as_ref(), &mut out)?),
+        Command::Fingerprint { id } => Ok(commands::fingerprint(
+            home,
+            id.id(home)?.as_ref(),
+            &mut out,
+        )?),
+        Command::Contacts { id } => Ok(commands::contacts(home, id.id(home)?.as_ref(), &mut out)?),
         Command::Trust(args) => Ok(commands::set_trust(
             home,
-            &args.id.id(),
+            &args.id.id(home)?,
             &args.peer,
             args.fingerprint.as_deref(),
             true,
@@ -372,7 +404,7 @@ fn run(command: Command, home: Option<PathBuf>) -> anyhow::Result<()> {
         )?),
         Command::Distrust(args) => Ok(commands::set_trust(
             home,
-            &args.id.id(),
+            &args.id.id(home)?,
             &args.peer,
             args.fingerprint.as_deref(),
             false,
@@ -491,7 +523,8 @@ fn run_rpc(args: RpcArgs, home: &Path) -> anyhow::Result<()> {
     let line_based = match args.protocol {
         Protocol::Irc => true,
     };
-    let mut store = Store::new(home, &args.account, &args.otr_protocol);
+    let id = account_id(home, &args.account, args.otr_protocol.as_deref())?;
+    let mut store = Store::new(home, &id.account, &id.protocol);
     let account = store.load_or_create(&mut OsRng)?;
     store.set_baseline(account.known.clone());
     let config = EngineConfig {

@@ -111,7 +111,7 @@ pub enum Command {
         /// The peer.
         peer: String,
     },
-    /// Start the socialist millionaires' protocol (not supported yet).
+    /// Start the socialist millionaires' protocol (SMP) to verify the peer.
     Smp {
         /// The peer.
         peer: String,
@@ -121,14 +121,14 @@ pub enum Command {
         #[serde(default)]
         question: Option<String>,
     },
-    /// Answer a pending SMP request (not supported yet).
+    /// Answer a pending SMP request from the peer.
     SmpRespond {
         /// The peer.
         peer: String,
         /// The shared secret.
         secret: SecretText,
     },
-    /// Abort a running SMP (not supported yet).
+    /// Abort a running SMP.
     SmpAbort {
         /// The peer.
         peer: String,
@@ -145,7 +145,7 @@ pub enum Command {
     },
     /// Our own fingerprint.
     Fingerprint,
-    /// Time has passed (not supported yet).
+    /// Time has passed: expire held messages, send what timers are due.
     Tick {
         /// Seconds since the Unix epoch.
         now: f64,

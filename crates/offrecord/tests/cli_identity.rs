@@ -104,10 +104,45 @@ fn keygen_refuses_to_overwrite_without_force() {
         "{all}"
     );
 
-    let second = expect(&home, &["keygen", "--account", "alice", "--force"], 0);
+    // Keys under two protocol ids and none given: no guess, a list to choose from.
+    for args in [
+        &["fingerprint", "--account", "alice"][..],
+        &["keygen", "--account", "alice", "--force"][..],
+    ] {
+        let o = run(&home, args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let why = stderr(&o);
+        assert!(
+            why.contains("prpl-irc, IRC") && why.contains("--otr-protocol"),
+            "{why}"
+        );
+    }
+    let second = expect(
+        &home,
+        &[
+            "keygen",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "--force",
+        ],
+        0,
+    );
     assert_ne!(second.trim(), first);
     assert_eq!(
-        expect(&home, &["fingerprint", "--account", "alice"], 0).trim(),
+        expect(
+            &home,
+            &[
+                "fingerprint",
+                "--account",
+                "alice",
+                "--otr-protocol",
+                "prpl-irc"
+            ],
+            0
+        )
+        .trim(),
         second.trim()
     );
     assert_eq!(
@@ -210,7 +245,17 @@ fn contacts_trust_and_distrust() {
     irc.known.set_trusted("dave", Fingerprint([0xdd; 20]), true);
     other.save_known(&irc.known).unwrap();
 
-    let listed = expect(home, &["contacts", "--account", "alice"], 0);
+    let listed = expect(
+        home,
+        &[
+            "contacts",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+        ],
+        0,
+    );
     assert!(
         has_line(&listed, &["carol", &c.to_string(), "not verified"]),
         "{listed}"
@@ -222,7 +267,18 @@ fn contacts_trust_and_distrust() {
         "{everyone}"
     );
 
-    let said = expect(home, &["trust", "--account", "alice", "carol"], 0);
+    let said = expect(
+        home,
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "carol",
+        ],
+        0,
+    );
     assert!(said.contains("verified"), "{said}");
     let text = fs::read_to_string(home.join("otr.fingerprints")).unwrap();
     assert!(
@@ -236,50 +292,146 @@ fn contacts_trust_and_distrust() {
         "dave\talice\tIRC\t{}\tverified\n",
         Fingerprint([0xdd; 20]).to_hex()
     )));
-    let listed = expect(home, &["contacts", "--account", "alice"], 0);
+    let listed = expect(
+        home,
+        &[
+            "contacts",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+        ],
+        0,
+    );
     assert!(
         has_line(&listed, &["carol", &c.to_string(), "  verified"]),
         "{listed}"
     );
 
     // Bob has two fingerprints: say which.
-    let o = run(home, &["trust", "--account", "alice", "bob"]);
+    let o = run(
+        home,
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "bob",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains(&b1.to_string()) && stderr(&o).contains(&b2.to_string()));
     expect(
         home,
-        &["trust", "--account", "alice", "bob", &b2.to_string()],
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "bob",
+            &b2.to_string(),
+        ],
         0,
     );
     expect(
         home,
-        &["trust", "--account", "alice", "bob", &b1.to_hex()],
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "bob",
+            &b1.to_hex(),
+        ],
         0,
     );
     let reloaded = store.load_or_create(&mut OsRng).unwrap();
     assert!(reloaded.known.is_trusted("bob", &b1) && reloaded.known.is_trusted("bob", &b2));
     expect(
         home,
-        &["distrust", "--account", "alice", "bob", &b1.to_string()],
+        &[
+            "distrust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "bob",
+            &b1.to_string(),
+        ],
         0,
     );
-    expect(home, &["distrust", "--account", "alice", "carol"], 0);
+    expect(
+        home,
+        &[
+            "distrust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "carol",
+        ],
+        0,
+    );
     let reloaded = store.load_or_create(&mut OsRng).unwrap();
     assert!(!reloaded.known.is_trusted("bob", &b1));
     assert!(reloaded.known.is_trusted("bob", &b2));
     assert!(!reloaded.known.is_trusted("carol", &c));
 
     // Unknown peer, unknown fingerprint, not a fingerprint: 1.
-    expect(home, &["trust", "--account", "alice", "zed"], 1);
-    let o = run(home, &["trust", "--account", "alice", "dave"]);
+    expect(
+        home,
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "zed",
+        ],
+        1,
+    );
+    let o = run(
+        home,
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "dave",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--otr-protocol IRC"), "{}", stderr(&o));
     expect(
         home,
-        &["trust", "--account", "alice", "carol", &b1.to_hex()],
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "carol",
+            &b1.to_hex(),
+        ],
         1,
     );
-    expect(home, &["trust", "--account", "alice", "carol", "xyz"], 1);
+    expect(
+        home,
+        &[
+            "trust",
+            "--account",
+            "alice",
+            "--otr-protocol",
+            "prpl-irc",
+            "carol",
+            "xyz",
+        ],
+        1,
+    );
 }
 
 /// A Pidgin-like libotr directory: two accounts, fingerprints with trust.
@@ -561,4 +713,50 @@ fn import_from_irssi_and_export_to_libotr() {
         )
         .trim()
     );
+}
+
+/// A key irssi-otr filed under `IRC` is the account's key for every command that is not
+/// told a protocol id: found (and said so), never doubled by a second, generated one.
+#[test]
+fn a_key_under_another_programs_protocol_id_is_used_not_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let irssi = expect(
+        home,
+        &["keygen", "--account", "alice", "--otr-protocol", "IRC"],
+        0,
+    );
+    let key_file = fs::read(home.join("otr.private_key")).unwrap();
+
+    let o = run(home, &["fingerprint", "--account", "alice"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), irssi);
+    assert!(stderr(&o).contains("protocol id IRC"), "{}", stderr(&o));
+
+    let mut rpc = Command::new(env!("CARGO_BIN_EXE_offrecord"))
+        .arg("--home")
+        .arg(home)
+        .args(["rpc", "--account", "alice"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    rpc.stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"cmd\":\"fingerprint\"}\n")
+        .unwrap();
+    let o = rpc.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(irssi.trim()), "{}", stdout(&o));
+    assert_eq!(fs::read(home.join("otr.private_key")).unwrap(), key_file);
+
+    // Asked for explicitly, another protocol id is another identity.
+    let pidgin = expect(
+        home,
+        &["keygen", "--account", "alice", "--otr-protocol", "prpl-irc"],
+        0,
+    );
+    assert_ne!(pidgin, irssi);
 }

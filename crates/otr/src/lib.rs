@@ -10,7 +10,9 @@
 //!
 //! Modules, bottom up: [`crypto`] (DH, DSA, AES/SHA/HMAC), [`wire`] (the codecs), `ake`
 //! (the authenticated key exchange), `keys` (data-phase key rotation), `conversation` (the
-//! message state machine), [`engine`] (the account).
+//! message state machine), [`engine`] (the account). With the feature `libotr-files`,
+//! `files` reads and writes libotr's key, fingerprint and instance tag files (the one
+//! module that does I/O).
 #![cfg_attr(not(test), forbid(unsafe_code))]
 
 mod ake;
@@ -18,6 +20,8 @@ mod conversation;
 pub mod crypto;
 pub mod engine;
 pub mod event;
+#[cfg(feature = "libotr-files")]
+pub mod files;
 pub mod fragment;
 mod keys;
 #[cfg(feature = "keystream-oracle")]

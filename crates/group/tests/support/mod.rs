@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use group::{Alert, Auth, Config, Delivery, GroupMessage, Node, Output, Target};
 use num_bigint::BigUint;
@@ -16,8 +16,20 @@ use rand_chacha::ChaCha20Rng;
 pub const CHANNEL: &str = "#room";
 
 /// DSA keys sharing one set of domain parameters (generating parameters is the slow part;
-/// sharing them is allowed by DSA and changes nothing for OTR).
+/// sharing them is allowed by DSA and changes nothing for OTR); each made and validated once
+/// per process, then copied.
 pub fn key(i: u64) -> DsaPrivateKey {
+    static KEYS: OnceLock<Mutex<BTreeMap<u64, DsaPrivateKey>>> = OnceLock::new();
+    let keys = KEYS.get_or_init(Default::default);
+    if let Some(k) = keys.lock().unwrap().get(&i) {
+        return k.clone();
+    }
+    let k = make_key(i);
+    keys.lock().unwrap().insert(i, k.clone());
+    k
+}
+
+fn make_key(i: u64) -> DsaPrivateKey {
     static BASE: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     let base = BASE.get_or_init(|| {
         let k = DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(4242));

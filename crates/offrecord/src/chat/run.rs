@@ -51,6 +51,8 @@ pub struct ChatOptions {
     pub otr_protocol: String,
     /// The OTR policy to start with (`/otr policy` changes it).
     pub policy: Policy,
+    /// Sentences for the status window once the client is up (how the key was chosen).
+    pub notes: Vec<String>,
 }
 
 /// Runs the client until the user quits.
@@ -146,6 +148,9 @@ async fn run_async(options: ChatOptions, terminal: &mut Term) -> anyhow::Result<
         max_payload: Arc::new(move |_nick: &str, target: &str| limit_handle.max_payload(target)),
     };
     let mut app = App::new(engine, app_config);
+    for note in &options.notes {
+        app.notice(note, now());
+    }
     let _ = app.on_tick(now());
     // What was typed while the key was generated is not lost.
     for event in typed_early {

@@ -402,31 +402,37 @@ impl<const N: usize> MontyParams<N> {
     /// Like [`MontyParams::new`] without the checks, for known-good constants. The
     /// modulus must be odd and > 1 (otherwise results are meaningless, but nothing panics).
     pub(crate) fn new_unchecked(modulus: Uint<N>) -> Self {
-        let m0 = modulus.0.first().copied().unwrap_or(1);
-        // Newton iteration: inv = m0^-1 mod 2^64 (each step doubles the correct bits).
-        let mut inv: u64 = 1;
-        for _ in 0..7 {
-            inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
-        }
-        let mut p = MontyParams {
-            modulus,
-            m_inv: inv.wrapping_neg(),
-            r: Uint::ZERO,
-            r2: Uint::ZERO,
-            bits: modulus.bits_vartime(),
-            unrolled24: N == 24 && m0 == u64::MAX,
-        };
-        // R mod m by doubling 1 (< m) 64N times, then R^2 mod m by doubling 64N more.
-        let mut x = Uint::<N>::ONE;
-        for _ in 0..64 * N {
-            x = p.add(&x, &x);
-        }
-        p.r = x;
-        for _ in 0..64 * N {
-            x = p.add(&x, &x);
-        }
-        p.r2 = x;
-        p
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(10).limbs(&modulus.0),
+            3,
+            {
+                let m0 = modulus.0.first().copied().unwrap_or(1);
+                // Newton iteration: inv = m0^-1 mod 2^64 (each step doubles the correct bits).
+                let mut inv: u64 = 1;
+                for _ in 0..7 {
+                    inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
+                }
+                let mut p = MontyParams {
+                    modulus,
+                    m_inv: inv.wrapping_neg(),
+                    r: Uint::ZERO,
+                    r2: Uint::ZERO,
+                    bits: modulus.bits_vartime(),
+                    unrolled24: N == 24 && m0 == u64::MAX,
+                };
+                // R mod m by doubling 1 (< m) 64N times, then R^2 mod m by doubling 64N more.
+                let mut x = Uint::<N>::ONE;
+                for _ in 0..64 * N {
+                    x = p.add(&x, &x);
+                }
+                p.r = x;
+                for _ in 0..64 * N {
+                    x = p.add(&x, &x);
+                }
+                p.r2 = x;
+                p
+            }
+        )
     }
 
     /// The modulus.
@@ -636,37 +642,47 @@ impl<const N: usize> MontyParams<N> {
         exp: &Uint<E>,
         exp_bits: usize,
     ) -> Uint<N> {
-        const W: usize = 5;
-        let exp_bits = exp_bits.min(64 * E);
-        let mut table = [self.r; 1 << W];
-        table[1] = *base;
-        for i in 2..(1 << W) {
-            table[i] = if i % 2 == 0 {
-                self.square(&table[i / 2])
-            } else {
-                self.mul(&table[i - 1], base)
-            };
-        }
-        let windows = exp_bits.div_ceil(W);
-        let mut acc = self.r;
-        for wi in (0..windows).rev() {
-            let pos = wi * W;
-            let width = W.min(exp_bits - pos);
-            if wi + 1 != windows {
-                for _ in 0..width {
-                    acc = self.square(&acc);
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(1)
+                .limbs(&self.modulus.0)
+                .limbs(&base.0)
+                .limbs(&exp.0)
+                .num(exp_bits),
+            1,
+            {
+                const W: usize = 5;
+                let exp_bits = exp_bits.min(64 * E);
+                let mut table = [self.r; 1 << W];
+                table[1] = *base;
+                for i in 2..(1 << W) {
+                    table[i] = if i % 2 == 0 {
+                        self.square(&table[i / 2])
+                    } else {
+                        self.mul(&table[i - 1], base)
+                    };
                 }
+                let windows = exp_bits.div_ceil(W);
+                let mut acc = self.r;
+                for wi in (0..windows).rev() {
+                    let pos = wi * W;
+                    let width = W.min(exp_bits - pos);
+                    if wi + 1 != windows {
+                        for _ in 0..width {
+                            acc = self.square(&acc);
+                        }
+                    }
+                    let idx = exp.window(pos, width);
+                    let sel = ct_lookup(&table, idx);
+                    acc = if wi + 1 == windows {
+                        sel
+                    } else {
+                        self.mul(&acc, &sel)
+                    };
+                }
+                table.zeroize();
+                acc
             }
-            let idx = exp.window(pos, width);
-            let sel = ct_lookup(&table, idx);
-            acc = if wi + 1 == windows {
-                sel
-            } else {
-                self.mul(&acc, &sel)
-            };
-        }
-        table.zeroize();
-        acc
+        )
     }
 
     /// Constant-time `(base^e1, base^e2)` for one base and two secret exponents of declared
@@ -684,99 +700,119 @@ impl<const N: usize> MontyParams<N> {
         e2: &Uint<E>,
         exp_bits: usize,
     ) -> (Uint<N>, Uint<N>) {
-        let exp_bits = exp_bits.min(64 * E);
-        if exp_bits == 0 {
-            return (self.r, self.r);
-        }
-        let d = exp_bits.div_ceil(COMB_H);
-        // table[k] = prod over rows r with bit r of k set of base^(2^(r·d)).
-        let mut table = [self.r; 1 << COMB_H];
-        let mut row_base = *base;
-        for r in 0..COMB_H {
-            if r > 0 {
-                for _ in 0..d {
-                    row_base = self.square(&row_base);
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(2)
+                .limbs(&self.modulus.0)
+                .limbs(&base.0)
+                .limbs(&e1.0)
+                .limbs(&e2.0)
+                .num(exp_bits),
+            2,
+            {
+                let exp_bits = exp_bits.min(64 * E);
+                if exp_bits == 0 {
+                    return (self.r, self.r);
                 }
-            }
-            let bit = 1usize << r;
-            table[bit] = row_base;
-            for k in 1..bit {
-                table[bit | k] = self.mul(&table[k], &row_base);
-            }
-        }
-        row_base.zeroize();
-        // Comb column c of an exponent: bit c of each row.
-        let column = |e: &Uint<E>, c: usize| {
-            let mut idx = 0u64;
-            for r in 0..COMB_H {
-                let pos = r * d + c;
-                if pos < exp_bits {
-                    idx |= e.bit(pos) << r;
+                let d = exp_bits.div_ceil(COMB_H);
+                // table[k] = prod over rows r with bit r of k set of base^(2^(r·d)).
+                let mut table = [self.r; 1 << COMB_H];
+                let mut row_base = *base;
+                for r in 0..COMB_H {
+                    if r > 0 {
+                        for _ in 0..d {
+                            row_base = self.square(&row_base);
+                        }
+                    }
+                    let bit = 1usize << r;
+                    table[bit] = row_base;
+                    for k in 1..bit {
+                        table[bit | k] = self.mul(&table[k], &row_base);
+                    }
                 }
+                row_base.zeroize();
+                // Comb column c of an exponent: bit c of each row.
+                let column = |e: &Uint<E>, c: usize| {
+                    let mut idx = 0u64;
+                    for r in 0..COMB_H {
+                        let pos = r * d + c;
+                        if pos < exp_bits {
+                            idx |= e.bit(pos) << r;
+                        }
+                    }
+                    idx
+                };
+                // Both exponents advance together, so that the two squarings and the two
+                // multiplications of a step run back to back (the kernel's code stays in cache).
+                let mut acc1 = ct_lookup(&table, column(e1, d - 1));
+                let mut acc2 = ct_lookup(&table, column(e2, d - 1));
+                for c in (0..d - 1).rev() {
+                    let sel1 = ct_lookup(&table, column(e1, c));
+                    let sel2 = ct_lookup(&table, column(e2, c));
+                    acc1 = self.square(&acc1);
+                    acc2 = self.square(&acc2);
+                    acc1 = self.mul(&acc1, &sel1);
+                    acc2 = self.mul(&acc2, &sel2);
+                }
+                table.zeroize();
+                (acc1, acc2)
             }
-            idx
-        };
-        // Both exponents advance together, so that the two squarings and the two
-        // multiplications of a step run back to back (the kernel's code stays in cache).
-        let mut acc1 = ct_lookup(&table, column(e1, d - 1));
-        let mut acc2 = ct_lookup(&table, column(e2, d - 1));
-        for c in (0..d - 1).rev() {
-            let sel1 = ct_lookup(&table, column(e1, c));
-            let sel2 = ct_lookup(&table, column(e2, c));
-            acc1 = self.square(&acc1);
-            acc2 = self.square(&acc2);
-            acc1 = self.mul(&acc1, &sel1);
-            acc2 = self.mul(&acc2, &sel2);
-        }
-        table.zeroize();
-        (acc1, acc2)
+        )
     }
 
     /// Variable-time exponentiation for public exponents (and public or secret bases: the
     /// timing depends on the exponent only). Montgomery domain in and out.
     pub(crate) fn pow_vartime<const E: usize>(&self, base: &Uint<N>, exp: &Uint<E>) -> Uint<N> {
-        const W: usize = 5;
-        let bits = exp.bits_vartime();
-        if bits == 0 {
-            return self.r;
-        }
-        // Odd powers base^1, base^3, ..., base^(2^W - 1).
-        let b2 = self.square(base);
-        let mut odd = [*base; 1 << (W - 1)];
-        for i in 1..odd.len() {
-            odd[i] = self.mul(&odd[i - 1], &b2);
-        }
-        // Left-to-right sliding window.
-        let mut acc = self.r;
-        let mut started = false;
-        let mut i = bits as isize - 1;
-        while i >= 0 {
-            if exp.bit(i as usize) == 0 {
-                if started {
-                    acc = self.square(&acc);
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(3)
+                .limbs(&self.modulus.0)
+                .limbs(&base.0)
+                .limbs(&exp.0),
+            1,
+            {
+                const W: usize = 5;
+                let bits = exp.bits_vartime();
+                if bits == 0 {
+                    return self.r;
                 }
-                i -= 1;
-                continue;
-            }
-            // Longest window [j, i] of width <= W ending in a set bit.
-            let mut j = (i - W as isize + 1).max(0);
-            while exp.bit(j as usize) == 0 {
-                j += 1;
-            }
-            let width = (i - j + 1) as usize;
-            let val = exp.window(j as usize, width);
-            if started {
-                for _ in 0..width {
-                    acc = self.square(&acc);
+                // Odd powers base^1, base^3, ..., base^(2^W - 1).
+                let b2 = self.square(base);
+                let mut odd = [*base; 1 << (W - 1)];
+                for i in 1..odd.len() {
+                    odd[i] = self.mul(&odd[i - 1], &b2);
                 }
-                acc = self.mul(&acc, &odd[(val >> 1) as usize]);
-            } else {
-                acc = odd[(val >> 1) as usize];
-                started = true;
+                // Left-to-right sliding window.
+                let mut acc = self.r;
+                let mut started = false;
+                let mut i = bits as isize - 1;
+                while i >= 0 {
+                    if exp.bit(i as usize) == 0 {
+                        if started {
+                            acc = self.square(&acc);
+                        }
+                        i -= 1;
+                        continue;
+                    }
+                    // Longest window [j, i] of width <= W ending in a set bit.
+                    let mut j = (i - W as isize + 1).max(0);
+                    while exp.bit(j as usize) == 0 {
+                        j += 1;
+                    }
+                    let width = (i - j + 1) as usize;
+                    let val = exp.window(j as usize, width);
+                    if started {
+                        for _ in 0..width {
+                            acc = self.square(&acc);
+                        }
+                        acc = self.mul(&acc, &odd[(val >> 1) as usize]);
+                    } else {
+                        acc = odd[(val >> 1) as usize];
+                        started = true;
+                    }
+                    i = j - 1;
+                }
+                acc
             }
-            i = j - 1;
-        }
-        acc
+        )
     }
 
     /// `a^-1 mod m` for a prime modulus, in constant time by Fermat (`a^(m-2)`); gives 0
@@ -880,16 +916,26 @@ impl<const N: usize> FixedBaseTable<N> {
     /// `base^exp` in the Montgomery domain, constant time in `exp`; bits of `exp` beyond
     /// the table's exponent size are ignored.
     pub(crate) fn pow<const E: usize>(&self, exp: &Uint<E>) -> Uint<N> {
-        let mut acc = self.params.r;
-        for (i, row) in self.rows.iter().enumerate() {
-            let sel = ct_lookup(row, exp.window(i * FB_W, FB_W));
-            acc = if i == 0 {
-                sel
-            } else {
-                self.params.mul(&acc, &sel)
-            };
-        }
-        acc
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(4)
+                .limbs(&self.params.modulus.0)
+                .limbs(self.rows.first().map_or(&[][..], |r| &r[1].0[..]))
+                .num(self.rows.len())
+                .limbs(&exp.0),
+            1,
+            {
+                let mut acc = self.params.r;
+                for (i, row) in self.rows.iter().enumerate() {
+                    let sel = ct_lookup(row, exp.window(i * FB_W, FB_W));
+                    acc = if i == 0 {
+                        sel
+                    } else {
+                        self.params.mul(&acc, &sel)
+                    };
+                }
+                acc
+            }
+        )
     }
 }
 

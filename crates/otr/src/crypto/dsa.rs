@@ -274,6 +274,16 @@ pub struct DsaPrivateKey {
     x: Uint<QL>,
 }
 
+/// A copy for another engine or thread (no re-validation): each copy is zeroized on drop.
+impl Clone for DsaPrivateKey {
+    fn clone(&self) -> Self {
+        Self {
+            public: self.public.clone(),
+            x: self.x,
+        }
+    }
+}
+
 impl Drop for DsaPrivateKey {
     fn drop(&mut self) {
         self.x.zeroize();

@@ -194,7 +194,9 @@ impl SmpGroup {
     /// quadratic residues, and the Jacobi symbol decides membership without an
     /// exponentiation (public values, variable time).
     pub(crate) fn is_subgroup_element(&self, x: &Num) -> bool {
-        self.is_element(x) && jacobi_vartime(x, self.modulus()) == 1
+        crate::crypto::fuzz_memo::memoize!(crate::crypto::fuzz_memo::Key::new(9).limbs(&x.0), 1, {
+            self.is_element(x) && jacobi_vartime(x, self.modulus()) == 1
+        })
     }
 
     /// Whether `x` is a usable proof exponent: `1 <= x < q` (libotr's `check_expon`;
@@ -212,7 +214,9 @@ impl SmpGroup {
 
     /// `g1^e mod p` for a secret `e < 2^1536`, constant time (fixed-base table).
     pub(crate) fn g1_pow(&self, e: &Num) -> Num {
-        self.p.from_mont(&self.g1_pow_mont(e))
+        crate::crypto::fuzz_memo::memoize!(crate::crypto::fuzz_memo::Key::new(5).limbs(&e.0), 1, {
+            self.p.from_mont(&self.g1_pow_mont(e))
+        })
     }
 
     fn g1_pow_mont(&self, e: &Num) -> Num {
@@ -230,37 +234,51 @@ impl SmpGroup {
 
     /// The comb table of `base` (see [`BaseTable`]); constant time.
     pub(crate) fn base_table(&self, base: &Num) -> BaseTable {
-        let p = &self.p;
-        let mut t = Box::new([p.one(); 1 << COMB_H]);
-        let mut row_base = Zeroizing::new(p.to_mont(base));
-        for r in 0..COMB_H {
-            if r > 0 {
-                for _ in 0..COMB_D {
-                    *row_base = p.square(&row_base);
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(6).limbs(&base.0),
+            64,
+            {
+                let p = &self.p;
+                let mut t = Box::new([p.one(); 1 << COMB_H]);
+                let mut row_base = Zeroizing::new(p.to_mont(base));
+                for r in 0..COMB_H {
+                    if r > 0 {
+                        for _ in 0..COMB_D {
+                            *row_base = p.square(&row_base);
+                        }
+                    }
+                    let bit = 1usize << r;
+                    t[bit] = *row_base;
+                    for k in 1..bit {
+                        t[bit | k] = p.mul(&t[k], &row_base);
+                    }
                 }
+                BaseTable { t }
             }
-            let bit = 1usize << r;
-            t[bit] = *row_base;
-            for k in 1..bit {
-                t[bit | k] = p.mul(&t[k], &row_base);
-            }
-        }
-        BaseTable { t }
+        )
     }
 
     /// `base^e mod p` from the base's comb table, for a secret `e < 2^1536`; constant time.
     pub(crate) fn comb_pow(&self, table: &BaseTable, e: &Num) -> Num {
-        let p = &self.p;
-        let mut acc = p.one();
-        for col in (0..COMB_D).rev() {
-            let sel = ct_select(&table.t[..], comb_index(e, col));
-            acc = if col + 1 == COMB_D {
-                sel
-            } else {
-                p.mul(&p.square(&acc), &sel)
-            };
-        }
-        p.from_mont(&acc)
+        crate::crypto::fuzz_memo::memoize!(
+            crate::crypto::fuzz_memo::Key::new(7)
+                .limbs(&table.t[1].0)
+                .limbs(&e.0),
+            1,
+            {
+                let p = &self.p;
+                let mut acc = p.one();
+                for col in (0..COMB_D).rev() {
+                    let sel = ct_select(&table.t[..], comb_index(e, col));
+                    acc = if col + 1 == COMB_D {
+                        sel
+                    } else {
+                        p.mul(&p.square(&acc), &sel)
+                    };
+                }
+                p.from_mont(&acc)
+            }
+        )
     }
 
     /// For PUBLIC exponents (variable time in them): `[g1^e0 ·] Π tᵢ^eᵢ · Π sⱼ^fⱼ mod p`
@@ -274,46 +292,64 @@ impl SmpGroup {
         combs: &[(&BaseTable, &Num)],
         shorts: &[(&Num, &Num)],
     ) -> Option<Num> {
-        let p = &self.p;
-        if shorts.iter().any(|(_, f)| f.bits_vartime() > COMB_D) {
-            return None;
-        }
-        let (tables, digits) = self.recode_vartime(shorts);
-        let mut acc: Option<Num> = None;
-        let mul = |acc: Option<Num>, x: &Num| -> Option<Num> {
-            Some(match acc {
-                Some(a) => p.mul(&a, x),
-                None => *x,
-            })
-        };
-        for col in (0..COMB_D).rev() {
-            acc = acc.map(|a| p.square(&a));
-            for (t, e) in combs {
-                let idx = comb_index(e, col) as usize;
-                if idx != 0 {
-                    if let Some(x) = t.t.get(idx) {
-                        acc = mul(acc, x);
+        crate::crypto::fuzz_memo::memoize!(
+            {
+                let mut k = crate::crypto::fuzz_memo::Key::new(8)
+                    .num(combs.len())
+                    .num(shorts.len())
+                    .limbs(g1_exp.map_or(&[][..], |e| &e.0[..]));
+                for (t, e) in combs {
+                    k = k.limbs(&t.t[1].0).limbs(&e.0);
+                }
+                for (s, f) in shorts {
+                    k = k.limbs(&s.0).limbs(&f.0);
+                }
+                k
+            },
+            1,
+            {
+                let p = &self.p;
+                if shorts.iter().any(|(_, f)| f.bits_vartime() > COMB_D) {
+                    return None;
+                }
+                let (tables, digits) = self.recode_vartime(shorts);
+                let mut acc: Option<Num> = None;
+                let mul = |acc: Option<Num>, x: &Num| -> Option<Num> {
+                    Some(match acc {
+                        Some(a) => p.mul(&a, x),
+                        None => *x,
+                    })
+                };
+                for col in (0..COMB_D).rev() {
+                    acc = acc.map(|a| p.square(&a));
+                    for (t, e) in combs {
+                        let idx = comb_index(e, col) as usize;
+                        if idx != 0 {
+                            if let Some(x) = t.t.get(idx) {
+                                acc = mul(acc, x);
+                            }
+                        }
+                    }
+                    for (odd, d) in tables.iter().zip(digits.iter()) {
+                        let v = d.get(col).copied().unwrap_or(0);
+                        if v != 0 {
+                            if let Some(x) = odd.get(usize::from(v >> 1)) {
+                                acc = mul(acc, x);
+                            }
+                        }
+                    }
+                    if let (Some(e0), true) = (g1_exp, col < G1_VT_D) {
+                        let idx = comb_index_hd(e0, col, G1_VT_H, G1_VT_D) as usize;
+                        if idx != 0 {
+                            if let Some(x) = self.g1_vt.get(idx) {
+                                acc = mul(acc, x);
+                            }
+                        }
                     }
                 }
+                Some(p.from_mont(&acc.unwrap_or(p.one())))
             }
-            for (odd, d) in tables.iter().zip(digits.iter()) {
-                let v = d.get(col).copied().unwrap_or(0);
-                if v != 0 {
-                    if let Some(x) = odd.get(usize::from(v >> 1)) {
-                        acc = mul(acc, x);
-                    }
-                }
-            }
-            if let (Some(e0), true) = (g1_exp, col < G1_VT_D) {
-                let idx = comb_index_hd(e0, col, G1_VT_H, G1_VT_D) as usize;
-                if idx != 0 {
-                    if let Some(x) = self.g1_vt.get(idx) {
-                        acc = mul(acc, x);
-                    }
-                }
-            }
-        }
-        Some(p.from_mont(&acc.unwrap_or(p.one())))
+        )
     }
 
     /// Odd-power tables and right-to-left sliding-window digits (odd, `< 2^VT_W`, at the

@@ -11,6 +11,7 @@
 pub(crate) mod bigint;
 pub mod dh;
 pub mod dsa;
+mod fuzz_memo;
 pub(crate) mod group;
 mod mont24;
 pub mod sym;

@@ -6,7 +6,7 @@
 //! * `otr.instance_tags`: the instance tag of each (account, protocol);
 //! * `otr.fingerprints`: every peer fingerprint of each account, with its trust.
 //!
-//! Formats and parsing are in [`crate::identity`]. A [`Store`] is one (account, protocol):
+//! Formats and parsing are in [`crate::files`]. A [`Store`] is one (account, protocol):
 //! saving re-reads each file under a lock (`DIR/.offrecord.lock`), replaces only this
 //! account's part and writes atomically (temporary file 0600, fsync, rename, fsync of the
 //! directory), so every other account in the files survives, and a file that does not parse
@@ -23,11 +23,11 @@
 
 use std::path::PathBuf;
 
-use otr::crypto::{DsaPrivateKey, Fingerprint};
-use otr::KnownFingerprints;
+use crate::crypto::{DsaPrivateKey, Fingerprint};
+use crate::KnownFingerprints;
 use rand_core::CryptoRngCore;
 
-use crate::identity::{instance_tags, FingerprintEntry, IdentityError, Layout, OtrDir};
+use crate::files::{instance_tags, FingerprintEntry, IdentityError, Layout, OtrDir};
 
 /// Why the home directory could not be read or written.
 pub type StoreError = IdentityError;
@@ -49,6 +49,70 @@ impl core::fmt::Debug for Account {
             .field("instance_tag", &self.instance_tag)
             .field("known", &self.known)
             .finish_non_exhaustive()
+    }
+}
+
+/// How the libotr protocol id of an account was chosen (see [`choose_protocol`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    /// Given by the user (`--otr-protocol`).
+    Given(String),
+    /// Not given: the only key the directory holds for the account is filed under it.
+    Found(String),
+    /// Not given, and the directory holds no key for the account: [`DEFAULT_PROTOCOL`].
+    ///
+    /// [`DEFAULT_PROTOCOL`]: crate::files::DEFAULT_PROTOCOL
+    Default,
+}
+
+impl ProtocolChoice {
+    /// The protocol id to use.
+    pub fn protocol(&self) -> &str {
+        match self {
+            Self::Given(p) | Self::Found(p) => p,
+            Self::Default => crate::files::DEFAULT_PROTOCOL,
+        }
+    }
+
+    /// A sentence for the user when the id was not given but found, so that a key filed
+    /// by another program (irssi-otr's `IRC`, Pidgin's `prpl-irc`) is used knowingly.
+    pub fn note(&self, account: &str) -> Option<String> {
+        match self {
+            Self::Found(p) if p != crate::files::DEFAULT_PROTOCOL => Some(format!(
+                "using the key of {account} filed under protocol id {p} (the only one it has)"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The protocol id to use for `account` in `files`: `given` when there is one; otherwise
+/// that of the account's only key, or [`ProtocolChoice::Default`] when it has none. Keys of
+/// the account under several ids and none given: [`IdentityError::AmbiguousAccount`], so
+/// that no second identity is created, and no key picked, behind the user's back.
+pub fn choose_protocol(
+    files: &OtrDir,
+    account: &str,
+    given: Option<&str>,
+) -> Result<ProtocolChoice, StoreError> {
+    if let Some(given) = given {
+        return Ok(ProtocolChoice::Given(given.to_owned()));
+    }
+    let keys = files.read_private_keys()?;
+    let protocols: Vec<String> = keys
+        .iter()
+        .flat_map(|k| k.entries())
+        .filter(|e| e.account == account)
+        .map(|e| e.protocol.clone())
+        .collect();
+    match protocols.as_slice() {
+        [] => Ok(ProtocolChoice::Default),
+        [only] => Ok(ProtocolChoice::Found(only.clone())),
+        _ => Err(IdentityError::AmbiguousAccount {
+            path: files.private_key_path(),
+            account: account.to_owned(),
+            protocols,
+        }),
     }
 }
 
@@ -134,7 +198,7 @@ impl Store {
         }
         let key = keys
             .find(&self.account, &self.protocol)
-            .and_then(crate::identity::private_key::copy_key)
+            .and_then(crate::files::private_key::copy_key)
             .ok_or_else(|| StoreError::Io {
                 path: self.files.private_key_path(),
                 source: std::io::Error::other("the key just written cannot be read back"),
@@ -154,7 +218,7 @@ impl Store {
         let _lock = self.files.lock()?;
         let mut keys = self.files.read_private_keys()?.unwrap_or_default();
         let copy =
-            crate::identity::private_key::copy_key(&account.key).ok_or_else(|| StoreError::Io {
+            crate::files::private_key::copy_key(&account.key).ok_or_else(|| StoreError::Io {
                 path: self.files.private_key_path(),
                 source: std::io::Error::other("the key cannot be copied"),
             })?;
@@ -260,8 +324,8 @@ pub fn merge_known(
                     String::new()
                 },
             };
-            crate::identity::fingerprints::check_writable(&entry).map_err(|e| StoreError::Io {
-                path: PathBuf::from(crate::identity::Layout::LIBOTR.fingerprints),
+            crate::files::fingerprints::check_writable(&entry).map_err(|e| StoreError::Io {
+                path: PathBuf::from(crate::files::Layout::LIBOTR.fingerprints),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
             })?;
             entries.push(entry);
@@ -274,7 +338,7 @@ pub fn merge_known(
 pub fn random_instance_tag(rng: &mut dyn CryptoRngCore) -> u32 {
     loop {
         let tag = rng.next_u32();
-        if tag >= otr::wire::encoded::InstanceTag::MIN_VALID {
+        if tag >= crate::wire::encoded::InstanceTag::MIN_VALID {
             return tag;
         }
     }
@@ -372,7 +436,8 @@ mod tests {
         fs::write(&path, text.replace("\tverified\n", "\t\n")).unwrap();
         // Our engine still thinks bob is trusted and saves because of carol.
         account.known.insert("carol", Fingerprint([0xc0; 20]));
-        crate::rpc::Persist::save(&mut store, &account.known).unwrap();
+        store.save_known(&account.known).unwrap();
+        store.set_baseline(account.known.clone());
         let again = Store::new(dir.path(), "alice", PROTO)
             .load_or_create(&mut OsRng)
             .unwrap();
@@ -382,7 +447,8 @@ mod tests {
         account
             .known
             .set_trusted("carol", Fingerprint([0xc0; 20]), true);
-        crate::rpc::Persist::save(&mut store, &account.known).unwrap();
+        store.save_known(&account.known).unwrap();
+        store.set_baseline(account.known.clone());
         let again = Store::new(dir.path(), "alice", PROTO)
             .load_or_create(&mut OsRng)
             .unwrap();

@@ -15,7 +15,7 @@
 //! fields with a 40-digit hex fingerprint, and the last line must end with a newline (a file
 //! cut short is noticed). Empty lines are allowed.
 
-use otr::crypto::Fingerprint;
+use crate::crypto::Fingerprint;
 
 use super::ParseError;
 

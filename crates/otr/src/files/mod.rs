@@ -1,4 +1,6 @@
-//! Identity on disk, in libotr's own files, so that users keep their keys and trust.
+//! Identity on disk, in libotr's own files, so that users keep their keys and trust
+//! (feature `libotr-files`: the engine itself never touches a file; a program embedding it
+//! uses this module to share a directory with Pidgin, irssi-otr or libotr).
 //!
 //! * [`private_key`]: `otr.private_key`, a gcrypt S-expression ([`sexp`]) with a DSA key per
 //!   (account, protocol);
@@ -11,14 +13,17 @@
 //! is never written over: every write is a read-modify-write that stops at the read.
 //!
 //! libotr keys everything by (account name, protocol id). The protocol id is whatever the
-//! client chose: Pidgin writes `prpl-irc`, irssi-otr `IRC`. offrecord writes
-//! [`DEFAULT_PROTOCOL`] unless told otherwise (`--otr-protocol`).
+//! client chose: Pidgin writes `prpl-irc`, irssi-otr `IRC`. Without `--otr-protocol`,
+//! offrecord uses the protocol id of the account's only key, refuses to guess when the
+//! account has keys under several, and writes [`DEFAULT_PROTOCOL`] for an account with no key
+//! yet (see [`store::choose_protocol`]).
 
 pub mod atomic;
 pub mod fingerprints;
 pub mod instance_tags;
 pub mod private_key;
 pub mod sexp;
+pub mod store;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -102,6 +107,20 @@ pub enum IdentityError {
         path: PathBuf,
         /// How long we waited.
         waited: std::time::Duration,
+    },
+    /// No protocol id was given and the key file holds keys of the account under several.
+    #[error(
+        "{} holds keys for {account} under several protocol ids ({}); choose one with \
+         --otr-protocol",
+        path.display(), protocols.join(", ")
+    )]
+    AmbiguousAccount {
+        /// The key file.
+        path: PathBuf,
+        /// The account name.
+        account: String,
+        /// The protocol ids it has keys under, in file order.
+        protocols: Vec<String>,
     },
 }
 

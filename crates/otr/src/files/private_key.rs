@@ -26,7 +26,7 @@
 //! only size OTR uses), y = g^x mod p; an unknown field or a second key for the same
 //! (account, protocol) is an error that names its line and column.
 
-use otr::crypto::{CryptoError, DsaPrivateKey};
+use crate::crypto::{CryptoError, DsaPrivateKey};
 use zeroize::Zeroizing;
 
 use super::sexp::{self, Pos, Sexp};

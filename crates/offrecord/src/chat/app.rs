@@ -40,6 +40,9 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use client::text::WHITESPACE_TAG_ROOM;
+pub use client::text::{is_channel, split_message, PayloadLimit};
+pub use client::HOST_POLL_SECS;
 use group::{
     Auth, ChatInfo, Config as GroupConfig, LeftReason, Node, Output, SecurityLevel, Target,
 };
@@ -57,27 +60,6 @@ pub const SCROLLBACK: usize = 5000;
 
 /// Lines kept in the input history.
 pub const HISTORY: usize = 500;
-
-/// Seconds between two checks (`ISON host`) that the room's host is still on IRC, while we
-/// are a member. A room travels by private messages, so we may share no channel with the
-/// host, and the server tells a QUIT only to those who do: without this check a crashed
-/// host would go unnoticed until someone's line went unrelayed for the room's 12 s
-/// deadline. One short line (`ISON nick`, about 15 bytes) and a short reply every 20 s
-/// costs nothing next to the room's own traffic and stays far inside any server's flood
-/// allowance, and 20 s is about the time users wait before they think a room is dead.
-/// A member who speaks learns it sooner: a line to a host who left comes back
-/// `ERR_NOSUCHNICK` ([`IrcEvent::NoSuchNick`]).
-pub const HOST_POLL_SECS: f64 = 20.0;
-
-/// The longest PRIVMSG body assumed when the transport cannot say: a 512-byte line less
-/// CRLF, `:nick!user@host PRIVMSG target :` with a 63-byte host and a 10-byte user.
-fn default_payload(our_nick: &str, target: &str) -> usize {
-    let prefix = 1 + our_nick.len() + 1 + 10 + 1 + 63 + " PRIVMSG ".len() + target.len() + 2;
-    510usize.saturating_sub(prefix).max(64)
-}
-
-/// The largest PRIVMSG body for `(our_nick, target)`.
-pub type PayloadLimit = std::sync::Arc<dyn Fn(&str, &str) -> usize + Send + Sync>;
 
 /// How the client is set up.
 #[derive(Clone)]
@@ -111,7 +93,7 @@ impl AppConfig {
             nick: nick.to_owned(),
             server: String::new(),
             channels: Vec::new(),
-            max_payload: std::sync::Arc::new(default_payload),
+            max_payload: std::sync::Arc::new(client::text::irc_default_payload),
         }
     }
 }
@@ -2487,11 +2469,6 @@ fn policy_name(policy: Policy) -> &'static str {
         .unwrap_or("custom")
 }
 
-/// True for `#channel`, `&channel`, `+channel`, `!channel`.
-pub fn is_channel(name: &str) -> bool {
-    name.starts_with(['#', '&', '+', '!'])
-}
-
 /// ` (reason)` or nothing.
 fn bracket(reason: &str) -> String {
     if reason.is_empty() {
@@ -2521,39 +2498,6 @@ fn split_question(s: &str) -> Option<(String, String)> {
         (q.to_owned(), rest.trim().to_owned())
     };
     (!question.is_empty() && !secret.is_empty()).then_some((question, secret))
-}
-
-/// Bytes kept free in a plain message for the whitespace tag the engine may append
-/// (16 for the base tag and 8 per version).
-const WHITESPACE_TAG_ROOM: usize = 40;
-
-/// Splits `text` into parts of at most `max` bytes (at least one character each), at the
-/// last space that fits when there is one.
-pub fn split_message(text: &str, max: usize) -> Vec<String> {
-    let max = max.max(8);
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while rest.len() > max {
-        let mut cut = max;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        if cut == 0 {
-            // One character longer than `max` (cannot happen with max >= 8; be safe).
-            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
-        }
-        let at_space = rest[..cut].rfind(' ').filter(|&i| i > 0);
-        let (part, next) = match at_space {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (&rest[..cut], &rest[cut..]),
-        };
-        parts.push(part.to_owned());
-        rest = next;
-    }
-    if !rest.is_empty() || parts.is_empty() {
-        parts.push(rest.to_owned());
-    }
-    parts
 }
 
 /// True for an input line carrying an SMP secret (never kept in the history).

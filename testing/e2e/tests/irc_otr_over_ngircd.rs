@@ -10,6 +10,7 @@
 //!   undelivered, and the private conversation goes on with the same keys.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../../crates/irc/tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

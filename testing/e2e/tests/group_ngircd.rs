@@ -10,6 +10,7 @@
 )]
 
 mod ngircd_support;
+#[path = "../../../crates/group/tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::{HostRoom, MemberRoom, Node, Relayed, Room};
+use super::host::Relayed;
+use super::{HostRoom, MemberRoom, Node, Room};
 use crate::envelope::{Envelope, Item, MAC_LEN};
 use crate::limits::{
     Bucket, BUFFER_BYTES, BUFFER_ITEMS, HELD_BYTES_PER_SENDER, HELD_BYTES_TOTAL,

@@ -49,7 +49,7 @@ const SLACK: usize = 2048;
 fn a_member_flooding_resend_requests_gets_a_bounded_amount_of_traffic() {
     let (mut net, _) = room_with_big_history();
     let room = net.node("m01").room_id().unwrap().clone();
-    let (epoch, _, _) = net.node("m01").transcript().unwrap();
+    let epoch = net.node("m01").transcript().unwrap().epoch;
     let resend = Envelope::Resend {
         room: room.clone(),
         epoch,
@@ -90,7 +90,7 @@ fn a_member_flooding_resend_requests_gets_a_bounded_amount_of_traffic() {
     );
     // The others are not starved: m02's own request is answered.
     net.wire.clear();
-    let (epoch, _, _) = net.node("m02").transcript().unwrap();
+    let epoch = net.node("m02").transcript().unwrap().epoch;
     let ask = Envelope::Resend {
         room: net.node("m02").room_id().unwrap().clone(),
         epoch,

@@ -3,11 +3,39 @@
 //! ring (`watchers`), compares the heads it receives with its own, and reports a
 //! difference once a second opinion tells who is the odd one out (`MemberRoom::settle`).
 
+use super::handoff::Previous;
 use super::member::MemberRoom;
-use super::{Node, Room, Shared};
+use super::{Node, Position, Room, Shared};
 use crate::envelope::{Envelope, MemberKind, Roster};
 use crate::limits::MAX_AHEAD;
 use crate::output::{Alert, Divergence, Output};
+
+/// When we sent our last digest, and of which item.
+#[derive(Clone, Copy)]
+pub(super) struct LastDigest {
+    /// The transcript number it was for.
+    pub(super) gseq: u64,
+    /// When it left.
+    pub(super) at: f64,
+}
+
+/// A member whose digest differed from ours, waiting for a second opinion.
+#[derive(Clone, Copy)]
+pub(super) struct Suspect {
+    /// The transcript number of the digest.
+    pub(super) gseq: u64,
+    /// When the difference was seen.
+    pub(super) since: f64,
+}
+
+/// A member we raised `Diverged` for in a host generation (`Shared::diverged`).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Reported {
+    /// The generation.
+    pub(super) epoch: u64,
+    /// The member.
+    pub(super) peer: String,
+}
 
 impl MemberRoom {
     /// Our head at `gseq` was compared with `peer`'s: remember the outcome.
@@ -15,8 +43,12 @@ impl MemberRoom {
         if agree {
             let best = self.agreed.entry(peer.to_owned()).or_insert(gseq);
             *best = (*best).max(gseq);
-        } else if self.s.diverged.insert((self.s.epoch, peer.to_owned())) {
-            self.suspects.insert(peer.to_owned(), (gseq, now));
+        } else if self.s.diverged.insert(Reported {
+            epoch: self.s.epoch,
+            peer: peer.to_owned(),
+        }) {
+            self.suspects
+                .insert(peer.to_owned(), Suspect { gseq, since: now });
         }
     }
 
@@ -37,7 +69,7 @@ impl MemberRoom {
         if self.suspects.len() >= 2 {
             // Two members we compare with both differ from us: we are the odd one out.
             let suspects = std::mem::take(&mut self.suspects);
-            let gseq = suspects.values().map(|(g, _)| *g).min().unwrap_or(0);
+            let gseq = suspects.values().map(|s| s.gseq).min().unwrap_or(0);
             let mut names = suspects.into_keys();
             let peer = names.next().unwrap_or_default();
             out.push(Output::Alert(Alert::Diverged {
@@ -51,9 +83,9 @@ impl MemberRoom {
             }));
             return;
         }
-        let suspects: Vec<(String, (u64, f64))> =
+        let suspects: Vec<(String, Suspect)> =
             self.suspects.iter().map(|(n, v)| (n.clone(), *v)).collect();
-        for (peer, (gseq, since)) in suspects {
+        for (peer, Suspect { gseq, since }) in suspects {
             let witnesses: Vec<String> = self
                 .agreed
                 .iter()
@@ -104,7 +136,10 @@ impl Node {
         let Room::Member(m) = &mut self.room else {
             return;
         };
-        m.s.last_digest = (m.s.chain.gseq, now);
+        m.s.last_digest = LastDigest {
+            gseq: m.s.chain.gseq,
+            at: now,
+        };
         let env = Envelope::Digest {
             room: m.s.id.clone(),
             epoch: m.s.epoch,
@@ -149,7 +184,7 @@ impl Node {
                     }));
                 }
                 None if gseq > m.s.chain.gseq => {
-                    m.claims.insert(from.to_owned(), (gseq, head));
+                    m.claims.insert(from.to_owned(), Position { gseq, head });
                     m.known_max = m.known_max.max(gseq);
                     if m.gap_since.is_none() {
                         m.gap_since = Some(self.now);
@@ -157,13 +192,19 @@ impl Node {
                 }
                 None => {}
             }
-        } else if let Some((chain, roster)) = &m.s.prev {
+        } else if let Some(Previous { chain, roster }) = &m.s.prev {
             if epoch != chain.epoch || !member_of(roster) {
                 return;
             }
             let room = m.s.id.clone();
             match chain.head_at(gseq) {
-                Some(mine) if mine != head && m.s.diverged.insert((epoch, from.to_owned())) => {
+                Some(mine)
+                    if mine != head
+                        && m.s.diverged.insert(Reported {
+                            epoch,
+                            peer: from.to_owned(),
+                        }) =>
+                {
                     out.push(Output::Alert(Alert::Diverged {
                         room,
                         epoch,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use otr::crypto::Fingerprint;
 use otr::ConversationState;
 
-use super::{caps, remember, Delivery, GroupError, Node, Room, Shared};
+use super::{caps, Delivery, GroupError, Node, Room, Shared};
 use crate::envelope::{
     valid_channel, valid_nick, Envelope, Item, MemberKind, MsgItem, RoomId, Roster, RosterEntry,
     MAC_LEN, MAX_BODY, MAX_MEMBERS,
@@ -92,8 +92,8 @@ impl Node {
                 kind: MemberKind::Full,
             }],
         };
-        let me = (self.cfg.nick.clone(), self.engine.fingerprint());
-        let s = self.new_shared(id, 1, me, roster, 0, None);
+        let (me, fp) = (self.cfg.nick.clone(), self.engine.fingerprint());
+        let s = self.new_shared(id, 1, me, fp, roster, None);
         self.room = Room::Host(Box::new(HostRoom {
             s,
             history: caps::History::default(),
@@ -282,7 +282,7 @@ impl Node {
             }));
             return;
         }
-        let last = h.s.senders.get(from).map_or(0, |(l, _)| *l);
+        let last = h.s.senders.get(from).map_or(0, |c| c.last);
         if sseq <= last {
             // A retry whose echo was lost: send the relay again.
             let again = h
@@ -308,8 +308,17 @@ impl Node {
             return;
         };
         if sseq > next {
-            let now = self.now;
-            h.hold(from, sseq, (seen, body, macs, now));
+            let at = self.now;
+            h.hold(
+                from,
+                sseq,
+                caps::HeldSay {
+                    seen,
+                    body,
+                    macs,
+                    at,
+                },
+            );
             return;
         }
         self.relay_msg(from, sseq, seen, body, macs, out);
@@ -317,14 +326,13 @@ impl Node {
             let Room::Host(h) = &mut self.room else {
                 return;
             };
-            let Some(next) = h.s.senders.get(from).map_or(0, |(l, _)| *l).checked_add(1) else {
+            let Some(next) = h.s.senders.get(from).map_or(0, |c| c.last).checked_add(1) else {
                 return;
             };
-            let Some((seen, body, macs, _)) = h.held.get_mut(from).and_then(|m| m.remove(&next))
-            else {
+            let Some(say) = h.held.get_mut(from).and_then(|m| m.remove(&next)) else {
                 return;
             };
-            self.relay_msg(from, next, seen, body, macs, out);
+            self.relay_msg(from, next, say.seen, say.body, say.macs, out);
         }
     }
 
@@ -362,9 +370,9 @@ impl Node {
         let Room::Host(h) = &mut self.room else {
             return;
         };
-        let entry = h.s.senders.entry(sender.to_owned()).or_default();
-        entry.0 = sseq;
-        remember(&mut entry.1, sseq);
+        let counters = h.s.senders.entry(sender.to_owned()).or_default();
+        counters.last = sseq;
+        counters.remember(sseq);
         let Some(gseq) = h.s.chain.gseq.checked_add(1) else {
             return;
         };

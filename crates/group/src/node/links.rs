@@ -8,7 +8,7 @@ use otr::crypto::Fingerprint;
 use otr::{ConversationState, Event};
 
 use super::pairwise::KeyState;
-use super::{caps, Delivery, Node, Room, GROUP_KEY_USAGE};
+use super::{authn, caps, pairwise, Delivery, Node, Room, GROUP_KEY_USAGE};
 use crate::envelope::{other_version, tag, Envelope, MemberKind, PREFIX};
 use crate::output::{Output, Target};
 
@@ -16,20 +16,21 @@ use crate::output::{Output, Target};
 pub(super) struct Link {
     /// What waits for the peer's private session (capped: see `caps::Outbox`).
     pub(super) outbox: caps::Outbox,
+    /// When we last started a session with the peer (see `Node::ensure_session`).
     pub(super) started: Option<f64>,
+    /// Our pairwise key with the peer.
     pub(super) key: KeyState,
     /// The peer MACs every message to us from this counter on (its `pk`).
     pub(super) their_from: Option<u64>,
-    /// Recent messages attributed to the peer that came without a MAC: (sseq, gseq). At
-    /// most 256, the oldest dropped first.
-    pub(super) unauthenticated: Vec<(u64, u64)>,
+    /// Recent messages attributed to the peer that came without a MAC. At most 256, the
+    /// oldest dropped first.
+    pub(super) unauthenticated: Vec<authn::Unauthenticated>,
     /// We left starting our session to the peer (see `Node::ensure_session`); the next
     /// attempt starts it ourselves.
     pub(super) deferred: bool,
     /// The peer's latest key offer (TLV 8) for our room that came before our roster named
-    /// the peer: the host's roster and the peer's offer race each other. With the key of
-    /// the session it came over, which the roster must name for the peer.
-    pub(super) early_offer: Option<(otr::SymmetricKey, Fingerprint)>,
+    /// the peer: the host's roster and the peer's offer race each other.
+    pub(super) early_offer: Option<pairwise::EarlyOffer>,
 }
 
 impl Link {
@@ -211,8 +212,8 @@ impl Node {
         if let Some(l) = self.links.get_mut(peer) {
             l.deferred = false;
         }
-        if let Some((_, expected, actual)) = self.key_mismatch(peer) {
-            self.warn_mismatch(peer, expected, actual, out);
+        if let Some(m) = self.key_mismatch(peer) {
+            self.warn_mismatch(peer, m.expected, m.actual, out);
             if let Some(l) = self.links.get_mut(peer) {
                 l.outbox.clear();
             }
@@ -229,9 +230,9 @@ impl Node {
             .map(|l| l.outbox.take())
             .unwrap_or_default();
         let flushed = !pending.is_empty();
-        for (text, origin) in pending {
-            let events = self.engine.send(peer, &text);
-            self.pump(events, origin.as_deref(), out);
+        for q in pending {
+            let events = self.engine.send(peer, &q.text);
+            self.pump(events, q.origin.as_deref(), out);
         }
         if flushed {
             self.pin_invitee(peer);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::links::Link;
 use super::pairwise::KeyState;
-use super::{caps, handoff, Delivery, GroupError, Node, Room, Shared};
+use super::{caps, digests, handoff, Delivery, GroupError, Node, Position, Room, Shared};
 use crate::chain::{genesis, Chain};
 use crate::envelope::{Envelope, Item, MemberKind, Roster, MAC_LEN};
 use crate::limits::MAX_AHEAD;
@@ -19,35 +19,43 @@ pub(super) struct MemberRoom {
     pub(super) welcomed: bool,
     /// Items ahead of a gap (capped: see `caps::Buffer`).
     pub(super) buffer: caps::Buffer,
-    /// Digests from other members that are ahead of us: nick -> (gseq, head). One per
+    /// Digests from other members that are ahead of us: nick -> their position. One per
     /// roster member (others' go at each roster change), none more than `MAX_AHEAD` ahead.
-    pub(super) claims: BTreeMap<String, (u64, [u8; 32])>,
+    pub(super) claims: BTreeMap<String, Position>,
     pub(super) known_max: u64,
     pub(super) gap_since: Option<f64>,
     pub(super) last_resend: f64,
     /// Members whose digest matched ours this generation: nick -> the highest number.
     /// One per roster member (others' go at each roster change).
     pub(super) agreed: BTreeMap<String, u64>,
-    /// Members whose digest differed from ours, not reported yet: nick -> (number, since).
-    /// Reported once another member's digest tells who is the odd one out, or after
-    /// `checkpoint_secs`. One per roster member (others' go at each roster change).
-    pub(super) suspects: BTreeMap<String, (u64, f64)>,
+    /// Members whose digest differed from ours, not reported yet. Reported once another
+    /// member's digest tells who is the odd one out, or after `checkpoint_secs`. One per
+    /// roster member (others' go at each roster change).
+    pub(super) suspects: BTreeMap<String, digests::Suspect>,
     /// The successor's welcome to the next generation, waiting for our own evidence that
     /// the host left (see the `handoff` module). At most one.
     pub(super) claim: Option<handoff::Claim>,
 }
 
+/// One of our messages not yet relayed back to us (`Shared::unechoed`).
+pub(super) struct Unechoed {
+    /// What our user typed.
+    pub(super) text: String,
+    /// When it was first sent (the deadline counts from here).
+    pub(super) first: f64,
+    /// When it was last sent (retries count from here).
+    pub(super) last: f64,
+}
+
 impl MemberRoom {
-    /// The request to the host for the items after our transcript up to `to`, and the
-    /// host's nick.
-    pub(super) fn resend_request(&self, to: u64) -> (String, Envelope) {
-        let env = Envelope::Resend {
+    /// The request to the host for the items after our transcript up to `to`.
+    pub(super) fn resend_request(&self, to: u64) -> Envelope {
+        Envelope::Resend {
             room: self.s.id.clone(),
             epoch: self.s.epoch,
             from: self.s.chain.gseq.saturating_add(1),
             to,
-        };
-        (self.s.host.clone(), env)
+        }
     }
 
     pub(super) fn new(s: Shared, welcomed: bool, known_max: u64, now: f64) -> Self {
@@ -125,13 +133,14 @@ impl Node {
                     return;
                 }
                 let (room, host, host_fp) = (room.clone(), host.clone(), *host_fp);
+                let start = Position { gseq, head: anchor };
                 let s = self.new_shared(
                     room.clone(),
                     epoch,
-                    (host.clone(), host_fp),
+                    host.clone(),
+                    host_fp,
                     Roster::default(),
-                    gseq,
-                    Some(anchor),
+                    Some(start),
                 );
                 self.room = Room::Member(Box::new(MemberRoom::new(s, true, gseq, self.now)));
                 out.push(Output::Joined { room, host });
@@ -158,8 +167,8 @@ impl Node {
                 let now = self.now;
                 let pending: Vec<u64> = match &mut self.room {
                     Room::Member(m) => {
-                        for (_, first, _) in m.s.unechoed.values_mut() {
-                            *first = now;
+                        for u in m.s.unechoed.values_mut() {
+                            u.first = now;
                         }
                         m.s.unechoed.keys().copied().collect()
                     }
@@ -194,11 +203,11 @@ impl Node {
         let Room::Member(m) = &mut self.room else {
             return;
         };
-        let Some((body, _, last)) = m.s.unechoed.get_mut(&sseq) else {
+        let Some(u) = m.s.unechoed.get_mut(&sseq) else {
             return;
         };
-        *last = self.now;
-        let body = body.clone();
+        u.last = self.now;
+        let body = u.text.clone();
         let (seen, epoch) = (m.s.chain.gseq, m.s.epoch);
         let me = self.cfg.nick.clone();
         let room = m.s.id.clone();
@@ -278,7 +287,7 @@ impl Node {
             let Some(next) = m.s.chain.gseq.checked_add(1) else {
                 return;
             };
-            let Some((item, mac)) = m.buffer.take(next) else {
+            let Some(caps::Buffered { item, mac }) = m.buffer.take(next) else {
                 m.gap_since = if m.known_max > m.s.chain.gseq {
                     m.gap_since.or(Some(self.now))
                 } else {
@@ -356,8 +365,8 @@ impl Node {
         let due: Vec<(String, [u8; 32])> = m
             .claims
             .iter()
-            .filter(|(_, (g, _))| *g == gseq)
-            .map(|(p, (_, h))| (p.clone(), *h))
+            .filter(|(_, c)| c.gseq == gseq)
+            .map(|(p, c)| (p.clone(), c.head))
             .collect();
         let now = self.now;
         for (peer, theirs) in due {
@@ -446,12 +455,12 @@ impl Node {
                         m.known_max = m.s.chain.gseq;
                     }
                 }
-                m.claims.retain(|_, (g, _)| *g > m.known_max);
+                m.claims.retain(|_, c| c.gseq > m.known_max);
                 m.gap_since = None;
                 self.drain(out);
             } else if now - since.max(m.last_resend) >= retry {
                 m.last_resend = now;
-                let (host, env) = m.resend_request(m.known_max);
+                let (host, env) = (m.s.host.clone(), m.resend_request(m.known_max));
                 self.send_env(&host, &env, None, out);
             }
         }
@@ -461,10 +470,10 @@ impl Node {
         };
         let mut retry_now = Vec::new();
         let mut expired = Vec::new();
-        for (sseq, (text, first, last)) in &m.s.unechoed {
-            if now - first >= deadline {
-                expired.push((*sseq, text.clone()));
-            } else if now - last >= retry {
+        for (sseq, u) in &m.s.unechoed {
+            if now - u.first >= deadline {
+                expired.push((*sseq, u.text.clone()));
+            } else if now - u.last >= retry {
                 retry_now.push(*sseq);
             }
         }
@@ -489,7 +498,8 @@ impl Node {
         let Room::Member(m) = &self.room else {
             return;
         };
-        if m.s.chain.gseq > m.s.last_digest.0 && now - m.s.last_digest.1 >= self.cfg.checkpoint_secs
+        if m.s.chain.gseq > m.s.last_digest.gseq
+            && now - m.s.last_digest.at >= self.cfg.checkpoint_secs
         {
             self.send_digest(out);
         }

@@ -147,20 +147,38 @@ struct Shared {
     roster: Roster,
     chain: Chain,
     /// The previous host generation's final transcript and roster (after a hand-off).
-    prev: Option<(Chain, Roster)>,
+    prev: Option<handoff::Previous>,
     /// Our last message counter.
     sseq: u64,
-    /// Our messages not yet relayed back to us: sseq -> (text, first sent, last sent).
-    /// Ours only (what our user typed), each gone after `deadline_secs`.
-    unechoed: BTreeMap<u64, (String, f64, f64)>,
-    /// Per sender: the last counter accepted and the recent ones (256, see `remember`).
-    /// One per roster member: others' go at each roster change (`caps::prune_to_roster`).
-    senders: BTreeMap<String, (u64, BTreeSet<u64>)>,
+    /// Our messages not yet relayed back to us, by sseq. Ours only (what our user
+    /// typed), each gone after `deadline_secs`.
+    unechoed: BTreeMap<u64, member::Unechoed>,
+    /// Per sender: its counters. One per roster member: others' go at each roster change
+    /// (`caps::prune_to_roster`).
+    senders: BTreeMap<String, authn::Counters>,
     /// Peers we already raised `Diverged` for, per host generation: this generation and
     /// the previous one (older ones go at a hand-off).
-    diverged: BTreeSet<(u64, String)>,
-    /// (gseq, time) of our last digest.
-    last_digest: (u64, f64),
+    diverged: BTreeSet<digests::Reported>,
+    /// Our last digest.
+    last_digest: digests::LastDigest,
+}
+
+/// A point in a transcript: an item number and the chain head after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    gseq: u64,
+    head: [u8; 32],
+}
+
+/// Where a room's transcript stands (see [`Node::transcript`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transcript {
+    /// The host generation (1 for the room's first host, one more at each hand-off).
+    pub epoch: u64,
+    /// The number of the last item in our transcript of this generation.
+    pub gseq: u64,
+    /// The chain head after it.
+    pub head: [u8; 32],
 }
 
 /// The node's room state machine.
@@ -225,9 +243,9 @@ pub struct Node {
     channel_peers: BTreeSet<String>,
     stats: Stats,
     hook: Option<RelayHook>,
-    /// (nick, key) pairs we raised `FingerprintMismatch` for (see `origin`; at most
+    /// The peers and keys we raised `FingerprintMismatch` for (see `origin`; at most
     /// `origin::MAX_MISMATCH_MEMORY`).
-    mismatches: BTreeSet<(String, Fingerprint)>,
+    mismatches: BTreeSet<origin::Warned>,
 }
 
 /// A test and demo hook that makes a host misbehave: called with every envelope the host
@@ -241,14 +259,6 @@ impl core::fmt::Debug for Node {
             .field("nick", &self.cfg.nick)
             .field("room", &self.room_id())
             .finish_non_exhaustive()
-    }
-}
-
-/// Adds a counter to a sender's recent ones, keeping the 256 highest.
-fn remember(set: &mut BTreeSet<u64>, v: u64) {
-    set.insert(v);
-    while set.len() > 256 {
-        set.pop_first();
     }
 }
 
@@ -365,8 +375,12 @@ impl Node {
     }
 
     /// The host generation and our transcript position (number, chain head).
-    pub fn transcript(&self) -> Option<(u64, u64, [u8; 32])> {
-        self.shared().map(|s| (s.epoch, s.chain.gseq, s.chain.head))
+    pub fn transcript(&self) -> Option<Transcript> {
+        self.shared().map(|s| Transcript {
+            epoch: s.epoch,
+            gseq: s.chain.gseq,
+            head: s.chain.head,
+        })
     }
 
     /// The room state line to persist and show (the paper's `otr.chatinfo`).
@@ -394,18 +408,23 @@ impl Node {
         }
     }
 
+    /// The state of generation `epoch` of room `id`, hosted by `host` with key `host_fp`,
+    /// whose transcript starts after `start` (the genesis anchor when `None`).
     fn new_shared(
         &self,
         id: RoomId,
         epoch: u64,
-        (host, host_fp): (String, Fingerprint),
+        host: String,
+        host_fp: Fingerprint,
         roster: Roster,
-        gseq: u64,
-        anchor: Option<[u8; 32]>,
+        start: Option<Position>,
     ) -> Shared {
-        let anchor = anchor.unwrap_or_else(|| genesis(&id, epoch));
+        let Position { gseq, head } = start.unwrap_or_else(|| Position {
+            gseq: 0,
+            head: genesis(&id, epoch),
+        });
         Shared {
-            chain: Chain::new(epoch, gseq, anchor, self.cfg.history),
+            chain: Chain::new(epoch, gseq, head, self.cfg.history),
             id,
             epoch,
             host,
@@ -416,7 +435,7 @@ impl Node {
             unechoed: BTreeMap::new(),
             senders: BTreeMap::new(),
             diverged: BTreeSet::new(),
-            last_digest: (gseq, self.now),
+            last_digest: digests::LastDigest { gseq, at: self.now },
         }
     }
 
@@ -519,8 +538,14 @@ impl Node {
                         .checked_add(1)
                         .ok_or(GroupError::CounterExhausted)?;
                 let sseq = m.s.sseq;
-                m.s.unechoed
-                    .insert(sseq, (text.to_owned(), self.now, self.now));
+                m.s.unechoed.insert(
+                    sseq,
+                    member::Unechoed {
+                        text: text.to_owned(),
+                        first: self.now,
+                        last: self.now,
+                    },
+                );
                 if m.welcomed {
                     self.send_say(sseq, &mut out);
                 }
@@ -639,10 +664,10 @@ impl Node {
             Room::Host(h) => &mut h.s,
             Room::Idle | Room::Invited { .. } | Room::Joining { .. } => return,
         };
-        s.last_digest.1 = now;
-        for (_, first, last) in s.unechoed.values_mut() {
-            *first = now;
-            *last = now;
+        s.last_digest.at = now;
+        for u in s.unechoed.values_mut() {
+            u.first = now;
+            u.last = now;
         }
     }
 

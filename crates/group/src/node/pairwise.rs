@@ -7,11 +7,19 @@ use otr::crypto::Fingerprint;
 use otr::ConversationState;
 
 use super::links::Link;
-use super::{Node, GROUP_KEY_USAGE};
+use super::{authn, Node, GROUP_KEY_USAGE};
 use crate::chain::PairKey;
 use crate::envelope::{Envelope, MemberKind, RoomId};
 use crate::limits::MAX_EARLY_OFFERS;
 use crate::output::{Alert, ForgeReason, Output};
+
+/// A key offer (TLV 8) from a peer our roster did not name yet (`Link::early_offer`).
+pub(super) struct EarlyOffer {
+    /// The extra symmetric key the peer derived.
+    pub(super) extra: otr::SymmetricKey,
+    /// The key of the session it came over, which the roster must name for the peer.
+    pub(super) key: Fingerprint,
+}
 
 /// The pairwise key with one other member.
 ///
@@ -141,7 +149,7 @@ impl Node {
                     .get(peer)
                     .is_some_and(|l| l.early_offer.is_some());
                 if theirs || kept < MAX_EARLY_OFFERS {
-                    self.link(peer).early_offer = Some((extra, key));
+                    self.link(peer).early_offer = Some(EarlyOffer { extra, key });
                 }
             }
             return;
@@ -211,17 +219,17 @@ impl Node {
             return;
         }
         link.their_from = Some(link.their_from.map_or(from, |f| f.min(from)));
-        let late: Vec<(u64, u64)> = link
+        let late: Vec<authn::Unauthenticated> = link
             .unauthenticated
             .iter()
             .copied()
-            .filter(|(sseq, _)| *sseq >= from)
+            .filter(|u| u.sseq >= from)
             .collect();
         link.unauthenticated.clear();
-        for (_, gseq) in late {
+        for u in late {
             out.push(Output::Alert(Alert::Forged {
                 room: room.clone(),
-                gseq,
+                gseq: u.gseq,
                 sender: peer.to_owned(),
                 reason: ForgeReason::MissingMac,
             }));
@@ -271,7 +279,7 @@ impl Node {
             }
             if self.wants_key(&peer) {
                 let early = self.links.get_mut(&peer).and_then(|l| l.early_offer.take());
-                if let Some((extra, key)) = early {
+                if let Some(EarlyOffer { extra, key }) = early {
                     if self.origin_ok(&peer, key, out) {
                         self.accept_offer(&peer, room.clone(), extra, out);
                     }

@@ -327,7 +327,7 @@ fn a_member_lying_about_its_transcript_cannot_make_the_others_blame_the_host() {
         head: [7; 32],
     };
     for n in names.iter().filter(|n| *n != "m00" && *n != "m01") {
-        net.with_engine("m01", |e| e.send(n, &lie.encode()));
+        net.send_private("m01", n, &lie.encode());
     }
     net.advance(6);
     let alerts = net.all_alerts();

@@ -3,7 +3,16 @@
 //! The node consumes the engine's events, turns group envelopes into room state and
 //! [`Output`]s, and sends through the engine. It is sans-IO: lines come in through
 //! [`Node::receive_private`] and [`Node::receive_channel`], time through [`Node::tick`],
-//! and everything to transmit or show comes back as [`Output`]s.
+//! the user's private conversations through [`Node::send_private`] and its siblings (the
+//! engine is only lent out to read), and everything to transmit or show comes back as
+//! [`Output`]s.
+//!
+//! `impl Node` is split by concern: `links` (sessions to peers, the engine's events,
+//! sending), `private` (a client's private conversations), `pairwise` (members' MAC keys),
+//! `host` and `member` (the two roles), `digests` (transcript comparison), `handoff` (when
+//! the room moves), `authn` (how a line's sender is known), `origin` (whose key speaks for
+//! whom), `caps` (what others can make us hold). This file has the types, the
+//! constructor, the accessors and the entry points that dispatch on the room's state.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +35,7 @@ mod links;
 mod member;
 mod origin;
 mod pairwise;
+mod private;
 
 use host::HostRoom;
 use links::Link;
@@ -286,15 +296,11 @@ impl Node {
         &self.cfg.nick
     }
 
-    /// The engine (for private conversations, fingerprints, SMP).
+    /// The engine, to read (states, fingerprints, trust). What changes it goes through
+    /// the node's methods (see the `private` module: [`Node::send_private`] and the
+    /// others), which pass its events through the node.
     pub fn engine(&self) -> &Engine {
         &self.engine
-    }
-
-    /// The engine, mutably. Events it returns should be passed back through
-    /// [`Node::absorb`].
-    pub fn engine_mut(&mut self) -> &mut Engine {
-        &mut self.engine
     }
 
     /// Installs (or removes) a [`RelayHook`]: for tests and demonstrations of what members
@@ -671,9 +677,8 @@ impl Node {
         }
     }
 
-    /// Handles events from the engine obtained through [`Node::engine_mut`].
-    #[must_use = "the outputs must be handled: lines sent, the rest shown"]
-    pub fn absorb(&mut self, events: Vec<Event>) -> Vec<Output> {
+    /// Passes events of an engine call through the node.
+    fn absorb(&mut self, events: Vec<Event>) -> Vec<Output> {
         let mut out = Vec::new();
         self.pump(events, None, &mut out);
         self.settle_delivery();

@@ -48,6 +48,14 @@ impl Link {
 }
 
 impl Node {
+    /// Passes events of an engine call through the node.
+    pub(super) fn absorb(&mut self, events: Vec<Event>) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.pump(events, None, &mut out);
+        self.settle_delivery();
+        out
+    }
+
     pub(super) fn pump(&mut self, events: Vec<Event>, origin: Option<&str>, out: &mut Vec<Output>) {
         for event in events {
             match event {

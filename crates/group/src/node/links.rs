@@ -56,6 +56,9 @@ impl Node {
         out
     }
 
+    /// Takes the engine's events in order: wire lines to the transport (`origin`: whose
+    /// line it carries, for the channel tag), private messages and sessions to the room,
+    /// the group's pairwise keys to `pairwise`, the rest out as [`Output::Otr`].
     pub(super) fn pump(&mut self, events: Vec<Event>, origin: Option<&str>, out: &mut Vec<Output>) {
         for event in events {
             match event {

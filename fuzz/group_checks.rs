@@ -14,7 +14,7 @@ use group::envelope::{tag, untag, Envelope};
 use group::{chatinfo, Config, Node, Output, Target};
 use otr::crypto::DsaPrivateKey;
 use otr::wire::encoded::InstanceTag;
-use otr::{Engine, EngineConfig, Event, Policy};
+use otr::{Engine, EngineConfig, Policy};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -106,8 +106,7 @@ impl Room {
     /// `from` writes `text` inside its OTR session with the other node.
     fn write_inside(&mut self, from: &str, text: &str) {
         let to = if from == HOST { MEMBER } else { HOST };
-        let events: Vec<Event> = self.node(from).engine_mut().send(to, text);
-        let outs = self.node(from).absorb(events);
+        let outs = self.node(from).send_private(to, text);
         self.deliver(from, outs);
     }
 

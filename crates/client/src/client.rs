@@ -157,7 +157,7 @@ impl Client {
             NetEvent::Disconnected { .. } => self.connected = false,
             NetEvent::Private { from, text } => self.on_private(from, text, &mut step),
             NetEvent::Notice { from, text } => {
-                let events = self.engine_call(|e| e.receive_from_channel(from, text));
+                let events = self.node.receive_channel_text(from, text);
                 let conversation = if from.is_empty() || from.contains('.') {
                     Conversation::Server
                 } else {
@@ -173,7 +173,7 @@ impl Client {
                 let outputs = if group::envelope::untag(text).is_some() {
                     self.node.receive_channel(channel, from, text)
                 } else {
-                    self.engine_call(|e| e.receive_from_channel(from, text))
+                    self.node.receive_channel_text(from, text)
                 };
                 let conversation = Conversation::Channel(channel.clone());
                 self.handle_outputs(outputs, Some(&conversation), &mut step);
@@ -213,15 +213,15 @@ impl Client {
             Action::Say { to, text } => self.say(to, &text, &mut step),
             Action::Start(peer) => {
                 self.prepare_peer(&peer);
-                let result = self.engine_try(|e| e.start(&peer));
+                let result = self.node.start_private(&peer);
                 self.finish_try(result, &mut step);
             }
             Action::Finish(peer) => {
-                let outputs = self.engine_call(|e| e.finish(&peer));
+                let outputs = self.node.finish_private(&peer);
                 self.handle_outputs(outputs, None, &mut step);
             }
             Action::Trust { peer, trusted } => {
-                let result = self.engine_try(|e| e.set_trust(&peer, trusted));
+                let result = self.node.set_trust(&peer, trusted);
                 self.finish_try(result, &mut step);
             }
             Action::Authenticate {
@@ -230,25 +230,23 @@ impl Client {
                 mut secret,
             } => {
                 self.answered_question.remove(&peer);
-                let result =
-                    self.engine_try(|e| e.smp_start(&peer, secret.as_bytes(), question.as_deref()));
+                let result = self
+                    .node
+                    .smp_start(&peer, secret.as_bytes(), question.as_deref());
                 secret.zeroize();
                 self.finish_try(result, &mut step);
             }
             Action::Answer { peer, mut secret } => {
-                let result = self.engine_try(|e| e.smp_respond(&peer, secret.as_bytes()));
+                let result = self.node.smp_respond(&peer, secret.as_bytes());
                 secret.zeroize();
                 self.finish_try(result, &mut step);
             }
             Action::AbortAuthentication(peer) => {
-                let result = self.engine_try(|e| e.smp_abort(&peer));
+                let result = self.node.smp_abort(&peer);
                 self.finish_try(result, &mut step);
             }
             Action::SetPolicy(policy) => {
-                self.engine_call(|e| {
-                    e.set_policy(policy);
-                    Vec::new()
-                });
+                self.node.set_policy(policy);
             }
             Action::Room(room) => self.room_action(room, &mut step),
             Action::Quit(reason) => {
@@ -261,7 +259,7 @@ impl Client {
                     .map(|(p, _)| p.clone())
                     .collect();
                 for peer in peers {
-                    let outputs = self.engine_call(|e| e.finish(&peer));
+                    let outputs = self.node.finish_private(&peer);
                     self.handle_outputs(outputs, None, &mut step);
                 }
                 step.commands.push(NetCommand::Quit(reason));
@@ -301,18 +299,9 @@ impl Client {
         if !self.shown.contains_key(old) {
             return;
         }
-        let engine = self.node.engine();
-        let trusted = engine
-            .peer_fingerprint(old)
-            .is_some_and(|fp| engine.known_fingerprints().is_trusted(old, &fp));
         self.shown.remove(old);
-        let mut outputs = self.engine_call(|e| e.rename_peer(old, new));
-        if self.node.engine().peer_fingerprint(new).is_some() {
-            // Same key, same person: the verification carries over to the new nick.
-            if let Ok(more) = self.engine_try(|e| e.set_trust(new, trusted)) {
-                outputs.extend(more);
-            }
-        }
+        // Same key, same person: the node carries the verification over to the new nick.
+        let outputs = self.node.rename_peer(old, new);
         step.updates.push(Update::Renamed {
             old: old.to_owned(),
             new: new.to_owned(),
@@ -357,13 +346,16 @@ impl Client {
                 let private = status.state == ConversationState::Encrypted;
                 let outputs = if private || status.key_exchange.is_some() {
                     // The engine encrypts and fragments, or holds it until private.
-                    self.engine_call(|e| e.send(peer, text))
+                    self.node.send_private(peer, text)
                 } else {
                     // Plain text goes out as it is (with room for a whitespace tag): split
                     // what the server would cut.
                     let limit = (self.config.max_payload)(&self.nick, peer);
                     let parts = split_message(text, limit.saturating_sub(WHITESPACE_TAG_ROOM));
-                    self.engine_call(|e| parts.iter().flat_map(|p| e.send(peer, p)).collect())
+                    parts
+                        .iter()
+                        .flat_map(|p| self.node.send_private(peer, p))
+                        .collect()
                 };
                 let notice_of = |o: &Output| match o {
                     Output::Otr(Event::Notice { notice, .. }) => Some(notice.clone()),
@@ -412,28 +404,10 @@ impl Client {
             let in_channel = (self.config.max_payload)(&self.nick, &ch).saturating_sub(tags);
             size = size.min(in_channel.max(64));
         }
-        self.engine_call(|e| {
-            e.set_max_message_size(peer, size);
-            Vec::new()
-        });
+        self.node.set_max_message_size(peer, size);
     }
 
-    // ----- the engine, through the node ---------------------------------------------
-
-    /// Runs an engine call whose events the room must see, and returns the outputs.
-    pub(crate) fn engine_call(&mut self, f: impl FnOnce(&mut Engine) -> Vec<Event>) -> Vec<Output> {
-        let events = f(self.node.engine_mut());
-        self.node.absorb(events)
-    }
-
-    /// Like [`Client::engine_call`] for calls the engine may refuse.
-    pub(crate) fn engine_try(
-        &mut self,
-        f: impl FnOnce(&mut Engine) -> Result<Vec<Event>, otr::EngineError>,
-    ) -> Result<Vec<Output>, otr::EngineError> {
-        let events = f(self.node.engine_mut())?;
-        Ok(self.node.absorb(events))
-    }
+    // ----- outputs --------------------------------------------------------------------
 
     fn finish_try(&mut self, result: Result<Vec<Output>, otr::EngineError>, step: &mut Step) {
         match result {

@@ -32,5 +32,7 @@ pub mod output;
 
 pub use chatinfo::{ChatInfo, SecurityLevel};
 pub use envelope::{Envelope, MemberKind, RoomId, Roster, RosterEntry};
-pub use node::{Config, Delivery, GroupError, Node, RelayHook, Stats, Usage, GROUP_KEY_USAGE};
+pub use node::{
+    Config, Delivery, GroupError, Node, RelayHook, Stats, Transcript, Usage, GROUP_KEY_USAGE,
+};
 pub use output::{Alert, Auth, Divergence, ForgeReason, GroupMessage, LeftReason, Output, Target};

@@ -49,7 +49,7 @@ const SLACK: usize = 2048;
 fn a_member_flooding_resend_requests_gets_a_bounded_amount_of_traffic() {
     let (mut net, _) = room_with_big_history();
     let room = net.node("m01").room_id().unwrap().clone();
-    let (epoch, _, _) = net.node("m01").transcript().unwrap();
+    let epoch = net.node("m01").transcript().unwrap().epoch;
     let resend = Envelope::Resend {
         room: room.clone(),
         epoch,
@@ -68,8 +68,8 @@ fn a_member_flooding_resend_requests_gets_a_bounded_amount_of_traffic() {
     .encode();
     net.record_wire = true;
     for _ in 0..50 {
-        net.with_engine("m01", |e| e.send("m00", &resend));
-        net.with_engine("m01", |e| e.send("m00", &again));
+        net.send_private("m01", "m00", &resend);
+        net.send_private("m01", "m00", &again);
     }
     let at_once = bytes_to(&net, "m00", "m01");
     println!("100 requests at once: the host sent {at_once} bytes to m01");
@@ -78,7 +78,7 @@ fn a_member_flooding_resend_requests_gets_a_bounded_amount_of_traffic() {
     net.wire.clear();
     for _ in 0..10 {
         for _ in 0..10 {
-            net.with_engine("m01", |e| e.send("m00", &resend));
+            net.send_private("m01", "m00", &resend);
         }
         net.advance(1);
     }
@@ -90,14 +90,14 @@ fn a_member_flooding_resend_requests_gets_a_bounded_amount_of_traffic() {
     );
     // The others are not starved: m02's own request is answered.
     net.wire.clear();
-    let (epoch, _, _) = net.node("m02").transcript().unwrap();
+    let epoch = net.node("m02").transcript().unwrap().epoch;
     let ask = Envelope::Resend {
         room: net.node("m02").room_id().unwrap().clone(),
         epoch,
         from: 20,
         to: 21,
     };
-    net.with_engine("m02", |e| e.send("m00", &ask.encode()));
+    net.send_private("m02", "m00", &ask.encode());
     assert!(bytes_to(&net, "m00", "m02") > 16 * 1024);
 }
 
@@ -160,7 +160,7 @@ fn a_member_writing_ahead_of_a_line_it_never_sends_makes_the_host_hold_at_most_t
             body: big(&sseq.to_string()),
             macs: vec![],
         };
-        net.with_engine("m01", |e| e.send("m00", &say.encode()));
+        net.send_private("m01", "m00", &say.encode());
     }
     let usage = net.node("m00").usage();
     println!("the host holds {usage:?}");
@@ -176,7 +176,7 @@ fn lines_for_a_member_that_vanished_are_held_at_most_the_cap_and_the_time() {
     let (mut net, _) = Net::room(3, Delivery::Private, |_| {});
     net.say("m01", "hello");
     // m02 ends its session with the host and vanishes (no QUIT reaches the host).
-    net.with_engine("m02", |e| e.finish("m00"));
+    net.act("m02", |node| node.finish_private("m00"));
     net.nodes.remove("m02");
     for i in 0..100 {
         net.say("m01", &big(&i.to_string()));
@@ -192,15 +192,16 @@ fn lines_for_a_member_that_vanished_are_held_at_most_the_cap_and_the_time() {
 #[test]
 fn strangers_offering_pairwise_keys_are_kept_at_most_the_cap() {
     // Twenty peers who know the room's id (former members, say) but are not in m01's
-    // roster each offer m01 a pairwise key for it.
+    // roster each offer m01 a pairwise key for it, from a plain OTR engine.
     let (mut net, _) = Net::room(3, Delivery::Private, |_| {});
     let room = net.node("m01").room_id().unwrap().clone();
-    let strangers: Vec<String> = (60..80)
-        .map(|i| net.add(i, Delivery::Private, |_| {}))
-        .collect();
+    let strangers: Vec<String> = (60..80).map(support::nick).collect();
+    for (i, s) in (60..80).zip(&strangers) {
+        net.add_impostor(s, support::engine(i as u64));
+    }
     for s in &strangers {
-        net.with_engine(s, |e| e.start("m01").unwrap());
-        net.with_engine(s, |e| {
+        net.impostor(s, |e| e.start("m01").unwrap());
+        net.impostor(s, |e| {
             e.extra_symmetric_key("m01", GROUP_KEY_USAGE, room.as_str().as_bytes())
                 .unwrap()
                 .1

@@ -147,7 +147,7 @@ fn host_hand_off_continues_the_room() {
         assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
         for n in &rest {
             assert!(!net.node(n).roster().unwrap().contains("m00"));
-            assert_eq!(net.node(n).transcript().unwrap().0, 2, "generation 2");
+            assert_eq!(net.node(n).transcript().unwrap().epoch, 2, "generation 2");
         }
     }
 }
@@ -171,7 +171,11 @@ fn hand_off_reuses_the_sessions_members_already_have() {
     net.advance(2);
     for n in &names[1..] {
         assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
-        assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}: generation 2");
+        assert_eq!(
+            net.node(n).transcript().unwrap().epoch,
+            2,
+            "{n}: generation 2"
+        );
     }
     let restarts: Vec<&(String, group::Target, String)> = net
         .wire
@@ -200,7 +204,11 @@ fn a_successors_welcome_waits_for_the_members_own_evidence_that_the_host_left() 
     let rest: Vec<String> = names[1..].to_vec();
     for n in rest.iter().filter(|n| **n != next) {
         assert_eq!(net.node(n).host_nick(), Some("m00"), "{n} followed early");
-        assert_eq!(net.node(n).transcript().unwrap().0, 1, "{n}: generation 1");
+        assert_eq!(
+            net.node(n).transcript().unwrap().epoch,
+            1,
+            "{n}: generation 1"
+        );
     }
     net.advance(5);
     assert!(net.all_alerts().is_empty(), "{:?}", net.all_alerts());
@@ -212,7 +220,11 @@ fn a_successors_welcome_waits_for_the_members_own_evidence_that_the_host_left() 
     net.run();
     for n in &rest {
         assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
-        assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}: generation 2");
+        assert_eq!(
+            net.node(n).transcript().unwrap().epoch,
+            2,
+            "{n}: generation 2"
+        );
     }
     let mut expected = Vec::new();
     for n in &rest {
@@ -250,7 +262,7 @@ fn a_member_cannot_seize_the_room_from_a_live_host() {
     let rest: Vec<String> = names[1..].iter().filter(|n| **n != next).cloned().collect();
     for n in &rest {
         assert_eq!(net.node(n).host_nick(), Some("m00"), "{n} followed {next}");
-        assert_eq!(net.node(n).transcript().unwrap().0, 1, "{n}");
+        assert_eq!(net.node(n).transcript().unwrap().epoch, 1, "{n}");
     }
     net.say("m00", "I am still here");
     net.say(&rest[0], "so am I");
@@ -308,7 +320,7 @@ fn a_claim_without_evidence_is_refused_after_the_wait_and_followed_once_the_host
     net.run();
     for n in &names[1..] {
         assert_eq!(net.node(n).host_nick(), Some(next.as_str()), "{n}");
-        assert_eq!(net.node(n).transcript().unwrap().0, 2, "{n}");
+        assert_eq!(net.node(n).transcript().unwrap().epoch, 2, "{n}");
     }
     let mut expected = Vec::new();
     for n in &names[1..] {
@@ -518,7 +530,7 @@ fn a_second_key_under_a_members_nick_can_neither_key_nor_speak_for_it() {
     // an altered line of m01's MACed under her key: m02 does not take it for m01's.
     let (mut net, _) = talked(4);
     let room = net.node("m02").room_id().unwrap().clone();
-    let (epoch, gseq, _) = net.node("m02").transcript().unwrap();
+    let group::Transcript { epoch, gseq, .. } = net.node("m02").transcript().unwrap();
     net.add_impostor("m01", engine(66));
     net.impostor("m01", |e| e.start("m02").unwrap());
     assert_eq!(
@@ -612,7 +624,7 @@ fn a_second_key_under_the_hosts_nick_cannot_relay() {
     // as the host's line.
     let (mut net, _) = talked(3);
     let room = net.node("m02").room_id().unwrap().clone();
-    let (epoch, gseq, _) = net.node("m02").transcript().unwrap();
+    let group::Transcript { epoch, gseq, .. } = net.node("m02").transcript().unwrap();
     net.add_impostor("m00", engine(67));
     net.impostor("m00", |e| e.start("m02").unwrap());
     let fake = Envelope::Relay {

@@ -797,8 +797,7 @@ async fn members_sharing_no_channel_with_a_crashed_host_hand_off_and_talk_on() {
     trio.pump(Duration::from_secs(45), "the hand-off", |w| {
         [next, other].iter().all(|n| {
             let node = w.get(n).app.group_node();
-            node.host_nick() == Some(next)
-                && node.transcript().is_some_and(|(epoch, _, _)| epoch == 2)
+            node.host_nick() == Some(next) && node.transcript().is_some_and(|t| t.epoch == 2)
         })
     })
     .await;

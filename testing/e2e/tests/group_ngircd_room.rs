@@ -291,7 +291,7 @@ async fn hand_off(channel: bool) {
                 node.host_nick() == Some(succ.as_str())
                     && node
                         .transcript()
-                        .is_some_and(|(epoch, gseq, _)| epoch == 2 && gseq >= 1)
+                        .is_some_and(|t| t.epoch == 2 && t.gseq >= 1)
                     && node
                         .roster()
                         .is_some_and(|ro| ro.members.len() == n - 1 && !ro.contains("m00"))

@@ -4,10 +4,41 @@
 //! host, or the pairwise MAC under the key only the sender and we share (see
 //! `docs/group-protocol.md`, "End-to-end sender authentication").
 
-use super::{remember, Node, Room};
+use std::collections::BTreeSet;
+
+use super::{Node, Room};
 use crate::chain::PairKey;
 use crate::envelope::{MemberKind, MsgItem, MAC_LEN};
 use crate::output::{Alert, Auth, ForgeReason, Output};
+
+/// One sender's message counters, as far as they are known.
+#[derive(Default)]
+pub(super) struct Counters {
+    /// The last counter accepted.
+    pub(super) last: u64,
+    /// The recent ones (the 256 highest), so a replayed line is recognised.
+    pub(super) recent: BTreeSet<u64>,
+}
+
+impl Counters {
+    /// Adds a counter to the recent ones, keeping the 256 highest.
+    pub(super) fn remember(&mut self, sseq: u64) {
+        self.recent.insert(sseq);
+        while self.recent.len() > 256 {
+            self.recent.pop_first();
+        }
+    }
+}
+
+/// A line attributed to a member that came without a pairwise MAC: reported as forged if
+/// the member's `pk` later says it MACs every line from `sseq` on.
+#[derive(Clone, Copy)]
+pub(super) struct Unauthenticated {
+    /// The member's counter on the line.
+    pub(super) sseq: u64,
+    /// Its number in the transcript.
+    pub(super) gseq: u64,
+}
 
 impl Node {
     /// Checks a message's counters and sender; `None` if it must not be shown. The
@@ -36,9 +67,7 @@ impl Node {
         let (had, replayed) =
             m.s.senders
                 .get(&msg.sender)
-                .map_or((0, false), |(last, recent)| {
-                    (*last, recent.contains(&msg.sseq))
-                });
+                .map_or((0, false), |c| (c.last, c.recent.contains(&msg.sseq)));
         if replayed {
             out.push(Output::Alert(Alert::Replayed {
                 room,
@@ -73,9 +102,9 @@ impl Node {
             return Some(Auth::Failed);
         };
         if let Room::Member(m) = &mut self.room {
-            let (last, recent) = m.s.senders.entry(msg.sender.clone()).or_default();
-            *last = (*last).max(msg.sseq);
-            remember(recent, msg.sseq);
+            let counters = m.s.senders.entry(msg.sender.clone()).or_default();
+            counters.last = counters.last.max(msg.sseq);
+            counters.remember(msg.sseq);
         }
         Some(if ordered { auth } else { Auth::Failed })
     }
@@ -97,7 +126,7 @@ impl Node {
         let (room, epoch) = (m.s.id.clone(), m.s.epoch);
         if msg.sender == me {
             return match m.s.unechoed.get(&msg.sseq) {
-                Some((text, _, _)) if *text == msg.body => {
+                Some(u) if u.text == msg.body => {
                     m.s.unechoed.remove(&msg.sseq);
                     Some(Auth::Own)
                 }
@@ -169,7 +198,10 @@ impl Node {
                     }));
                     return None;
                 }
-                link.unauthenticated.push((msg.sseq, gseq));
+                link.unauthenticated.push(Unauthenticated {
+                    sseq: msg.sseq,
+                    gseq,
+                });
                 if link.unauthenticated.len() > 256 {
                     link.unauthenticated.remove(0);
                 }

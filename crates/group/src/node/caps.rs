@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::{HostRoom, MemberRoom, Node, Relayed, Room};
+use super::host::Relayed;
+use super::{HostRoom, MemberRoom, Node, Room};
 use crate::envelope::{Envelope, Item, MAC_LEN};
 use crate::limits::{
     Bucket, BUFFER_BYTES, BUFFER_ITEMS, HELD_BYTES_PER_SENDER, HELD_BYTES_TOTAL,
@@ -58,12 +59,21 @@ fn item_size(item: &Item, macs: &[(String, [u8; MAC_LEN])]) -> usize {
     }
 }
 
-/// Lines waiting for one peer's private session: (text, original sender for the channel
-/// tag, when queued). At most [`OUTBOX_LINES_PER_PEER`] lines and
-/// [`OUTBOX_BYTES_PER_PEER`] bytes, each for [`OUTBOX_SECS`].
+/// A line waiting in an [`Outbox`].
+pub(super) struct Queued {
+    /// The text to send inside the session.
+    pub(super) text: String,
+    /// Who wrote it, for the channel tag (`None`: we did).
+    pub(super) origin: Option<String>,
+    /// When it was queued.
+    at: f64,
+}
+
+/// Lines waiting for one peer's private session. At most [`OUTBOX_LINES_PER_PEER`] lines
+/// and [`OUTBOX_BYTES_PER_PEER`] bytes, each for [`OUTBOX_SECS`].
 #[derive(Default)]
 pub(super) struct Outbox {
-    lines: VecDeque<(String, Option<String>, f64)>,
+    lines: VecDeque<Queued>,
     bytes: usize,
 }
 
@@ -81,9 +91,9 @@ impl Outbox {
     }
 
     /// Everything, in order, leaving the outbox empty.
-    pub(super) fn take(&mut self) -> Vec<(String, Option<String>)> {
+    pub(super) fn take(&mut self) -> Vec<Queued> {
         self.bytes = 0;
-        self.lines.drain(..).map(|(t, o, _)| (t, o)).collect()
+        self.lines.drain(..).collect()
     }
 
     pub(super) fn clear(&mut self) {
@@ -93,14 +103,22 @@ impl Outbox {
 
     /// Drops the lines queued [`OUTBOX_SECS`] ago or earlier.
     fn expire(&mut self, now: f64) {
-        while let Some((t, _, at)) = self.lines.front() {
-            if now - at < OUTBOX_SECS {
+        while let Some(q) = self.lines.front() {
+            if now - q.at < OUTBOX_SECS {
                 break;
             }
-            self.bytes = self.bytes.saturating_sub(t.len());
+            self.bytes = self.bytes.saturating_sub(q.text.len());
             self.lines.pop_front();
         }
     }
+}
+
+/// A transcript item held in a [`Buffer`], with the pairwise MAC it came with.
+pub(super) struct Buffered {
+    /// The item.
+    pub(super) item: Item,
+    /// Its sender's MAC for us, if any.
+    pub(super) mac: Option<[u8; MAC_LEN]>,
 }
 
 /// A member's transcript items that came ahead of a gap: at most [`BUFFER_ITEMS`] items
@@ -108,7 +126,7 @@ impl Outbox {
 /// gap fills or is declared dropped after `deadline_secs`.
 #[derive(Default)]
 pub(super) struct Buffer {
-    items: BTreeMap<u64, (Item, Option<[u8; MAC_LEN]>)>,
+    items: BTreeMap<u64, Buffered>,
     bytes: usize,
 }
 
@@ -134,19 +152,19 @@ impl Buffer {
     /// asks for it again once the gap before it is filled).
     pub(super) fn insert(&mut self, gseq: u64, item: Item, mac: Option<[u8; MAC_LEN]>) -> bool {
         let size = Self::size(&item);
-        let old = self.items.get(&gseq).map_or(0, |(i, _)| Self::size(i));
+        let old = self.items.get(&gseq).map_or(0, |b| Self::size(&b.item));
         let bytes = self.bytes.saturating_sub(old).saturating_add(size);
         if bytes > BUFFER_BYTES || (old == 0 && self.items.len() >= BUFFER_ITEMS) {
             return false;
         }
-        self.items.insert(gseq, (item, mac));
+        self.items.insert(gseq, Buffered { item, mac });
         self.bytes = bytes;
         true
     }
 
-    pub(super) fn take(&mut self, gseq: u64) -> Option<(Item, Option<[u8; MAC_LEN]>)> {
+    pub(super) fn take(&mut self, gseq: u64) -> Option<Buffered> {
         let taken = self.items.remove(&gseq)?;
-        self.bytes = self.bytes.saturating_sub(Self::size(&taken.0));
+        self.bytes = self.bytes.saturating_sub(Self::size(&taken.item));
         Some(taken)
     }
 }
@@ -186,8 +204,17 @@ impl History {
     }
 }
 
-/// A `say` held for its sender's previous one: (seen, body, MACs, when it came).
-pub(super) type HeldSay = (u64, String, Vec<(String, [u8; MAC_LEN])>, f64);
+/// A `say` held for its sender's previous one.
+pub(super) struct HeldSay {
+    /// The transcript number its sender had seen.
+    pub(super) seen: u64,
+    /// The text.
+    pub(super) body: String,
+    /// The sender's pairwise MACs, per recipient.
+    pub(super) macs: Vec<(String, [u8; MAC_LEN])>,
+    /// When it came.
+    pub(super) at: f64,
+}
 
 /// The bytes of a held `say`, as `Usage` counts them.
 pub(super) fn held_size(body: &str, macs: &[(String, [u8; MAC_LEN])]) -> usize {
@@ -241,15 +268,15 @@ impl HostRoom {
     /// would pass a cap ([`HELD_ITEMS_PER_SENDER`], [`HELD_BYTES_PER_SENDER`],
     /// [`HELD_BYTES_TOTAL`]): then it is dropped, and the sender sends it again.
     pub(super) fn hold(&mut self, sender: &str, sseq: u64, say: HeldSay) {
-        let size = held_size(&say.1, &say.2);
+        let size = held_size(&say.body, &say.macs);
         let total: usize = self
             .held
             .values()
             .flat_map(|h| h.values())
-            .map(|(_, b, m, _)| held_size(b, m))
+            .map(|s| held_size(&s.body, &s.macs))
             .sum();
         let theirs = self.held.entry(sender.to_owned()).or_default();
-        let mine: usize = theirs.values().map(|(_, b, m, _)| held_size(b, m)).sum();
+        let mine: usize = theirs.values().map(|s| held_size(&s.body, &s.macs)).sum();
         if theirs.contains_key(&sseq)
             || theirs.len() >= HELD_ITEMS_PER_SENDER
             || mine.saturating_add(size) > HELD_BYTES_PER_SENDER
@@ -276,23 +303,25 @@ impl Node {
             return;
         }
         link.outbox.bytes = link.outbox.bytes.saturating_add(size);
-        link.outbox
-            .lines
-            .push_back((text, origin.map(str::to_owned), now));
+        link.outbox.lines.push_back(Queued {
+            text,
+            origin: origin.map(str::to_owned),
+            at: now,
+        });
     }
 
     /// The first tick: lines queued and `say`s held before we knew the time count from
     /// now, not from time zero (they would all expire at once).
     pub(super) fn rebase_caps(&mut self, now: f64) {
         for link in self.links.values_mut() {
-            for (_, _, at) in &mut link.outbox.lines {
-                *at = now;
+            for q in &mut link.outbox.lines {
+                q.at = now;
             }
         }
         if let Room::Host(h) = &mut self.room {
             for held in h.held.values_mut() {
-                for (_, _, _, at) in held.values_mut() {
-                    *at = now;
+                for say in held.values_mut() {
+                    say.at = now;
                 }
             }
             h.resend = ResendBudget::new(now);
@@ -308,7 +337,7 @@ impl Node {
         let deadline = self.cfg.deadline_secs;
         if let Room::Host(h) = &mut self.room {
             for held in h.held.values_mut() {
-                held.retain(|_, (_, _, _, at)| now - *at < deadline);
+                held.retain(|_, say| now - say.at < deadline);
             }
             h.held.retain(|_, held| !held.is_empty());
         }
@@ -378,7 +407,7 @@ impl Node {
                     u.held_items += held.len();
                     u.held_bytes += held
                         .values()
-                        .map(|(_, body, macs, _)| held_size(body, macs))
+                        .map(|say| held_size(&say.body, &say.macs))
                         .sum::<usize>();
                 }
                 u.history_items = h.history.len();
@@ -399,7 +428,7 @@ impl Node {
                 Room::Member(m) => {
                     m.s.host == nick
                         || m.s.roster.contains(nick)
-                        || m.s.prev.as_ref().is_some_and(|(_, r)| r.contains(nick))
+                        || m.s.prev.as_ref().is_some_and(|p| p.roster.contains(nick))
                 }
                 Room::Host(h) => h.s.roster.contains(nick) || h.invited.contains_key(nick),
                 Room::Idle | Room::Invited { .. } | Room::Joining { .. } => true,

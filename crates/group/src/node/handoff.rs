@@ -27,10 +27,19 @@ use otr::ConversationState;
 
 use super::caps::{History, ResendBudget};
 use super::{HostRoom, MemberRoom, Node, Room};
-use crate::chain::genesis;
-use crate::envelope::{Envelope, MemberKind};
+use crate::chain::{genesis, Chain};
+use crate::envelope::{Envelope, MemberKind, Roster};
 use crate::limits::MAX_AHEAD;
 use crate::output::{Alert, LeftReason, Output};
+
+/// The previous host generation's final transcript and roster, kept after a hand-off for
+/// the final digests of its members.
+pub(super) struct Previous {
+    /// Its transcript chain (with recent heads).
+    pub(super) chain: Chain,
+    /// Its roster.
+    pub(super) roster: Roster,
+}
 
 /// The successor's welcome to the next generation, kept until we know the host left.
 pub(super) struct Claim {
@@ -134,7 +143,7 @@ impl Node {
         m.known_max = m.known_max.max(c.ahead);
         m.gap_since = Some(now);
         m.last_resend = now;
-        let (host, env) = m.resend_request(c.ahead);
+        let (host, env) = (m.s.host.clone(), m.resend_request(c.ahead));
         self.send_env(&host, &env, None, out);
     }
 
@@ -177,14 +186,7 @@ impl Node {
             });
             return;
         };
-        let mut s = self.new_shared(
-            old.s.id.clone(),
-            epoch,
-            (next.clone(), next_fp),
-            roster,
-            0,
-            None,
-        );
+        let mut s = self.new_shared(old.s.id.clone(), epoch, next.clone(), next_fp, roster, None);
         // Those who compare with us in the old generation get our final digest of it.
         let old_watchers = Self::watchers(&old.s, &me);
         s.sseq = old.s.sseq;
@@ -194,8 +196,11 @@ impl Node {
         // older ones cannot be reported again (digests of them are not compared).
         s.diverged = old.s.diverged;
         s.diverged
-            .retain(|(e, _)| e.saturating_add(1) >= old.s.epoch);
-        s.prev = Some((old.s.chain.clone(), old.s.roster.clone()));
+            .retain(|d| d.epoch.saturating_add(1) >= old.s.epoch);
+        s.prev = Some(Previous {
+            chain: old.s.chain.clone(),
+            roster: old.s.roster.clone(),
+        });
         let (id, final_gseq, final_head) = (s.id.clone(), old.s.chain.gseq, old.s.chain.head);
         // Our final digest of the old generation goes to those who compare with us.
         let env = Envelope::Digest {
@@ -220,14 +225,14 @@ impl Node {
             // Thin members' counters continue where the old host left them.
             for e in &h.s.roster.members {
                 if e.kind == MemberKind::Thin {
-                    let last = h.s.senders.get(&e.nick).map_or(0, |(l, _)| *l);
+                    let last = h.s.senders.get(&e.nick).map_or(0, |c| c.last);
                     h.thin_seq.insert(e.nick.clone(), last);
                 }
             }
             let unechoed: Vec<(u64, String)> =
                 h.s.unechoed
                     .iter()
-                    .map(|(k, (t, _, _))| (*k, t.clone()))
+                    .map(|(k, u)| (*k, u.text.clone()))
                     .collect();
             h.s.unechoed.clear();
             let members = h.s.roster.members.clone();

@@ -24,8 +24,25 @@
 use otr::crypto::Fingerprint;
 
 use super::{Node, Room};
-use crate::envelope::RoomId;
 use crate::output::{Alert, Output};
+
+/// The key the room expects for a peer, and the other key of the engine's current
+/// session with it.
+pub(super) struct Mismatch {
+    /// The room's key for the peer.
+    pub(super) expected: Fingerprint,
+    /// The session's.
+    pub(super) actual: Fingerprint,
+}
+
+/// A peer and the key we raised `FingerprintMismatch` for (`Node::mismatches`).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Warned {
+    /// The peer.
+    pub(super) nick: String,
+    /// The key its session had.
+    pub(super) key: Fingerprint,
+}
 
 /// How many (nick, key) pairs we remember having warned about, so that a peer repeating
 /// itself raises one alert, not one per message. When full the memory starts over: each
@@ -46,7 +63,7 @@ impl Node {
                 }
                 m.s.roster
                     .entry(peer)
-                    .or_else(|| m.s.prev.as_ref().and_then(|(_, r)| r.entry(peer)))
+                    .or_else(|| m.s.prev.as_ref().and_then(|p| p.roster.entry(peer)))
                     .map(|e| e.fingerprint)
             }
             Room::Host(h) => {
@@ -59,12 +76,13 @@ impl Node {
     }
 
     /// The key the room expects for `peer` and the key of the engine's current session
-    /// with it, when they differ (what we send would go to the wrong key).
-    pub(super) fn key_mismatch(&self, peer: &str) -> Option<(RoomId, Fingerprint, Fingerprint)> {
+    /// with it, when they differ (what we send would go to the wrong key); `None` outside
+    /// a room.
+    pub(super) fn key_mismatch(&self, peer: &str) -> Option<Mismatch> {
         let expected = self.expected_key(peer)?;
         let actual = self.engine.peer_fingerprint(peer)?;
-        let room = self.room_id()?.clone();
-        (actual != expected).then_some((room, expected, actual))
+        self.room_id()?;
+        (actual != expected).then_some(Mismatch { expected, actual })
     }
 
     /// May a group input from `peer`, arriving over a session with key `actual`, be
@@ -99,7 +117,10 @@ impl Node {
         if self.mismatches.len() >= MAX_MISMATCH_MEMORY {
             self.mismatches.clear();
         }
-        if self.mismatches.insert((peer.to_owned(), actual)) {
+        if self.mismatches.insert(Warned {
+            nick: peer.to_owned(),
+            key: actual,
+        }) {
             out.push(Output::Alert(Alert::FingerprintMismatch {
                 room,
                 nick: peer.to_owned(),

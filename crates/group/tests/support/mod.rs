@@ -93,9 +93,9 @@ pub struct Net {
     pub outputs: BTreeMap<String, Vec<Output>>,
     pub thin_shown: BTreeMap<String, Shown>,
     /// Engines with another key under a member's nick (an impostor, or the member on a
-    /// second device): each also receives every private line sent to that nick, and what
-    /// it sends goes out under that nick. Its events other than lines are kept in
-    /// `impostor_events`.
+    /// second device), or under a nick of their own (a stranger without the group layer):
+    /// each also receives every private line sent to that nick, and what it sends goes
+    /// out under that nick. Its events other than lines are kept in `impostor_events`.
     pub impostors: BTreeMap<String, Engine>,
     pub impostor_events: Vec<Event>,
     /// Lines put on the wire, and deliveries (a channel line is delivered to each member).
@@ -167,20 +167,18 @@ impl Net {
         self.run();
     }
 
-    /// `n` runs `f` on its own OTR engine (bypassing its group layer, as a misbehaving
-    /// client would) and the network delivers what follows.
-    pub fn with_engine(&mut self, n: &str, f: impl FnOnce(&mut Engine) -> Vec<Event>) {
-        let events = f(self.node(n).engine_mut());
-        let outs = self.node(n).absorb(events);
-        self.absorb(n, outs);
-        self.run();
+    /// `n` writes `text` to `peer` as a private message of its own user (the group layer
+    /// bypassed, as a misbehaving client would: a group envelope written by hand goes
+    /// inside their OTR session as it is) and the network delivers what follows.
+    pub fn send_private(&mut self, n: &str, peer: &str, text: &str) {
+        self.act(n, |node| node.send_private(peer, text));
     }
 
     /// `n` opens an OTR session with `peer` and writes `text` inside it, group layer
     /// bypassed.
     pub fn write_inside(&mut self, n: &str, peer: &str, text: &str) {
-        self.with_engine(n, |e| e.start(peer).unwrap());
-        self.with_engine(n, |e| e.send(peer, text));
+        self.act(n, |node| node.start_private(peer).unwrap());
+        self.send_private(n, peer, text);
     }
 
     pub fn absorb(&mut self, n: &str, outs: Vec<Output>) {

@@ -1078,15 +1078,15 @@ impl App {
                 self.handle_outputs(outputs, None, now, out);
                 return;
             }
-            let events = self.node.engine_mut().receive_from_channel(from, text);
-            self.handle_events(events, Some(i), now, out);
+            let outputs = self.node.receive_channel_text(from, text);
+            self.handle_outputs(outputs, Some(i), now, out);
             return;
         }
         // A server notice before registration, or a NOTICE from a nick: shown, never OTR.
         if notice || from.is_empty() || from.contains('.') {
             let i = self.find(from).unwrap_or(0);
-            let events = self.node.engine_mut().receive_from_channel(from, text);
-            self.handle_events(events, Some(i), now, out);
+            let outputs = self.node.receive_channel_text(from, text);
+            self.handle_outputs(outputs, Some(i), now, out);
             return;
         }
         // While in a room, room traffic arrives as private messages from its members: a
@@ -1106,8 +1106,8 @@ impl App {
             }
         };
         self.prepare_peer(&peer);
-        let events = self.node.engine_mut().receive(&peer, text);
-        self.handle_events(events, None, now, out);
+        let outputs = self.node.receive_private(&peer, text);
+        self.handle_outputs(outputs, None, now, out);
     }
 
     fn on_nick(&mut self, old: &str, new: &str, now: f64, out: &mut Vec<IrcCommand>) {
@@ -1142,26 +1142,9 @@ impl App {
         let Some(i) = self.find(&old_name) else {
             return;
         };
-        let trusted = self
-            .node
-            .engine()
-            .peer_fingerprint(&old_name)
-            .is_some_and(|fp| {
-                self.node
-                    .engine()
-                    .known_fingerprints()
-                    .is_trusted(&old_name, &fp)
-            });
         self.windows[i].name = new.to_owned();
-        let mut events = self.node.engine_mut().rename_peer(&old_name, new);
-        if self.node.engine().peer_fingerprint(new).is_some() {
-            // Same key, same person: the verification carries over to the new nick.
-            events = self
-                .node
-                .engine_mut()
-                .set_trust(new, trusted)
-                .unwrap_or_default();
-        }
+        // Same key, same person: the verification carries over to the new nick.
+        let outputs = self.node.rename_peer(&old_name, new);
         let w = &mut self.windows[i];
         w.push(
             now,
@@ -1170,20 +1153,7 @@ impl App {
         );
         w.bump(Activity::Info);
         self.prepare_peer(new);
-        self.handle_events(events, None, now, out);
-    }
-
-    /// Turns engine events into IRC commands and lines. `channel`: the window of a channel
-    /// the events came from (messages and errors go there, never to a query window).
-    fn handle_events(
-        &mut self,
-        events: Vec<Event>,
-        channel: Option<usize>,
-        now: f64,
-        out: &mut Vec<IrcCommand>,
-    ) {
-        let outputs = self.node.absorb(events);
-        self.handle_outputs(outputs, channel, now, out);
+        self.handle_outputs(outputs, None, now, out);
     }
 
     /// Turns the group node's outputs into IRC commands and lines: room lines go to the
@@ -1512,32 +1482,35 @@ impl App {
                 self.prepare_peer(&peer);
                 let status = self.node.engine().status(&peer);
                 let state = status.state;
-                let events =
+                let outputs =
                     if state == ConversationState::Encrypted || status.key_exchange.is_some() {
                         // Encrypted now, or held until the key exchange completes and encrypted
                         // then: the engine fragments OTR messages itself.
-                        self.node.engine_mut().send(&peer, text)
+                        self.node.send_private(&peer, text)
                     } else {
                         // Plain text goes out as it is (with room for a whitespace tag): split
                         // what the server would cut.
                         let limit = (self.config.max_payload)(&self.nick, &peer);
-                        let mut events = Vec::new();
+                        let mut outputs = Vec::new();
                         for part in split_message(text, limit.saturating_sub(WHITESPACE_TAG_ROOM)) {
-                            events.extend(self.node.engine_mut().send(&peer, &part));
+                            outputs.extend(self.node.send_private(&peer, &part));
                         }
-                        events
+                        outputs
                     };
-                let delivery = if events.iter().any(|e| {
+                let delivery = if outputs.iter().any(|o| {
                     matches!(
-                        e,
-                        Event::Notice {
+                        o,
+                        Output::Otr(Event::Notice {
                             notice: Notice::Held(_),
                             ..
-                        }
+                        })
                     )
                 }) {
                     Delivery::Held
-                } else if events.iter().any(|e| matches!(e, Event::Notice { .. })) {
+                } else if outputs
+                    .iter()
+                    .any(|o| matches!(o, Output::Otr(Event::Notice { .. })))
+                {
                     Delivery::NotSent
                 } else if state == ConversationState::Encrypted {
                     Delivery::Private
@@ -1545,7 +1518,7 @@ impl App {
                     Delivery::Plain
                 };
                 self.windows[i].push(now, LineKind::Own { nick, delivery }, text);
-                self.handle_events(events, None, now, out);
+                self.handle_outputs(outputs, None, now, out);
             }
         }
     }
@@ -1619,8 +1592,8 @@ impl App {
                         }
                         return;
                     }
-                    let events = self.node.engine_mut().finish(&peer);
-                    self.handle_events(events, None, now, out);
+                    let outputs = self.node.finish_private(&peer);
+                    self.handle_outputs(outputs, None, now, out);
                 }
                 self.close(i);
             }
@@ -1682,8 +1655,8 @@ impl App {
                     .map(|w| w.name.clone())
                     .collect();
                 for peer in peers {
-                    let events = self.node.engine_mut().finish(&peer);
-                    self.handle_events(events, None, now, out);
+                    let outputs = self.node.finish_private(&peer);
+                    self.handle_outputs(outputs, None, now, out);
                 }
                 let reason = if rest.is_empty() { "offrecord" } else { rest };
                 out.push(IrcCommand::Quit(reason.to_owned()));
@@ -2106,12 +2079,12 @@ impl App {
         self.prepare_peer(&peer);
         match sub.as_str() {
             "init" | "start" => {
-                let events = match self.node.engine_mut().start(&peer) {
-                    Ok(events) => events,
+                let outputs = match self.node.start_private(&peer) {
+                    Ok(outputs) => outputs,
                     Err(e) => return self.refused(i, &peer, &e, now),
                 };
                 let was = self.windows[i].otr;
-                self.handle_events(events, None, now, out);
+                self.handle_outputs(outputs, None, now, out);
                 let w = &mut self.windows[i];
                 if w.otr == OtrStatus::Starting && was != OtrStatus::Starting {
                     w.push(
@@ -2134,8 +2107,8 @@ impl App {
                     self.error_line(&text, now);
                     return;
                 }
-                let events = self.node.engine_mut().finish(&peer);
-                self.handle_events(events, None, now, out);
+                let outputs = self.node.finish_private(&peer);
+                self.handle_outputs(outputs, None, now, out);
                 self.windows[i].otr = self.status_from_engine(&peer);
             }
             "trust" | "distrust" => {
@@ -2146,12 +2119,12 @@ impl App {
                     return;
                 };
                 let before = self.windows[i].otr;
-                let events = match self.node.engine_mut().set_trust(&peer, trusted) {
-                    Ok(events) => events,
+                let outputs = match self.node.set_trust(&peer, trusted) {
+                    Ok(outputs) => outputs,
                     Err(e) => return self.refused(i, &peer, &e, now),
                 };
                 self.trust_changed = true;
-                self.handle_events(events, None, now, out);
+                self.handle_outputs(outputs, None, now, out);
                 if self.windows[i].otr == before {
                     let word = if trusted { "verified" } else { "not verified" };
                     let text = format!("{peer}'s fingerprint {fp} is {word}.");
@@ -2164,7 +2137,7 @@ impl App {
                     self.usage("/otr auth SECRET", now);
                     return;
                 }
-                let events = if let SmpStatus::Requested(q) = &self.windows[i].smp {
+                let outputs = if let SmpStatus::Requested(q) = &self.windows[i].smp {
                     self.windows[i].smp = SmpStatus::Answered {
                         question: q.is_some(),
                     };
@@ -2173,16 +2146,14 @@ impl App {
                         LineKind::Otr,
                         &format!("Answering {peer}'s verification..."),
                     );
-                    self.node.engine_mut().smp_respond(&peer, secret.as_bytes())
+                    self.node.smp_respond(&peer, secret.as_bytes())
                 } else {
                     self.smp_start_line(i, &peer, None, now);
-                    self.node
-                        .engine_mut()
-                        .smp_start(&peer, secret.as_bytes(), None)
+                    self.node.smp_start(&peer, secret.as_bytes(), None)
                 };
                 secret.zeroize();
-                match events {
-                    Ok(events) => self.handle_events(events, None, now, out),
+                match outputs {
+                    Ok(outputs) => self.handle_outputs(outputs, None, now, out),
                     Err(e) => self.refused(i, &peer, &e, now),
                 }
             }
@@ -2195,21 +2166,20 @@ impl App {
                     return;
                 };
                 self.smp_start_line(i, &peer, Some(&question), now);
-                let events =
-                    self.node
-                        .engine_mut()
-                        .smp_start(&peer, secret.as_bytes(), Some(&question));
+                let outputs = self
+                    .node
+                    .smp_start(&peer, secret.as_bytes(), Some(&question));
                 secret.zeroize();
-                match events {
-                    Ok(events) => self.handle_events(events, None, now, out),
+                match outputs {
+                    Ok(outputs) => self.handle_outputs(outputs, None, now, out),
                     Err(e) => self.refused(i, &peer, &e, now),
                 }
             }
             "abort" | "authabort" => {
-                let events = self.node.engine_mut().smp_abort(&peer);
+                let outputs = self.node.smp_abort(&peer);
                 self.windows[i].smp = SmpStatus::Idle;
-                match events {
-                    Ok(events) => self.handle_events(events, None, now, out),
+                match outputs {
+                    Ok(outputs) => self.handle_outputs(outputs, None, now, out),
                     Err(e) => self.refused(i, &peer, &e, now),
                 }
             }
@@ -2280,7 +2250,7 @@ impl App {
         let i = self.active;
         if !arg.is_empty() {
             match Policy::from_preset(&arg.to_ascii_lowercase()) {
-                Some(policy) if policy.otr_enabled() => self.node.engine_mut().set_policy(policy),
+                Some(policy) if policy.otr_enabled() => self.node.set_policy(policy),
                 _ => {
                     self.usage("/otr policy [manual|opportunistic|always]", now);
                     return;
@@ -2383,7 +2353,7 @@ impl App {
             let in_channel = (self.config.max_payload)(&self.nick, &ch).saturating_sub(tags);
             size = size.min(in_channel.max(64));
         }
-        self.node.engine_mut().set_max_message_size(peer, size);
+        self.node.set_max_message_size(peer, size);
     }
 
     /// True if we are in `channel` (its window lists us as a member: we joined it and have

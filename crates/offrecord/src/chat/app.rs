@@ -47,6 +47,9 @@ use group::{
     Auth, ChatInfo, Config as GroupConfig, LeftReason, Node, Output, SecurityLevel, Target,
 };
 use irc::{IrcCommand, IrcEvent};
+
+use super::input::Edit;
+pub use super::input::{InputLine, HISTORY};
 use otr::{
     ConversationState, Engine, EngineError, Event, HoldReason, KnownFingerprints, Notice, Policy,
     SmpResult,
@@ -57,9 +60,6 @@ use crate::notices;
 
 /// Lines kept per window; older ones are dropped.
 pub const SCROLLBACK: usize = 5000;
-
-/// Lines kept in the input history.
-pub const HISTORY: usize = 500;
 
 /// How the client is set up.
 #[derive(Clone)]
@@ -500,12 +500,7 @@ pub struct App {
     connection: String,
     windows: Vec<Window>,
     active: usize,
-    input: Vec<char>,
-    cursor: usize,
-    history: Vec<String>,
-    history_pos: Option<usize>,
-    /// What the user had typed before walking the history.
-    draft: String,
+    input: InputLine,
     page: usize,
     saved_known: KnownFingerprints,
     trust_changed: bool,
@@ -548,11 +543,7 @@ impl App {
             connection: "connecting".to_owned(),
             windows: vec![Window::new("(status)", WindowKind::Status)],
             active: 0,
-            input: Vec::new(),
-            cursor: 0,
-            history: Vec::new(),
-            history_pos: None,
-            draft: String::new(),
+            input: InputLine::default(),
             page: 10,
             saved_known,
             trust_changed: false,
@@ -616,17 +607,17 @@ impl App {
 
     /// The input line as typed so far.
     pub fn input(&self) -> String {
-        self.input.iter().collect()
+        self.input.text()
     }
 
     /// The cursor's position in the input line, in characters.
     pub fn cursor(&self) -> usize {
-        self.cursor
+        self.input.cursor()
     }
 
     /// The input history, oldest first (lines holding an SMP secret are never kept).
     pub fn history(&self) -> &[String] {
-        &self.history
+        self.input.history()
     }
 
     /// Makes the room we host misbehave (see [`group::RelayHook`]): for tests and
@@ -899,75 +890,20 @@ impl App {
     #[must_use = "the commands must be given to the transport"]
     pub fn on_key(&mut self, key: Key, now: f64) -> Vec<IrcCommand> {
         match key {
-            Key::Char(c) if !c.is_control() => {
-                self.input.insert(self.cursor, c);
-                self.cursor += 1;
-            }
-            Key::Char(_) => {}
             Key::Enter => {
-                let mut line: String = self.input.iter().collect();
-                self.input.zeroize();
-                self.input.clear();
-                self.cursor = 0;
-                self.history_pos = None;
-                self.draft.zeroize();
-                self.draft.clear();
-                if !line.trim().is_empty() && !holds_secret(&line) {
-                    if self.history.last() != Some(&line) {
-                        self.history.push(line.clone());
-                    }
-                    if self.history.len() > HISTORY {
-                        self.history.remove(0);
-                    }
-                }
-                let out = self.on_input(&line, now);
-                line.zeroize();
-                return out;
+                let line = self.input.take();
+                return self.on_input(&line, now);
             }
-            Key::Backspace => {
-                if self.cursor > 0 {
-                    self.cursor -= 1;
-                    self.input.remove(self.cursor);
-                }
-            }
-            Key::Delete => {
-                if self.cursor < self.input.len() {
-                    self.input.remove(self.cursor);
-                }
-            }
-            Key::Left => self.cursor = self.cursor.saturating_sub(1),
-            Key::Right => self.cursor = (self.cursor + 1).min(self.input.len()),
-            Key::Home => self.cursor = 0,
-            Key::End => self.cursor = self.input.len(),
-            Key::ClearLine => {
-                self.input.zeroize();
-                self.input.clear();
-                self.cursor = 0;
-            }
-            Key::Up => {
-                let pos = match self.history_pos {
-                    None if self.history.is_empty() => return Vec::new(),
-                    None => {
-                        self.draft = self.input.iter().collect();
-                        self.history.len() - 1
-                    }
-                    Some(p) => p.saturating_sub(1),
-                };
-                self.history_pos = Some(pos);
-                self.set_input(&self.history[pos].clone());
-            }
-            Key::Down => match self.history_pos {
-                None => {}
-                Some(p) if p + 1 < self.history.len() => {
-                    self.history_pos = Some(p + 1);
-                    self.set_input(&self.history[p + 1].clone());
-                }
-                Some(_) => {
-                    self.history_pos = None;
-                    let draft = std::mem::take(&mut self.draft);
-                    self.set_input(&draft);
-                }
-            },
+            Key::Char(c) => self.input.edit(Edit::Insert(c)),
+            Key::Backspace => self.input.edit(Edit::Backspace),
+            Key::Delete => self.input.edit(Edit::Delete),
+            Key::Left => self.input.edit(Edit::Left),
+            Key::Right => self.input.edit(Edit::Right),
+            Key::Home => self.input.edit(Edit::Home),
+            Key::End => self.input.edit(Edit::End),
+            Key::ClearLine => self.input.edit(Edit::Clear),
+            Key::Up => self.input.edit(Edit::Up),
+            Key::Down => self.input.edit(Edit::Down),
             Key::PageUp => {
                 let page = self.page;
                 let w = &mut self.windows[self.active];
@@ -2284,11 +2220,6 @@ impl App {
         self.windows[i].push(now, LineKind::Error, text);
     }
 
-    fn set_input(&mut self, text: &str) {
-        self.input = text.chars().collect();
-        self.cursor = self.input.len();
-    }
-
     fn is_me(&self, nick: &str) -> bool {
         nick.eq_ignore_ascii_case(&self.nick)
     }
@@ -2468,10 +2399,4 @@ fn split_question(s: &str) -> Option<(String, String)> {
         (q.to_owned(), rest.trim().to_owned())
     };
     (!question.is_empty() && !secret.is_empty()).then_some((question, secret))
-}
-
-/// True for an input line carrying an SMP secret (never kept in the history).
-fn holds_secret(line: &str) -> bool {
-    let l = line.trim_start().to_ascii_lowercase();
-    l.starts_with("/otr auth")
 }

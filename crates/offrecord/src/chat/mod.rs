@@ -2,11 +2,13 @@
 //!
 //! * [`app`]: the client's core, sans-IO (windows, commands, the OTR engine); tests drive it
 //!   directly, pairing two of them in memory or through a real IRC server.
+//! * [`input`]: the input line: editing, the cursor, the history (secrets never kept).
 //! * [`ui`]: draws an [`app::App`] with ratatui into any backend (a terminal, or a test
 //!   buffer).
 //! * [`run`]: the terminal event loop: keyboard, the IRC transport, ticks, key generation
 //!   with progress, saving trust.
 
 pub mod app;
+pub mod input;
 pub mod run;
 pub mod ui;

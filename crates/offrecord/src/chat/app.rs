@@ -48,6 +48,7 @@ use group::{
 };
 use irc::{IrcCommand, IrcEvent};
 
+use super::command::{self, GroupName, Name, OtrName};
 use super::input::Edit;
 pub use super::input::{InputLine, HISTORY};
 use otr::{
@@ -1460,17 +1461,23 @@ impl App {
     }
 
     fn command(&mut self, command: &str, now: f64, out: &mut Vec<IrcCommand>) {
-        let (name, rest) = split_word(command);
-        let rest = rest.trim();
         let i = self.active;
-        match name.to_ascii_lowercase().as_str() {
-            "help" => {
-                for line in HELP {
-                    self.windows[i].push(now, LineKind::Output, line);
+        let (name, rest) = match command::parse(command) {
+            Ok(parsed) => parsed,
+            Err(other) => {
+                let text = format!("Unknown command /{other}. Type /help for the commands.");
+                self.error_line(&text, now);
+                return;
+            }
+        };
+        match name {
+            Name::Help => {
+                for line in command::help() {
+                    self.windows[i].push(now, LineKind::Output, &line);
                 }
             }
-            "join" | "j" => {
-                let (channel, _) = split_word(rest);
+            Name::Join => {
+                let (channel, _) = command::split_word(rest);
                 if channel.is_empty() {
                     self.usage("/join #channel", now);
                     return;
@@ -1485,8 +1492,8 @@ impl App {
                 }
                 out.push(IrcCommand::Join(channel));
             }
-            "part" | "leave" => {
-                let (first, reason) = split_word(rest);
+            Name::Part => {
+                let (first, reason) = command::split_word(rest);
                 let (channel, reason) = if is_channel(first) {
                     (first.to_owned(), reason.trim().to_owned())
                 } else if self.windows[i].kind == WindowKind::Channel {
@@ -1503,7 +1510,7 @@ impl App {
                     self.close(j);
                 }
             }
-            "close" | "wc" => {
+            Name::Close => {
                 if self.windows[i].kind == WindowKind::Status {
                     self.error_line("The status window stays open.", now);
                     return;
@@ -1533,8 +1540,8 @@ impl App {
                 }
                 self.close(i);
             }
-            "query" | "q" => {
-                let (nick, _) = split_word(rest);
+            Name::Query => {
+                let (nick, _) = command::split_word(rest);
                 if nick.is_empty() || is_channel(nick) {
                     self.usage("/query NICK", now);
                     return;
@@ -1542,8 +1549,8 @@ impl App {
                 let j = self.open(nick, WindowKind::Query);
                 self.activate(j);
             }
-            "msg" | "m" => {
-                let (target, text) = split_word(rest);
+            Name::Msg => {
+                let (target, text) = command::split_word(rest);
                 if target.is_empty() || text.is_empty() {
                     self.usage("/msg NICK|#channel TEXT", now);
                     return;
@@ -1573,15 +1580,15 @@ impl App {
                 let j = self.open(target, kind);
                 self.say(j, text, now, out);
             }
-            "nick" => {
-                let (nick, _) = split_word(rest);
+            Name::Nick => {
+                let (nick, _) = command::split_word(rest);
                 if nick.is_empty() {
                     self.usage("/nick NEWNICK", now);
                     return;
                 }
                 out.push(IrcCommand::Nick(nick.to_owned()));
             }
-            "quit" | "exit" => {
+            Name::Quit => {
                 // End every private conversation first, as irssi-otr does, so that the
                 // peers know and nothing lingers.
                 let peers: Vec<String> = self
@@ -1598,16 +1605,12 @@ impl App {
                 out.push(IrcCommand::Quit(reason.to_owned()));
                 self.quit = true;
             }
-            "clear" => {
+            Name::Clear => {
                 self.windows[i].lines.clear();
                 self.windows[i].scroll = 0;
             }
-            "otr" => self.otr_command(rest, now, out),
-            "group" | "room" => self.group_command(rest, now, out),
-            other => {
-                let text = format!("Unknown command /{other}. Type /help for the commands.");
-                self.error_line(&text, now);
-            }
+            Name::Otr => self.otr_command(rest, now, out),
+            Name::Group => self.group_command(rest, now, out),
         }
     }
 
@@ -1803,9 +1806,13 @@ impl App {
 
     /// `/group ...`: rooms over OTR.
     fn group_command(&mut self, args: &str, now: f64, out: &mut Vec<IrcCommand>) {
-        let (sub, rest) = split_word(args);
-        let (nick, _) = split_word(rest.trim());
-        if self.nick != self.node.nick() && !matches!(sub, "roster" | "who" | "leave") {
+        let sub = command::split_word(args).0.to_ascii_lowercase();
+        let Some((name, nick)) = command::parse_group(args) else {
+            self.usage(command::GROUP_USAGE, now);
+            return;
+        };
+        let anywhere = matches!(name, GroupName::Roster | GroupName::Leave);
+        if self.nick != self.node.nick() && !anywhere {
             // The room protocol names participants by the nick the client started with.
             let text = format!(
                 "/group: rooms work under the nick you started with ({}), not {}.",
@@ -1815,16 +1822,14 @@ impl App {
             self.error_line(&text, now);
             return;
         }
-        if !self.node.engine().config().policy.otr_enabled()
-            && !matches!(sub, "roster" | "who" | "leave")
-        {
+        if !self.node.engine().config().policy.otr_enabled() && !anywhere {
             // A room travels over private OTR sessions, which the engine will not start.
             self.error_line("/group: OTR is disabled by the policy, and rooms travel over OTR: /otr policy manual (or opportunistic, always).", now);
             return;
         }
         let mut joining_channel = None;
-        let result = match sub.to_ascii_lowercase().as_str() {
-            "host" | "create" if is_channel(nick) => {
+        let result = match name {
+            GroupName::Host if is_channel(nick) => {
                 // The paper's design: every room line goes to the channel, tagged with
                 // its recipient, so the channel must be ours already.
                 if !self.in_channel(nick) {
@@ -1834,27 +1839,27 @@ impl App {
                 }
                 self.node.host_in(nick)
             }
-            "host" | "create" if !nick.is_empty() => {
+            GroupName::Host if !nick.is_empty() => {
                 self.usage("/group host [#channel]", now);
                 return;
             }
-            "host" | "create" => self.node.host(),
-            "invite" | "kick" | "thin" | "invite-thin" if nick.is_empty() => {
+            GroupName::Host => self.node.host(),
+            GroupName::Invite | GroupName::Kick | GroupName::Thin if nick.is_empty() => {
                 self.usage(&format!("/group {sub} NICK"), now);
                 return;
             }
-            "invite" => {
+            GroupName::Invite => {
                 self.prepare_peer(nick);
                 self.node.invite(nick)
             }
-            "thin" | "invite-thin" => {
+            GroupName::Thin => {
                 // A stock OTR client (irssi, Pidgin): the room reaches it as private
                 // messages prefixed with the sender's nick.
                 self.prepare_peer(nick);
                 self.node.invite_thin(nick)
             }
-            "kick" => self.node.kick(nick),
-            "join" | "accept" => {
+            GroupName::Kick => self.node.kick(nick),
+            GroupName::Join => {
                 if let group::Delivery::Channel(ch) = self.node.delivery() {
                     // The host delivers the room in a channel: we join it first (the JOIN
                     // goes out before our answer, so the server has us in the channel when
@@ -1870,25 +1875,15 @@ impl App {
                 }
                 self.node.accept()
             }
-            "leave" | "decline" => self.node.leave(),
-            "roster" | "who" => {
+            GroupName::Leave => self.node.leave(),
+            GroupName::Roster => {
                 self.group_roster(now);
-                return;
-            }
-            _ => {
-                self.usage(
-                    "/group host | invite NICK | thin NICK | kick NICK | join | leave | roster",
-                    now,
-                );
                 return;
             }
         };
         match result {
             Ok(outputs) => {
-                let joined_or_hosting = matches!(
-                    sub.to_ascii_lowercase().as_str(),
-                    "host" | "create" | "join" | "accept"
-                );
+                let joined_or_hosting = matches!(name, GroupName::Host | GroupName::Join);
                 self.handle_outputs(outputs, None, now, out);
                 if joined_or_hosting {
                     if let Some(room) = self.node.room_id().map(ToString::to_string) {
@@ -1896,33 +1891,33 @@ impl App {
                         self.activate(i);
                     }
                 }
-                match sub.to_ascii_lowercase().as_str() {
-                    "host" | "create" => {
+                match name {
+                    GroupName::Host => {
                         let text = match self.node.delivery() {
                             group::Delivery::Channel(ch) => format!("You host this room in {ch}: every room line goes to {ch}, encrypted and tagged with its recipient (the paper's design); members join {ch} when they accept. /group invite NICK."),
                             _ => "You host this room; its lines travel by private messages. /group invite NICK.".to_owned(),
                         };
                         self.group_note(&text, now);
                     }
-                    "join" | "accept" => {
+                    GroupName::Join => {
                         if let Some(ch) = &joining_channel {
                             let text = format!("Joining {ch}: the host delivers this room there.");
                             self.group_note(&text, now);
                         }
                     }
-                    "invite" => {
+                    GroupName::Invite => {
                         let text = format!("Invited {nick}: the invitation goes over a private OTR session (starting one if needed).");
                         self.group_note(&text, now);
                     }
-                    "thin" | "invite-thin" => {
+                    GroupName::Thin => {
                         let text = format!("Invited {nick} as a thin member (a stock OTR client): it joins once a private OTR session with it is up, and reads the room as private messages prefixed with each sender's nick.");
                         self.group_note(&text, now);
                     }
-                    "kick" => {
+                    GroupName::Kick => {
                         let text = format!("Removed {nick} from the room: it receives nothing of the room from now on.");
                         self.group_note(&text, now);
                     }
-                    _ => {}
+                    GroupName::Leave | GroupName::Roster => {}
                 }
             }
             Err(e) => self.error_line(&format!("/group {sub}: {e}"), now),
@@ -1980,31 +1975,32 @@ impl App {
     }
 
     fn otr_command(&mut self, args: &str, now: f64, out: &mut Vec<IrcCommand>) {
-        let (sub, rest) = split_word(args);
-        let sub = sub.to_ascii_lowercase();
         let i = self.active;
-        match sub.as_str() {
-            "" | "help" => {
-                for line in HELP.iter().filter(|l| l.contains("/otr")) {
-                    self.windows[i].push(now, LineKind::Output, line);
-                }
-                return;
-            }
-            "info" => {
-                self.otr_info(now);
-                return;
-            }
-            "policy" => {
-                self.otr_policy(rest.trim(), now);
-                return;
-            }
-            "init" | "start" | "finish" | "end" | "trust" | "distrust" | "auth" | "authq"
-            | "abort" | "authabort" => {}
-            other => {
+        let (name, rest) = match command::parse_otr(args) {
+            Ok(parsed) => parsed,
+            Err(other) => {
                 let text = format!("Unknown OTR command /otr {other}. Type /otr help.");
                 self.error_line(&text, now);
                 return;
             }
+        };
+        let sub = command::split_word(args).0.to_ascii_lowercase();
+        match name {
+            OtrName::Help => {
+                for line in command::otr_help() {
+                    self.windows[i].push(now, LineKind::Output, &line);
+                }
+                return;
+            }
+            OtrName::Info => {
+                self.otr_info(now);
+                return;
+            }
+            OtrName::Policy => {
+                self.otr_policy(rest.trim(), now);
+                return;
+            }
+            _ => {}
         }
         if self.windows[i].kind != WindowKind::Query {
             let text = format!("/otr {sub} works in a private conversation: open one with /query NICK. Channels are never OTR.");
@@ -2013,8 +2009,8 @@ impl App {
         }
         let peer = self.windows[i].name.clone();
         self.prepare_peer(&peer);
-        match sub.as_str() {
-            "init" | "start" => {
+        match name {
+            OtrName::Init => {
                 let outputs = match self.node.start_private(&peer) {
                     Ok(outputs) => outputs,
                     Err(e) => return self.refused(i, &peer, &e, now),
@@ -2036,7 +2032,7 @@ impl App {
                     );
                 }
             }
-            "finish" | "end" => {
+            OtrName::Finish => {
                 let state = self.node.engine().state(&peer);
                 if state == ConversationState::Plaintext {
                     let text = format!("There is no private conversation with {peer} to finish.");
@@ -2047,8 +2043,8 @@ impl App {
                 self.handle_outputs(outputs, None, now, out);
                 self.windows[i].otr = self.status_from_engine(&peer);
             }
-            "trust" | "distrust" => {
-                let trusted = sub == "trust";
+            OtrName::Trust | OtrName::Distrust => {
+                let trusted = name == OtrName::Trust;
                 let Some(fp) = self.node.engine().peer_fingerprint(&peer) else {
                     let text = format!("There is no private conversation with {peer}, so there is no fingerprint to {sub}.");
                     self.error_line(&text, now);
@@ -2067,7 +2063,7 @@ impl App {
                     self.windows[i].push(now, LineKind::Otr, &text);
                 }
             }
-            "auth" => {
+            OtrName::Auth => {
                 let mut secret = rest.trim().to_owned();
                 if secret.is_empty() {
                     self.usage("/otr auth SECRET", now);
@@ -2093,8 +2089,8 @@ impl App {
                     Err(e) => self.refused(i, &peer, &e, now),
                 }
             }
-            "authq" => {
-                let Some((question, mut secret)) = split_question(rest) else {
+            OtrName::AuthQ => {
+                let Some((question, mut secret)) = command::split_question(rest) else {
                     self.usage(
                         "/otr authq QUESTION SECRET (quote a question with spaces: \"...\")",
                         now,
@@ -2111,7 +2107,7 @@ impl App {
                     Err(e) => self.refused(i, &peer, &e, now),
                 }
             }
-            "abort" | "authabort" => {
+            OtrName::Abort => {
                 let outputs = self.node.smp_abort(&peer);
                 self.windows[i].smp = SmpStatus::Idle;
                 match outputs {
@@ -2119,10 +2115,7 @@ impl App {
                     Err(e) => self.refused(i, &peer, &e, now),
                 }
             }
-            other => {
-                let text = format!("Unknown OTR command /otr {other}. Type /otr help.");
-                self.error_line(&text, now);
-            }
+            OtrName::Help | OtrName::Info | OtrName::Policy => {}
         }
     }
 
@@ -2309,33 +2302,6 @@ impl App {
     }
 }
 
-/// The help text, one line each.
-pub const HELP: &[&str] = &[
-    "Commands:",
-    "  /join #channel       join a channel (public: channels are never OTR)",
-    "  /part [#chan] [why]  leave a channel",
-    "  /query NICK          open a private conversation window",
-    "  /msg NICK|#chan TEXT send one message",
-    "  /nick NEWNICK        change your nick",
-    "  /close, /clear       close or clear this window",
-    "  /quit [reason]       end private conversations and quit",
-    "  /otr init            start a private conversation (in a query window)",
-    "  /otr finish          end it",
-    "  /otr trust|distrust  mark the peer's fingerprint verified or not",
-    "  /otr auth SECRET     verify the peer with a shared secret (or answer)",
-    "  /otr authq QUESTION SECRET   the same, asking a question",
-    "  /otr abort           abort a verification",
-    "  /otr info            your fingerprint and the peer's",
-    "  /otr policy [manual|opportunistic|always]   show or set the policy",
-    "  /group host          open a private room (window room:ID) that you host",
-    "  /group host #chan    the same, its lines tagged in #chan (paper design)",
-    "  /group invite|kick NICK   (host) invite over OTR, or remove",
-    "  /group thin NICK     (host) invite a stock OTR client (irssi, Pidgin)",
-    "  /group join|leave    accept an invitation; leave (or decline)",
-    "  /group roster        the host and members, with fingerprints",
-    "Keys: Alt-1..9, Ctrl-N/P: windows; PageUp/Down: scroll; Up/Down: history",
-];
-
 /// The window name of a room.
 fn room_window_name(room: &str) -> String {
     format!("room:{room}")
@@ -2377,26 +2343,4 @@ fn bracket(reason: &str) -> String {
     } else {
         format!(" ({reason})")
     }
-}
-
-/// The first word and the rest (leading spaces of the rest kept out).
-fn split_word(s: &str) -> (&str, &str) {
-    let s = s.trim_start();
-    match s.split_once(char::is_whitespace) {
-        Some((first, rest)) => (first, rest.trim_start()),
-        None => (s, ""),
-    }
-}
-
-/// `"a question" secret words` or `question secret words`: the question and the secret.
-fn split_question(s: &str) -> Option<(String, String)> {
-    let s = s.trim();
-    let (question, secret) = if let Some(quoted) = s.strip_prefix('"') {
-        let (q, rest) = quoted.split_once('"')?;
-        (q.to_owned(), rest.trim().to_owned())
-    } else {
-        let (q, rest) = split_word(s);
-        (q.to_owned(), rest.trim().to_owned())
-    };
-    (!question.is_empty() && !secret.is_empty()).then_some((question, secret))
 }

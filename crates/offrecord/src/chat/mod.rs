@@ -2,6 +2,7 @@
 //!
 //! * [`app`]: the client's core, sans-IO (windows, commands, the OTR engine); tests drive it
 //!   directly, pairing two of them in memory or through a real IRC server.
+//! * [`command`]: the commands as data: names, aliases, `/help` generated, pure parsing.
 //! * [`input`]: the input line: editing, the cursor, the history (secrets never kept).
 //! * [`ui`]: draws an [`app::App`] with ratatui into any backend (a terminal, or a test
 //!   buffer).
@@ -9,6 +10,7 @@
 //!   with progress, saving trust.
 
 pub mod app;
+pub mod command;
 pub mod input;
 pub mod run;
 pub mod ui;

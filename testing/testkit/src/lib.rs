@@ -28,6 +28,7 @@ mod relay;
 pub use hex::{hex, try_unhex, unhex, MODULUS_HEX};
 pub use keys::{alice_key, bob_key, engine, key, ALICE_TAG, BOB_TAG, OUR_TAG};
 pub use message::{decode_wire, encode_wire, notices};
+pub use pairs::{Mixed, Pair};
 pub use party::{lines, shown, AsView, Party, SmpStep, View};
 pub use process::{
     assert_contains_all, assert_libotr_fingerprint, pipe, run_home, succeeds, JsonLines,

@@ -6,6 +6,12 @@ use otr::{ConversationState, Engine, Policy};
 use crate::keys::{alice_key, bob_key, engine, ALICE_TAG, BOB_TAG, OUR_TAG};
 use crate::relay::Relay;
 
+/// Two of our engines ([`Relay::engines`]).
+pub type Pair = Relay<Engine, Engine>;
+
+/// Our engine and libotr ([`Relay::with_libotr`]).
+pub type Mixed = Relay<Engine, LibOtr>;
+
 impl Relay<Engine, Engine> {
     /// Two of our engines under `policy`: "alice" ([`alice_key`], [`ALICE_TAG`]) and "bob"
     /// ([`bob_key`], [`BOB_TAG`]), each with its own seeded randomness.

@@ -87,8 +87,7 @@ pub trait Party {
     /// The user ends the private conversation with `peer`.
     fn finish(&mut self, peer: &str) -> Vec<Self::Event>;
     /// The user asks `peer` to prove it knows `secret` (with `question`, if any).
-    fn smp_start(&mut self, peer: &str, question: Option<&str>, secret: &[u8])
-        -> Vec<Self::Event>;
+    fn smp_start(&mut self, peer: &str, question: Option<&str>, secret: &[u8]) -> Vec<Self::Event>;
     /// The user answers `peer`'s SMP request with `secret`.
     fn smp_respond(&mut self, peer: &str, secret: &[u8]) -> Vec<Self::Event>;
     /// Fragments what goes to `peer` to lines of at most `size` bytes (libotr: to every

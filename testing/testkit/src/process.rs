@@ -134,9 +134,10 @@ impl JsonLines {
 
     /// The next event, parsed.
     pub fn next_event(&mut self) -> Value {
-        let line = self.lines.recv_timeout(self.timeout).unwrap_or_else(|e| {
-            panic!("{}: no event within {:?}: {e}", self.name, self.timeout)
-        });
+        let line = self
+            .lines
+            .recv_timeout(self.timeout)
+            .unwrap_or_else(|e| panic!("{}: no event within {:?}: {e}", self.name, self.timeout));
         serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("{}: output is not JSON ({e}): {line}", self.name))
     }

@@ -164,7 +164,11 @@ impl<A: Party, B: Party> Relay<A, B> {
                 deliveries < MAX_DELIVERIES,
                 "relay did not settle; the last line, from {from:?}: {line:.300}"
             );
-            let line = match self.tap.as_mut().map_or(Tap::Deliver, |tap| tap(from, &line)) {
+            let line = match self
+                .tap
+                .as_mut()
+                .map_or(Tap::Deliver, |tap| tap(from, &line))
+            {
                 Tap::Deliver => line,
                 Tap::Drop => continue,
                 Tap::Replace(other) => other,

@@ -10,6 +10,7 @@
 //! * Seeded keys ([`key`], cached and cloned) and engines ([`engine`]); hex ([`hex`],
 //!   [`unhex`]); our wire messages ([`decode_wire`], [`encode_wire`]) and notices.
 //! * Processes: one-shot commands ([`pipe`], [`run_home`], [`succeeds`]).
+//! * The fuzz corpora, replayed through the targets' checks ([`replay_corpus`]).
 //! * The network as bytes: [`contains`], [`irc_lines`].
 //!
 //! A dev-dependency only. Helpers fail the test loudly (panics) when what they drive
@@ -17,6 +18,7 @@
 // A test kit's job is to fail the test where something is wrong.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+mod corpus;
 mod hex;
 mod keys;
 mod message;
@@ -25,6 +27,7 @@ mod party;
 mod process;
 mod relay;
 
+pub use corpus::{corpus_dir, replay_corpus};
 pub use hex::{hex, try_unhex, unhex, MODULUS_HEX};
 pub use keys::{alice_key, bob_key, engine, key, ALICE_TAG, BOB_TAG, OUR_TAG};
 pub use message::{decode_wire, encode_wire, notices};

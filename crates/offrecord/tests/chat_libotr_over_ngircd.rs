@@ -18,7 +18,8 @@ use ngircd_harness::{Ngircd, Options, Tap};
 use offrecord::chat::app::{LineKind, OtrStatus, SmpStatus};
 
 mod support;
-use support::ngircd_chat::{client_deref, contains, relaxed_irc_config, ChatClient, LibPeer};
+use support::ngircd_chat::{client_deref, relaxed_irc_config, ChatClient, LibPeer};
+use testkit::contains;
 
 const CHAT: &str = "alice";
 const LIB: &str = "bob";

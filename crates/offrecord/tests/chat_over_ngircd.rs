@@ -14,7 +14,8 @@ use ngircd_harness::{Ngircd, Options, Tap};
 use offrecord::chat::app::{LineKind, OtrStatus, SmpStatus};
 
 mod support;
-use support::ngircd_chat::{client_deref, contains, relaxed_irc_config, ChatClient};
+use support::ngircd_chat::{client_deref, relaxed_irc_config, ChatClient};
+use testkit::contains;
 
 /// One user: the chat core and its connection.
 struct User {

@@ -19,7 +19,7 @@ use offrecord::chat::app::{LineKind, OtrStatus, SmpStatus};
 
 mod support;
 use support::ngircd_chat::{client_deref, relaxed_irc_config, ChatClient, LibPeer};
-use testkit::contains;
+use testkit::{contains, fragments};
 
 const CHAT: &str = "alice";
 const LIB: &str = "bob";
@@ -160,10 +160,6 @@ async fn lib_says(c: &mut Chat, l: &mut LibPeer, text: &str) {
     })
     .await;
     assert_eq!(c.private_from_peer()[n], text);
-}
-
-fn fragments(wire: &[String]) -> usize {
-    wire.iter().filter(|w| w.starts_with("?OTR|")).count()
 }
 
 #[tokio::test]

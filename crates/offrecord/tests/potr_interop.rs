@@ -607,6 +607,16 @@ fn smp(pair: &mut Pair, initiator: Side, question: Option<&str>, secrets: (&str,
     )
 }
 
+/// Both report SMP success, and offrecord now trusts potr's fingerprint.
+fn assert_verified(shown: &Shown) {
+    assert_eq!(smp_results(&shown.alice), ["success"], "{shown:?}");
+    assert_eq!(smp_results(&shown.bob), ["success"], "{shown:?}");
+    assert_eq!(
+        last_state(&shown.alice, POTR_NAME).unwrap()["trusted"],
+        true
+    );
+}
+
 fn smp_results(events: &[Value]) -> Vec<&str> {
     events
         .iter()
@@ -625,13 +635,8 @@ fn smp_started_by_offrecord_with_question() {
         Some("Our first café?"),
         ("Zürich", "Zürich"),
     );
-    assert_eq!(smp_results(&shown.alice), ["success"], "{shown:?}");
-    assert_eq!(smp_results(&shown.bob), ["success"], "{shown:?}");
     // offrecord, the asker, now trusts potr's fingerprint.
-    assert_eq!(
-        last_state(&shown.alice, POTR_NAME).unwrap()["trusted"],
-        true
-    );
+    assert_verified(&shown);
     close(pair);
 }
 
@@ -640,12 +645,7 @@ fn smp_started_by_potr() {
     let mut pair = Pair::spawn("potr-smp-potr", &Options::default());
     key_exchange(&mut pair, OFF);
     let shown = smp(&mut pair, POTR, None, ("shared secret", "shared secret"));
-    assert_eq!(smp_results(&shown.alice), ["success"], "{shown:?}");
-    assert_eq!(smp_results(&shown.bob), ["success"], "{shown:?}");
-    assert_eq!(
-        last_state(&shown.alice, POTR_NAME).unwrap()["trusted"],
-        true
-    );
+    assert_verified(&shown);
     close(pair);
 }
 

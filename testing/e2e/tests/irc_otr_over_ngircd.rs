@@ -20,7 +20,7 @@ use libotr_harness::{LibOtr, POLICY_DEFAULT};
 use ngircd_harness::{Ngircd, Options, Tap};
 use otr::{Engine, Policy};
 use support::Client;
-use testkit::{contains, engine, irc_lines, key, shown, AsView, Party, SmpStep, View};
+use testkit::{contains, engine, fragments, irc_lines, key, shown, AsView, Party, SmpStep, View};
 
 /// What a side's OTR implementation told its user, counted by [`Side::count`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -258,11 +258,6 @@ async fn end_private<A: Party, B: Party>(finisher: &mut Side<A>, other: &mut Sid
     .await;
 }
 
-/// Each wire text of the conversation that was fragmented to fit the relayed line.
-fn fragments<P: Party>(side: &Side<P>) -> usize {
-    side.wire.iter().filter(|w| w.starts_with("?OTR|")).count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_offrecord_engines_hold_a_private_conversation_through_ngircd() {
     // 200 long messages are about 500 lines each way: ngircd's default flood control would
@@ -300,15 +295,15 @@ async fn two_offrecord_engines_hold_a_private_conversation_through_ngircd() {
     assert_eq!(alice.shown().len(), 100);
     assert_eq!(bob.shown().len(), 100);
     assert!(
-        fragments(&alice) >= 200 && fragments(&bob) >= 200,
+        fragments(&alice.wire) >= 200 && fragments(&bob.wire) >= 200,
         "every message fragmented"
     );
     assert_no_plaintext(&tap, &secrets);
     assert!(contains(&tap.to_client(), "PRIVMSG bob :?OTR|"));
     eprintln!(
         "figure: AKE, 200 fragmented messages ({} + {} fragments), SMP and finish through ngircd: {:.1} s",
-        fragments(&alice),
-        fragments(&bob),
+        fragments(&alice.wire),
+        fragments(&bob.wire),
         started.elapsed().as_secs_f64()
     );
 }
@@ -355,7 +350,7 @@ async fn offrecord_and_libotr_through_ngircd_each_starting() {
     end_private(&mut bob, &mut alice).await;
 
     assert!(
-        fragments(&alice) >= 40 && fragments(&bob) >= 40,
+        fragments(&alice.wire) >= 40 && fragments(&bob.wire) >= 40,
         "both sides fragmented"
     );
     secrets.extend(["answer one", "answer two", "libotr asks", "offrecord asks"].map(String::from));
@@ -521,10 +516,10 @@ async fn a_20_kb_private_message_under_default_flood_control() {
     let big: String = (0..20 * 1024)
         .map(|i| char::from(b'A' + (i % 23) as u8))
         .collect();
-    let before = fragments(&alice);
+    let before = fragments(&alice.wire);
     let started = Instant::now();
     converse(&mut alice, &mut bob, &big, Duration::from_secs(120)).await;
-    let big_fragments = fragments(&alice) - before;
+    let big_fragments = fragments(&alice.wire) - before;
     eprintln!(
         "figure: a 20 KB private message, {big_fragments} fragments, through ngircd's default flood control: {:.1} s",
         started.elapsed().as_secs_f64()

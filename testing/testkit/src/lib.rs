@@ -11,7 +11,7 @@
 //!   [`unhex`]); our wire messages ([`decode_wire`], [`encode_wire`]) and notices.
 //! * Processes: one-shot commands ([`pipe`], [`run_home`], [`succeeds`]).
 //! * The fuzz corpora, replayed through the targets' checks ([`replay_corpus`]).
-//! * The network as bytes: [`contains`], [`irc_lines`].
+//! * The network as bytes and lines: [`contains`], [`irc_lines`], [`fragments`].
 //!
 //! A dev-dependency only. Helpers fail the test loudly (panics) when what they drive
 //! misbehaves.
@@ -43,6 +43,11 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
+}
+
+/// How many of `lines` are OTR v3 fragments (`?OTR|...`).
+pub fn fragments(lines: &[String]) -> usize {
+    lines.iter().filter(|l| l.starts_with("?OTR|")).count()
 }
 
 /// The IRC lines a wire message goes out as: libotr's query message has line breaks (its

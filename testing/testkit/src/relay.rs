@@ -189,10 +189,19 @@ impl<A: Party, B: Party> Relay<A, B> {
 
     /// `side` starts a private conversation with the other, and the relay runs until quiet.
     pub fn connect(&mut self, side: Side) {
+        self.user(side, Action::Start);
+    }
+
+    /// `side` types `text` to the other, and the relay runs until quiet.
+    pub fn say(&mut self, side: Side, text: &str) {
+        self.user(side, Action::Send(text));
+    }
+
+    fn user(&mut self, side: Side, action: Action<'_>) {
         let peer = self.name(side.other()).to_owned();
         let queue = match side {
-            Side::Alice => self.alice_do(|a| a.start(&peer)),
-            Side::Bob => self.bob_do(|b| b.start(&peer)),
+            Side::Alice => self.alice_do(|a| action.run(a, &peer)),
+            Side::Bob => self.bob_do(|b| action.run(b, &peer)),
         };
         self.relay(queue);
     }
@@ -251,6 +260,21 @@ impl<A: Party, B: Party> Relay<A, B> {
         }
         self.wire.extend(queue.iter().cloned());
         queue
+    }
+}
+
+/// What a user of either party does ([`Relay::connect`], [`Relay::say`]).
+enum Action<'a> {
+    Start,
+    Send(&'a str),
+}
+
+impl Action<'_> {
+    fn run<P: Party>(&self, party: &mut P, peer: &str) -> Vec<P::Event> {
+        match self {
+            Action::Start => party.start(peer),
+            Action::Send(text) => party.send(peer, text),
+        }
     }
 }
 

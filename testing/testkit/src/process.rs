@@ -283,7 +283,6 @@ impl Relay<JsonLines, JsonLines> {
     /// Runs `command` on `side`, relays until both processes are quiet, and returns (takes)
     /// the events reported since the last take.
     pub fn run(&mut self, side: Side, command: Value) -> Events<Value, Value> {
-        self.act(side, |p| p.command(&command));
-        self.take_events()
+        self.exchange(side, |p| p.command(&command))
     }
 }

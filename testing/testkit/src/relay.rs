@@ -316,6 +316,17 @@ impl<P: Party> Relay<P, P> {
         self.relay(queue);
     }
 
+    /// Runs `f` on `side`, relays until quiet, and returns (takes) the events reported
+    /// since the last take.
+    pub fn exchange(
+        &mut self,
+        side: Side,
+        f: impl FnOnce(&mut P) -> Vec<P::Event>,
+    ) -> Events<P::Event, P::Event> {
+        self.act(side, f);
+        self.take_events()
+    }
+
     /// The texts shown to `side`, with their `encrypted` flag.
     pub fn shown(&self, side: Side) -> Vec<(String, bool)> {
         shown(self.events.of(side))

@@ -164,11 +164,7 @@ async fn lib_says(c: &mut Chat, l: &mut LibPeer, text: &str) {
 
 #[tokio::test]
 async fn chat_client_and_libotr_through_ngircd_each_starting() {
-    let server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let started = Instant::now();
     let mut chat = Chat::new(tap.port(), 21);

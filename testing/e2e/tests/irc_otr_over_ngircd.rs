@@ -263,11 +263,7 @@ async fn two_offrecord_engines_hold_a_private_conversation_through_ngircd() {
     // 200 long messages are about 500 lines each way: ngircd's default flood control would
     // take minutes, so this server gives its users relaxed flood control (mode F) and the
     // clients do not pace. Pacing under default flood control is tested in ngircd_transport.
-    let server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let started = Instant::now();
     let mut alice = Side::new(tap.port(), "alice", "bob", our_engine(1), Pacing::none()).await;
@@ -310,11 +306,7 @@ async fn two_offrecord_engines_hold_a_private_conversation_through_ngircd() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offrecord_and_libotr_through_ngircd_each_starting() {
-    let server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let lib = LibOtr::with_cached_key("bob", POLICY_DEFAULT).unwrap();
     let mut alice = Side::new(tap.port(), "alice", "bob", our_engine(3), Pacing::none()).await;

@@ -239,28 +239,43 @@ impl<A: Party, B: Party> Relay<A, B> {
     }
 
     fn take_alice(&mut self, events: Vec<A::Event>) -> Vec<(Side, String)> {
-        let mut queue = Vec::new();
-        for event in events {
-            match take_line(&event, Side::Alice, &self.names[1]) {
-                Some(line) => queue.push(line),
-                None => self.events.alice.push(event),
-            }
-        }
-        self.wire.extend(queue.iter().cloned());
-        queue
+        let to = &self.names[1];
+        take(
+            events,
+            Side::Alice,
+            to,
+            &mut self.wire,
+            &mut self.events.alice,
+        )
     }
 
     fn take_bob(&mut self, events: Vec<B::Event>) -> Vec<(Side, String)> {
-        let mut queue = Vec::new();
-        for event in events {
-            match take_line(&event, Side::Bob, &self.names[0]) {
-                Some(line) => queue.push(line),
-                None => self.events.bob.push(event),
-            }
-        }
-        self.wire.extend(queue.iter().cloned());
-        queue
+        let to = &self.names[0];
+        take(events, Side::Bob, to, &mut self.wire, &mut self.events.bob)
     }
+}
+
+/// Sorts what `from` reported: wire lines (checked to go to `to`) are recorded in `wire` and
+/// returned, the rest kept in `kept`.
+fn take<E: AsView>(
+    events: Vec<E>,
+    from: Side,
+    to: &str,
+    wire: &mut Vec<(Side, String)>,
+    kept: &mut Vec<E>,
+) -> Vec<(Side, String)> {
+    let mut queue = Vec::new();
+    for event in events {
+        match event.view() {
+            View::Wire { peer, line } => {
+                assert_eq!(peer, to, "{from:?} sent a line to someone else: {line}");
+                queue.push((from, line.to_owned()));
+            }
+            _ => kept.push(event),
+        }
+    }
+    wire.extend(queue.iter().cloned());
+    queue
 }
 
 /// What a user of either party does ([`Relay::connect`], [`Relay::say`]).
@@ -275,17 +290,6 @@ impl Action<'_> {
             Action::Start => party.start(peer),
             Action::Send(text) => party.send(peer, text),
         }
-    }
-}
-
-/// The wire line `event` sends from `from`, checked to go to `to`; `None` if it is no line.
-fn take_line(event: &impl AsView, from: Side, to: &str) -> Option<(Side, String)> {
-    match event.view() {
-        View::Wire { peer, line } => {
-            assert_eq!(peer, to, "{from:?} sent a line to someone else: {line}");
-            Some((from, line.to_owned()))
-        }
-        _ => None,
     }
 }
 
@@ -330,5 +334,51 @@ impl<P: Party> Relay<P, P> {
     /// The texts shown to `side`, with their `encrypted` flag.
     pub fn shown(&self, side: Side) -> Vec<(String, bool)> {
         shown(self.events.of(side))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use otr::{ConversationState, Policy};
+
+    use super::*;
+    use crate::Pair;
+
+    fn texts(shown: &[(String, bool)]) -> Vec<&str> {
+        shown.iter().map(|(t, _)| t.as_str()).collect()
+    }
+
+    #[test]
+    fn the_tap_drops_and_rewrites_lines_and_the_wire_keeps_them_as_sent() {
+        let mut pair = Pair::engines(Policy::MANUAL);
+        pair.say(Side::Alice, "plain");
+        pair.set_tap(|_, line| match line {
+            "lost" => Tap::Drop,
+            "typo" => Tap::Replace("fixed".to_owned()),
+            _ => Tap::Deliver,
+        });
+        pair.say(Side::Alice, "lost");
+        pair.say(Side::Alice, "typo");
+        assert_eq!(texts(&pair.shown(Side::Bob)), ["plain", "fixed"]);
+        let sent: Vec<&str> = pair.wire.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(sent, ["plain", "lost", "typo"]);
+        // Held lines go nowhere until relayed.
+        let held = pair.hold(Side::Bob, |b| b.send("alice", "later"));
+        assert!(pair.shown(Side::Alice).is_empty());
+        pair.relay(held);
+        assert_eq!(pair.shown(Side::Alice), [("later".to_owned(), false)]);
+    }
+
+    #[test]
+    fn connect_goes_private_under_other_names() {
+        let mut pair = Pair::engines(Policy::MANUAL).named("a", "b");
+        pair.connect(Side::Bob);
+        assert_eq!(pair.alice.state("b"), ConversationState::Encrypted);
+        assert_eq!(pair.bob.state("a"), ConversationState::Encrypted);
+        pair.say(Side::Alice, "hi");
+        let taken = pair.take_events();
+        assert_eq!(shown(&taken.bob), [("hi".to_owned(), true)]);
+        assert_eq!(pair.shown(Side::Bob), [], "taken");
+        assert!(pair.dump().contains("[0] b -> a: ?OTRv"), "{}", pair.dump());
     }
 }

@@ -12,8 +12,8 @@ use otr::crypto::DsaPrivateKey;
 use otr::wire::encoded::{InstanceTag, MessageBody, MessageType};
 use otr::{ConversationState, Engine, Event, Notice, Policy};
 use testkit::{
-    alice_key, bob_key, decode_wire, encode_wire, engine, key, lines, notices, Mixed, Pair, Side,
-    ALICE_TAG, BOB_TAG,
+    alice_key, bob_key, decode_wire, encode_wire, engine, key, lines, notices, Mixed, Pair, Relay,
+    Side, ALICE_TAG, BOB_TAG,
 };
 
 const MALLORY_TAG: u32 = 0x3000_0003;
@@ -248,19 +248,10 @@ fn with_impostor(trust_bob: bool) -> (Pair, Engine, Vec<Event>) {
     pair.act(Side::Bob, |e| e.send("alice", "hi, it's Bob"));
     pair.clear_events();
     let mut mallory = engine(mallory_key(), MALLORY_TAG, Policy::OPPORTUNISTIC, 33);
-    let mut alice_events = Vec::new();
-    let mut to_alice = lines(&mallory.start("alice").unwrap());
-    while !to_alice.is_empty() {
-        let mut to_mallory = Vec::new();
-        for w in to_alice.drain(..) {
-            let out = pair.alice.receive("bob", &w);
-            to_mallory.extend(lines(&out));
-            alice_events.extend(out.into_iter().filter(|e| !matches!(e, Event::Wire { .. })));
-        }
-        for w in to_mallory {
-            to_alice.extend(lines(&mallory.receive("alice", &w)));
-        }
-    }
+    // Mallory calls herself "bob"; Alice's events are kept, her replies go to Mallory.
+    let mut network = Relay::new(&mut pair.alice, &mut mallory).named("alice", "bob");
+    network.connect(Side::Bob);
+    let mut alice_events = network.take_events().alice;
     assert_eq!(mallory.state("alice"), ConversationState::Encrypted);
     for w in lines(&mallory.send("alice", "it's me, Bob, on my phone")) {
         alice_events.extend(pair.alice.receive("bob", &w));

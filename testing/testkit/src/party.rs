@@ -119,6 +119,39 @@ pub fn shown<E: AsView>(events: &[E]) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// A party lent to a relay for a while (the test keeps it afterwards).
+impl<P: Party + ?Sized> Party for &mut P {
+    type Event = P::Event;
+
+    fn send(&mut self, peer: &str, text: &str) -> Vec<P::Event> {
+        (**self).send(peer, text)
+    }
+
+    fn receive(&mut self, peer: &str, line: &str) -> Vec<P::Event> {
+        (**self).receive(peer, line)
+    }
+
+    fn start(&mut self, peer: &str) -> Vec<P::Event> {
+        (**self).start(peer)
+    }
+
+    fn finish(&mut self, peer: &str) -> Vec<P::Event> {
+        (**self).finish(peer)
+    }
+
+    fn smp_start(&mut self, peer: &str, question: Option<&str>, secret: &[u8]) -> Vec<P::Event> {
+        (**self).smp_start(peer, question, secret)
+    }
+
+    fn smp_respond(&mut self, peer: &str, secret: &[u8]) -> Vec<P::Event> {
+        (**self).smp_respond(peer, secret)
+    }
+
+    fn fragment_to(&mut self, peer: &str, size: usize) {
+        (**self).fragment_to(peer, size);
+    }
+}
+
 impl AsView for Event {
     fn view(&self) -> View<'_> {
         match self {

@@ -141,6 +141,15 @@ impl<A: Party, B: Party> Relay<A, B> {
         out
     }
 
+    /// The lines `side` put on the wire so far, in order.
+    pub fn sent_by(&self, side: Side) -> Vec<String> {
+        self.wire
+            .iter()
+            .filter(|(from, _)| *from == side)
+            .map(|(_, line)| line.clone())
+            .collect()
+    }
+
     /// Runs `f` on Alice; returns the wire lines it caused, undelivered.
     pub fn alice_do(&mut self, f: impl FnOnce(&mut A) -> Vec<A::Event>) -> Vec<(Side, String)> {
         let events = f(&mut self.alice);

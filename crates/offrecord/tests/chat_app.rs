@@ -624,36 +624,14 @@ fn undelivered_messages_are_reported_without_ciphertext() {
 /// types next reaches Bob only.
 #[test]
 fn a_line_from_another_key_of_the_peer_is_marked() {
-    use otr::crypto::DsaPrivateKey;
-    use otr::wire::encoded::InstanceTag;
-    use otr::{Engine, EngineConfig, Event};
-    use rand_chacha::rand_core::SeedableRng;
-    use rand_chacha::ChaCha20Rng;
+    use testkit::{engine, key, lines};
 
     let mut net = Net::new(Policy::OPPORTUNISTIC);
     net.connect();
     net.type_line(Who::Alice, "/otr trust");
     assert_eq!(net.status(Who::Alice, "bob"), OtrStatus::Private);
-    let mut mallory = Engine::new(
-        DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(77)),
-        EngineConfig {
-            policy: Policy::OPPORTUNISTIC,
-            instance_tag: InstanceTag(0x7777),
-            line_based: true,
-            hold_during_key_exchange: false,
-        },
-        Box::new(ChaCha20Rng::seed_from_u64(78)),
-    );
-    let wires = |events: Vec<Event>| -> Vec<String> {
-        events
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Wire { data, .. } => Some(data),
-                _ => None,
-            })
-            .collect()
-    };
-    let mut to_alice = wires(mallory.start("alice").unwrap());
+    let mut mallory = engine(key(77), 0x7777, Policy::OPPORTUNISTIC, 78);
+    let mut to_alice = lines(&mallory.start("alice").unwrap());
     let mut rounds = 0;
     while !to_alice.is_empty() {
         rounds += 1;
@@ -673,10 +651,10 @@ fn a_line_from_another_key_of_the_peer_is_marked() {
             }
         }
         for text in to_mallory {
-            to_alice.extend(wires(mallory.receive("alice", &text)));
+            to_alice.extend(lines(&mallory.receive("alice", &text)));
         }
     }
-    for text in wires(mallory.send("alice", "it's me, Bob, on my phone")) {
+    for text in lines(&mallory.send("alice", "it's me, Bob, on my phone")) {
         let message = IrcEvent::Message {
             from: "bob".into(),
             target: "alice".into(),

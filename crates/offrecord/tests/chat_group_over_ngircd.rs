@@ -34,7 +34,8 @@ use ngircd_harness::{Ngircd, Options, Tap};
 use offrecord::chat::app::{Key, LineKind, WindowKind};
 
 mod support;
-use support::ngircd_chat::{client_deref, contains, default_irc_config, now, ChatClient, LibPeer};
+use support::ngircd_chat::{client_deref, default_irc_config, now, ChatClient, LibPeer};
+use testkit::contains;
 
 const HOST: &str = "alice";
 const THIN: &str = "dave";

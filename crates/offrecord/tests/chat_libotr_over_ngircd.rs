@@ -18,7 +18,8 @@ use ngircd_harness::{Ngircd, Options, Tap};
 use offrecord::chat::app::{LineKind, OtrStatus, SmpStatus};
 
 mod support;
-use support::ngircd_chat::{client_deref, contains, relaxed_irc_config, ChatClient, LibPeer};
+use support::ngircd_chat::{client_deref, relaxed_irc_config, ChatClient, LibPeer};
+use testkit::{contains, fragments};
 
 const CHAT: &str = "alice";
 const LIB: &str = "bob";
@@ -161,17 +162,9 @@ async fn lib_says(c: &mut Chat, l: &mut LibPeer, text: &str) {
     assert_eq!(c.private_from_peer()[n], text);
 }
 
-fn fragments(wire: &[String]) -> usize {
-    wire.iter().filter(|w| w.starts_with("?OTR|")).count()
-}
-
 #[tokio::test]
 async fn chat_client_and_libotr_through_ngircd_each_starting() {
-    let server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let started = Instant::now();
     let mut chat = Chat::new(tap.port(), 21);

@@ -14,7 +14,8 @@ use ngircd_harness::{Ngircd, Options, Tap};
 use offrecord::chat::app::{LineKind, OtrStatus, SmpStatus};
 
 mod support;
-use support::ngircd_chat::{client_deref, contains, relaxed_irc_config, ChatClient};
+use support::ngircd_chat::{client_deref, relaxed_irc_config, ChatClient};
+use testkit::contains;
 
 /// One user: the chat core and its connection.
 struct User {
@@ -120,11 +121,7 @@ async fn say(from: &mut User, to: &mut User, text: &str) {
 
 #[tokio::test]
 async fn two_chat_clients_talk_privately_through_ngircd_and_survive_a_restart() {
-    let mut server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let mut server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let mut alice = User::new(tap.port(), "alice", 11);
     let mut bob = User::new(tap.port(), "bob", 12);

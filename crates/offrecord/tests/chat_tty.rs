@@ -229,11 +229,7 @@ impl Drop for Client {
 
 #[test]
 fn two_terminal_clients_talk_privately_through_ngircd() {
-    let server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let (mut alice, alice_home) =
         Client::start("alice", tap.port(), "--join '#room' --policy manual");

@@ -12,15 +12,10 @@ use libotr_harness::userstate::UserState;
 use offrecord::store::Store;
 use otr::crypto::Fingerprint;
 use rand_core::OsRng;
+use testkit::run_home;
 
-fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offrecord"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .unwrap()
-}
+/// The binary under test.
+const OFFRECORD: &str = env!("CARGO_BIN_EXE_offrecord");
 
 /// Whether some line of `text` holds every part, in order.
 fn has_line(text: &str, parts: &[&str]) -> bool {
@@ -46,7 +41,7 @@ fn stderr(o: &Output) -> String {
 
 /// Runs and expects exit code `code`; returns stdout.
 fn expect(home: &Path, args: &[&str], code: i32) -> String {
-    let o = run(home, args);
+    let o = run_home(OFFRECORD, home, args);
     assert_eq!(
         o.status.code(),
         Some(code),
@@ -72,7 +67,7 @@ fn is_human_fingerprint(s: &str) -> bool {
 fn keygen_refuses_to_overwrite_without_force() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let o = run(&home, &["keygen", "--account", "alice"]);
+    let o = run_home(OFFRECORD, &home, &["keygen", "--account", "alice"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("Generating"), "{}", stderr(&o));
     let first = stdout(&o).trim().to_owned();
@@ -80,7 +75,7 @@ fn keygen_refuses_to_overwrite_without_force() {
     let key_file = home.join("otr.private_key");
     let bytes = fs::read(&key_file).unwrap();
 
-    let o = run(&home, &["keygen", "--account", "alice"]);
+    let o = run_home(OFFRECORD, &home, &["keygen", "--account", "alice"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert!(stderr(&o).contains(&first), "{}", stderr(&o));
@@ -109,7 +104,7 @@ fn keygen_refuses_to_overwrite_without_force() {
         &["fingerprint", "--account", "alice"][..],
         &["keygen", "--account", "alice", "--force"][..],
     ] {
-        let o = run(&home, args);
+        let o = run_home(OFFRECORD, &home, args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
         let why = stderr(&o);
         assert!(
@@ -172,7 +167,11 @@ fn exit_codes_and_help() {
     expect(dir.path(), &["no-such-command"], 2);
     expect(dir.path(), &["trust", "--account", "a"], 2);
     // Errors: 1.
-    let o = run(dir.path(), &["fingerprint", "--account", "nobody"]);
+    let o = run_home(
+        OFFRECORD,
+        dir.path(),
+        &["fingerprint", "--account", "nobody"],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("keygen"), "{}", stderr(&o));
     expect(dir.path(), &["fingerprint"], 1);
@@ -309,7 +308,8 @@ fn contacts_trust_and_distrust() {
     );
 
     // Bob has two fingerprints: say which.
-    let o = run(
+    let o = run_home(
+        OFFRECORD,
         home,
         &[
             "trust",
@@ -393,7 +393,8 @@ fn contacts_trust_and_distrust() {
         ],
         1,
     );
-    let o = run(
+    let o = run_home(
+        OFFRECORD,
         home,
         &[
             "trust",
@@ -479,7 +480,7 @@ fn import_from_a_libotr_directory() {
     let p = pidgin.to_str().unwrap();
 
     // Several accounts: list them and ask.
-    let o = run(&home, &["import", p]);
+    let o = run_home(OFFRECORD, &home, &["import", p]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("alice@irc.example (prpl-irc)"),
@@ -568,7 +569,7 @@ fn import_from_a_libotr_directory() {
     .unwrap();
     let o2 = other.to_str().unwrap();
     let key_before = fs::read(home.join("otr.private_key")).unwrap();
-    let o = run(&home, &["import", o2]);
+    let o = run_home(OFFRECORD, &home, &["import", o2]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert_eq!(fs::read(home.join("otr.private_key")).unwrap(), key_before);
@@ -672,7 +673,8 @@ fn import_from_irssi_and_export_to_libotr() {
         0,
     );
     let before = fs::read(out.join("otr.private_key")).unwrap();
-    let o = run(
+    let o = run_home(
+        OFFRECORD,
         &home,
         &[
             "export",
@@ -728,7 +730,7 @@ fn a_key_under_another_programs_protocol_id_is_used_not_doubled() {
     );
     let key_file = fs::read(home.join("otr.private_key")).unwrap();
 
-    let o = run(home, &["fingerprint", "--account", "alice"]);
+    let o = run_home(OFFRECORD, home, &["fingerprint", "--account", "alice"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), irssi);
     assert!(stderr(&o).contains("protocol id IRC"), "{}", stderr(&o));

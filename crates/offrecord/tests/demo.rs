@@ -3,18 +3,11 @@
 
 use std::process::Command;
 
+use testkit::{assert_contains_all, succeeds};
+
 #[test]
 fn demo_runs_and_shows_fingerprints_and_revealed_keys() {
-    let output = Command::new(env!("CARGO_BIN_EXE_offrecord"))
-        .arg("demo")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = succeeds(Command::new(env!("CARGO_BIN_EXE_offrecord")).arg("demo"));
     // Not a terminal: no colour codes.
     assert!(!stdout.contains('\x1b'));
     for who in ["Alice's fingerprint: ", "Bob's fingerprint:   "] {
@@ -32,21 +25,19 @@ fn demo_runs_and_shows_fingerprints_and_revealed_keys() {
             "{line}"
         );
     }
-    for expected in [
-        "D-H Commit",
-        "D-H Key",
-        "Reveal Signature",
-        "Signature",
-        "Eve sees",
-        "revealed",
-        "Revealed MAC keys",
-        "Bob's state: finished",
-        "[finished]",
-        "Plaintext on the wire:          never",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "missing {expected:?} in:\n{stdout}"
-        );
-    }
+    assert_contains_all(
+        &stdout,
+        &[
+            "D-H Commit",
+            "D-H Key",
+            "Reveal Signature",
+            "Signature",
+            "Eve sees",
+            "revealed",
+            "Revealed MAC keys",
+            "Bob's state: finished",
+            "[finished]",
+            "Plaintext on the wire:          never",
+        ],
+    );
 }

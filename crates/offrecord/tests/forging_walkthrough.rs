@@ -3,13 +3,13 @@
 //! verifies under that key just as the real one does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use offrecord::demo::Transcript;
 use offrecord::store::hex;
 use offrecord::toolkit::message::DataMessage;
 use otr::crypto::sym::aes128_ctr;
+use testkit::{pipe, unhex};
 
 /// The line docs/forging.md changes, and where.
 const ORIGINAL: &str = "Good. The meeting moves to Thursday at ten.";
@@ -17,26 +17,11 @@ const FORGED: &str = "Good. The meeting moves to Saturday at ten.";
 const OFFSET: &str = "27";
 
 fn run(program: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    pipe(Command::new(program).args(args), stdin.as_bytes()).unwrap()
 }
 
 fn offrecord(args: &[&str], stdin: &str) -> Output {
     run(env!("CARGO_BIN_EXE_offrecord"), args, stdin)
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[test]

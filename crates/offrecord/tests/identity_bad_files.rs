@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use offrecord::store::Store;
 use otr::crypto::Fingerprint;
 use rand_core::OsRng;
+use testkit::run_home;
 
 const KEYS: &str = "otr.private_key";
 const FPS: &str = "otr.fingerprints";
@@ -27,14 +28,8 @@ fn valid_home(dir: &Path) {
     store.save(&account).unwrap();
 }
 
-fn offrecord(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offrecord"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .unwrap()
-}
+/// The binary under test.
+const OFFRECORD: &str = env!("CARGO_BIN_EXE_offrecord");
 
 /// 1-based line of the first occurrence of `needle` in `text`.
 fn line_of(text: &str, needle: &str) -> usize {
@@ -77,7 +72,7 @@ fn check_refused(file: &str, damage: impl Fn(&str) -> (String, usize), needle: &
         &["fingerprint", "--account", "alice"],
         &["contacts"],
     ] {
-        let output = offrecord(dir.path(), args);
+        let output = run_home(OFFRECORD, dir.path(), args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         // Commands that do not read the damaged file may succeed; none may change it.
         let reads_it = match args[0] {
@@ -94,7 +89,8 @@ fn check_refused(file: &str, damage: impl Fn(&str) -> (String, usize), needle: &
     }
     // Importing from a damaged directory fails the same way and writes nothing there.
     let other = tempfile::tempdir().unwrap();
-    let output = offrecord(
+    let output = run_home(
+        OFFRECORD,
         other.path(),
         &["import", dir.path().to_str().unwrap(), "--account", "alice"],
     );

@@ -11,7 +11,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use offrecord::identity::atomic::LOCK_WAIT;
@@ -19,6 +19,7 @@ use offrecord::identity::{IdentityError, Layout, OtrDir};
 use offrecord::store::Store;
 use otr::crypto::Fingerprint;
 use rand_core::OsRng;
+use testkit::run_home;
 
 const HOME_VAR: &str = "OFFRECORD_TEST_LOCK_HOME";
 const VERIFY_VAR: &str = "OFFRECORD_TEST_LOCK_VERIFY";
@@ -105,18 +106,12 @@ impl Drop for Holder {
     }
 }
 
-fn offrecord(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offrecord"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .unwrap()
-}
+/// The binary under test.
+const OFFRECORD: &str = env!("CARGO_BIN_EXE_offrecord");
 
 /// `offrecord trust --account alice PEER`, expected to succeed.
 fn trust(home: &Path, peer: &str) {
-    let o = offrecord(home, &["trust", "--account", "alice", peer]);
+    let o = run_home(OFFRECORD, home, &["trust", "--account", "alice", peer]);
     assert!(
         o.status.success(),
         "trust {peer}: {}",
@@ -165,7 +160,7 @@ fn a_live_holder_is_never_robbed() {
         }
     });
     let started = Instant::now();
-    let o = offrecord(home, &["trust", "--account", "alice", "bob"]);
+    let o = run_home(OFFRECORD, home, &["trust", "--account", "alice", "bob"]);
     let waited = started.elapsed();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "the lock was stolen: {stderr}");

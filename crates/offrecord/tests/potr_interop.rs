@@ -11,14 +11,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{json, Value};
+use testkit::{Events, JsonLines, Relay, Side};
 
 /// How long any single event may take to arrive.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,138 +64,20 @@ fn potr_key(account: &str) -> PathBuf {
     dir.join(format!("{account}.key"))
 }
 
-/// Which process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Off,
-    Potr,
-}
+/// offrecord is Alice in the relay, potr Bob.
+const OFF: Side = Side::Alice;
+const POTR: Side = Side::Bob;
 
-impl Side {
-    fn other(self) -> Self {
-        match self {
-            Side::Off => Side::Potr,
-            Side::Potr => Side::Off,
-        }
-    }
-
-    /// The name this side gives its peer.
-    fn peer_name(self) -> &'static str {
-        match self {
-            Side::Off => POTR_NAME,
-            Side::Potr => OFF_NAME,
-        }
+/// The name `side` gives its peer.
+fn peer_name(side: Side) -> &'static str {
+    match side {
+        OFF => POTR_NAME,
+        POTR => OFF_NAME,
     }
 }
 
-/// One running engine-protocol process.
-struct Proc {
-    name: &'static str,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(name: &'static str, mut command: Command) -> Self {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take();
-        Self {
-            name,
-            child,
-            stdin,
-            lines: rx,
-        }
-    }
-
-    fn next_event(&mut self) -> Value {
-        let line = self
-            .lines
-            .recv_timeout(READ_TIMEOUT)
-            .unwrap_or_else(|e| panic!("{}: no event within {READ_TIMEOUT:?}: {e}", self.name));
-        serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("{}: output is not JSON ({e}): {line}", self.name))
-    }
-
-    /// Sends one command; returns the events before its `done` (whose id must echo ours).
-    fn command(&mut self, command: &Value) -> Vec<Value> {
-        let id = command.get("id").cloned().unwrap_or(Value::Null);
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(format!("{command}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
-        let mut events = Vec::new();
-        loop {
-            let event = self.next_event();
-            if event["event"] == "done" {
-                assert_eq!(event["id"], id, "{}: done id for {command}", self.name);
-                return events;
-            }
-            events.push(event);
-        }
-    }
-
-    fn fingerprint(&mut self) -> String {
-        let events = self.command(&json!({"cmd":"fingerprint","id":"fp"}));
-        assert_eq!(events.len(), 1, "{}: {events:?}", self.name);
-        assert_eq!(events[0]["event"], "fingerprint");
-        let fp = events[0]["fingerprint"].as_str().unwrap().to_owned();
-        assert_libotr_fingerprint(&fp);
-        fp
-    }
-
-    /// Closes stdin and waits up to 10 s for a clean exit.
-    fn close(mut self) -> bool {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn assert_libotr_fingerprint(fp: &str) {
-    let groups: Vec<&str> = fp.split(' ').collect();
-    assert_eq!(groups.len(), 5, "{fp}");
-    for group in groups {
-        assert_eq!(group.len(), 8, "{fp}");
-        assert!(
-            group
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c)),
-            "{fp}"
-        );
-    }
-}
+/// What each process reported while lines were relayed (offrecord's as Alice's).
+type Shown = Events<Value, Value>;
 
 /// Options for one pair of processes.
 #[derive(Default)]
@@ -205,42 +86,22 @@ struct Options<'a> {
     potr_args: &'a [&'a str],
 }
 
-/// offrecord and potr, relayed by the test.
+/// offrecord and potr, relayed by the test, and offrecord's home.
 struct Pair {
-    off: Proc,
-    potr: Proc,
-    /// Wire lines not yet delivered: (destination, data).
-    pending: VecDeque<(Side, String)>,
-    /// Every wire line so far: (sender, data).
-    transcript: Vec<(Side, String)>,
+    relay: Relay<JsonLines, JsonLines>,
     _home: tempfile::TempDir,
 }
 
-/// The non-wire events each side produced.
-#[derive(Debug, Default)]
-struct Shown {
-    off: Vec<Value>,
-    potr: Vec<Value>,
+impl Deref for Pair {
+    type Target = Relay<JsonLines, JsonLines>;
+    fn deref(&self) -> &Self::Target {
+        &self.relay
+    }
 }
 
-impl Shown {
-    fn of(&self, side: Side) -> &[Value] {
-        match side {
-            Side::Off => &self.off,
-            Side::Potr => &self.potr,
-        }
-    }
-
-    fn push(&mut self, side: Side, event: Value) {
-        match side {
-            Side::Off => self.off.push(event),
-            Side::Potr => self.potr.push(event),
-        }
-    }
-
-    fn extend(&mut self, other: Shown) {
-        self.off.extend(other.off);
-        self.potr.extend(other.potr);
+impl DerefMut for Pair {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.relay
     }
 }
 
@@ -258,93 +119,17 @@ impl Pair {
             .args(["--account", potr_account, "--key"])
             .arg(potr_key(potr_account))
             .args(options.potr_args);
-        Self {
-            off: Proc::spawn("offrecord", off),
-            potr: Proc::spawn("potr", potr),
-            pending: VecDeque::new(),
-            transcript: Vec::new(),
-            _home: home,
-        }
+        let relay = Relay::new(
+            JsonLines::spawn("offrecord", off, READ_TIMEOUT),
+            JsonLines::spawn("potr", potr, READ_TIMEOUT),
+        )
+        .named(OFF_NAME, POTR_NAME);
+        Self { relay, _home: home }
     }
 
-    fn proc(&mut self, side: Side) -> &mut Proc {
-        match side {
-            Side::Off => &mut self.off,
-            Side::Potr => &mut self.potr,
-        }
-    }
-
-    /// The wire transcript, for failure messages.
-    fn dump(&self) -> String {
-        let mut out = String::from("wire transcript:\n");
-        for (i, (from, data)) in self.transcript.iter().enumerate() {
-            let arrow = match from {
-                Side::Off => "offrecord -> potr",
-                Side::Potr => "potr -> offrecord",
-            };
-            let _ = writeln!(out, "  [{i}] {arrow}: {data}");
-        }
-        out
-    }
-
-    /// Runs a command on `side` without delivering what it sends: wire lines are queued.
-    fn queue(&mut self, side: Side, command: Value) -> Shown {
-        let events = self.proc(side).command(&command);
-        self.take(side, events)
-    }
-
-    /// Sorts `side`'s events: wire lines go to the queue (and the transcript), the rest is
-    /// returned.
-    fn take(&mut self, side: Side, events: Vec<Value>) -> Shown {
-        let mut shown = Shown::default();
-        for event in events {
-            if event["event"] == "wire" {
-                assert_eq!(event["peer"], side.peer_name(), "{}", self.dump());
-                let data = event["data"].as_str().unwrap().to_owned();
-                assert!(
-                    !data.contains(['\r', '\n', '\0']),
-                    "wire data with a line break or NUL: {data:?}\n{}",
-                    self.dump()
-                );
-                self.transcript.push((side, data.clone()));
-                self.pending.push_back((side.other(), data));
-            } else {
-                shown.push(side, event);
-            }
-        }
-        shown
-    }
-
-    /// Delivers queued wire lines (and what they cause) until both sides are quiet.
-    fn flush(&mut self) -> Shown {
-        let mut shown = Shown::default();
-        let mut delivered = 0;
-        while let Some((to, data)) = self.pending.pop_front() {
-            delivered += 1;
-            assert!(
-                delivered < 100_000,
-                "relay does not settle\n{}",
-                self.dump()
-            );
-            let peer = to.peer_name();
-            let events = self
-                .proc(to)
-                .command(&json!({"cmd":"receive","peer":peer,"data":data}));
-            shown.extend(self.take(to, events));
-        }
-        shown
-    }
-
-    /// Runs a command on `side`, then relays until both sides are quiet.
-    fn run(&mut self, side: Side, command: Value) -> Shown {
-        let mut shown = self.queue(side, command);
-        shown.extend(self.flush());
-        shown
-    }
-
-    /// The transcript lines from index `from` on.
-    fn wire_since(&self, from: usize) -> &[(Side, String)] {
-        &self.transcript[from..]
+    /// Runs a command on `side` without delivering what it sends: returns its wire lines.
+    fn queue(&mut self, side: Side, command: &Value) -> Vec<(Side, String)> {
+        self.hold(side, |p| p.command(command))
     }
 }
 
@@ -362,27 +147,27 @@ fn errors(events: &[Value]) -> Vec<&Value> {
 /// Runs `start` on `side` and checks the v2 key exchange: both encrypted, each with the
 /// other's fingerprint, every OTR-encoded line version 2, no errors.
 fn key_exchange(pair: &mut Pair, side: Side) {
-    let off_fp = pair.off.fingerprint();
-    let potr_fp = pair.potr.fingerprint();
+    let off_fp = pair.alice.fingerprint();
+    let potr_fp = pair.bob.fingerprint();
     assert_ne!(off_fp, potr_fp);
-    let mark = pair.transcript.len();
+    let mark = pair.wire.len();
     let shown = pair.run(
         side,
-        json!({"cmd":"start","peer":side.peer_name(),"id":"start"}),
+        json!({"cmd":"start","peer":peer_name(side),"id":"start"}),
     );
     let dump = pair.dump();
-    for s in [Side::Off, Side::Potr] {
+    for s in [OFF, POTR] {
         assert!(
             errors(shown.of(s)).is_empty(),
             "{s:?} reported errors during the key exchange: {shown:?}\n{dump}"
         );
     }
-    let wire = pair.wire_since(mark);
+    let wire = &pair.wire[mark..];
     let (first_from, query) = &wire[0];
     assert_eq!(*first_from, side, "{dump}");
     match side {
-        Side::Off => assert!(query.starts_with("?OTRv23?"), "offrecord's query: {dump}"),
-        Side::Potr => assert!(query.starts_with("?OTRv2?"), "potr's query: {dump}"),
+        OFF => assert!(query.starts_with("?OTRv23?"), "offrecord's query: {dump}"),
+        POTR => assert!(query.starts_with("?OTRv2?"), "potr's query: {dump}"),
     }
     for (from, data) in &wire[1..] {
         // DH commit, DH key, reveal signature, signature: ?OTR: + base64 of 00 02 type.
@@ -398,12 +183,12 @@ fn key_exchange(pair: &mut Pair, side: Side) {
         "the v2 AKE: DH commit, DH key, reveal signature, signature\n{dump}"
     );
 
-    let off = last_state(&shown.off, POTR_NAME)
+    let off = last_state(&shown.alice, POTR_NAME)
         .unwrap_or_else(|| panic!("offrecord reported no state: {shown:?}\n{dump}"));
     assert_eq!(off["state"], "encrypted", "{shown:?}\n{dump}");
     assert_eq!(off["fingerprint"], potr_fp.as_str());
     assert_eq!(off["trusted"], false);
-    let potr = last_state(&shown.potr, OFF_NAME)
+    let potr = last_state(&shown.bob, OFF_NAME)
         .unwrap_or_else(|| panic!("potr reported no state: {shown:?}\n{dump}"));
     assert_eq!(potr["state"], "encrypted", "{shown:?}\n{dump}");
     assert_eq!(potr["fingerprint"], off_fp.as_str());
@@ -412,36 +197,43 @@ fn key_exchange(pair: &mut Pair, side: Side) {
 #[test]
 fn key_exchange_started_by_offrecord() {
     let mut pair = Pair::spawn("potr-ake-off", &Options::default());
-    key_exchange(&mut pair, Side::Off);
+    key_exchange(&mut pair, OFF);
     // One message each way proves the keys agree.
-    exchange_one(&mut pair, Side::Off, "hello potr");
-    exchange_one(&mut pair, Side::Potr, "hello offrecord");
+    exchange_one(&mut pair, OFF, "hello potr");
+    exchange_one(&mut pair, POTR, "hello offrecord");
     close(pair);
 }
 
 #[test]
 fn key_exchange_started_by_potr() {
     let mut pair = Pair::spawn("potr-ake-potr", &Options::default());
-    key_exchange(&mut pair, Side::Potr);
-    exchange_one(&mut pair, Side::Potr, "hello offrecord");
-    exchange_one(&mut pair, Side::Off, "hello potr");
+    key_exchange(&mut pair, POTR);
+    exchange_one(&mut pair, POTR, "hello offrecord");
+    exchange_one(&mut pair, OFF, "hello potr");
     close(pair);
 }
 
 /// Closes both processes; offrecord must exit 0.
 fn close(pair: Pair) {
-    let Pair { off, potr, .. } = pair;
-    assert!(off.close(), "offrecord did not exit cleanly");
+    let Relay {
+        alice: off,
+        bob: potr,
+        ..
+    } = pair.relay;
+    assert!(
+        off.close().is_some_and(|s| s.success()),
+        "offrecord did not exit cleanly"
+    );
     drop(potr);
 }
 
 /// Sends one text from `side` and checks it arrives once, unchanged, encrypted, as a v2 data
 /// message.
 fn exchange_one(pair: &mut Pair, side: Side, text: &str) {
-    let mark = pair.transcript.len();
+    let mark = pair.wire.len();
     let shown = pair.run(
         side,
-        json!({"cmd":"send","peer":side.peer_name(),"text":text}),
+        json!({"cmd":"send","peer":peer_name(side),"text":text}),
     );
     let mut expected = VecDeque::from([text.to_owned()]);
     check_received(pair, &shown, side.other(), &mut expected);
@@ -452,7 +244,7 @@ fn exchange_one(pair: &mut Pair, side: Side, text: &str) {
 /// Checks that `receiver` showed exactly the texts at the front of `expected`, in order,
 /// encrypted, and nothing else; pops them.
 fn check_received(pair: &Pair, shown: &Shown, receiver: Side, expected: &mut VecDeque<String>) {
-    for s in [Side::Off, Side::Potr] {
+    for s in [OFF, POTR] {
         let errs = errors(shown.of(s));
         assert!(errs.is_empty(), "{s:?} errors: {errs:?}\n{}", pair.dump());
         if s != receiver {
@@ -475,7 +267,7 @@ fn check_received(pair: &Pair, shown: &Shown, receiver: Side, expected: &mut Vec
                     "{receiver:?} showed a changed text"
                 );
                 assert_eq!(event["encrypted"], true, "{receiver:?}: {event}");
-                assert_eq!(event["peer"], receiver.peer_name());
+                assert_eq!(event["peer"], peer_name(receiver));
             }
             Some("state") => assert_eq!(event["state"], "encrypted", "{event}"),
             _ => panic!("{receiver:?}: unexpected event {event}"),
@@ -485,7 +277,7 @@ fn check_received(pair: &Pair, shown: &Shown, receiver: Side, expected: &mut Vec
 
 /// Checks every wire line since `mark`: a v2 data message, containing none of `texts`.
 fn check_wire(pair: &Pair, mark: usize, texts: &[String]) {
-    for (from, data) in pair.wire_since(mark) {
+    for (from, data) in &pair.wire[mark..] {
         assert!(
             data.starts_with("?OTR:AAID") && data.ends_with('.'),
             "not an OTR v2 data message from {from:?}: {data}"
@@ -562,14 +354,14 @@ impl Rng {
 #[test]
 fn messages_both_ways_alternating_and_in_bursts() {
     let mut pair = Pair::spawn("potr-messages", &Options::default());
-    key_exchange(&mut pair, Side::Off);
+    key_exchange(&mut pair, OFF);
     let mut rng = Rng::new();
-    let mark = pair.transcript.len();
+    let mark = pair.wire.len();
     let mut all_texts = Vec::new();
 
     // 100 each way, strictly alternating, each delivered before the next is sent.
     for i in 0..200 {
-        let side = if i % 2 == 0 { Side::Off } else { Side::Potr };
+        let side = if i % 2 == 0 { OFF } else { POTR };
         let text = rng.text(2000);
         exchange_one(&mut pair, side, &text);
         all_texts.push(text);
@@ -582,9 +374,10 @@ fn messages_both_ways_alternating_and_in_bursts() {
     while left[0] + left[1] > 0 {
         let mut expected_at_potr = VecDeque::new();
         let mut expected_at_off = VecDeque::new();
-        let mut shown = Shown::default();
+        pair.clear_events();
+        let mut pending = Vec::new();
         let mut sends = Vec::new();
-        for (k, side) in [Side::Off, Side::Potr].into_iter().enumerate() {
+        for (k, side) in [OFF, POTR].into_iter().enumerate() {
             let n = (1 + rng.below(12) as usize).min(left[k]);
             left[k] -= n;
             for _ in 0..n {
@@ -597,28 +390,29 @@ fn messages_both_ways_alternating_and_in_bursts() {
         }
         for side in sends {
             let text = rng.text(2000);
-            shown.extend(pair.queue(
+            pending.extend(pair.queue(
                 side,
-                json!({"cmd":"send","peer":side.peer_name(),"text":&text}),
+                &json!({"cmd":"send","peer":peer_name(side),"text":&text}),
             ));
             match side {
-                Side::Off => expected_at_potr.push_back(text.clone()),
-                Side::Potr => expected_at_off.push_back(text.clone()),
+                OFF => expected_at_potr.push_back(text.clone()),
+                POTR => expected_at_off.push_back(text.clone()),
             }
             all_texts.push(text);
         }
-        shown.extend(pair.flush());
+        pair.relay(pending);
+        let shown = pair.take_events();
         // Split the shown events by receiver and check each side in order.
         let at_potr = Shown {
-            off: Vec::new(),
-            potr: shown.potr.clone(),
+            alice: Vec::new(),
+            bob: shown.bob.clone(),
         };
         let at_off = Shown {
-            off: shown.off.clone(),
-            potr: Vec::new(),
+            alice: shown.alice.clone(),
+            bob: Vec::new(),
         };
-        check_received(&pair, &at_potr, Side::Potr, &mut expected_at_potr);
-        check_received(&pair, &at_off, Side::Off, &mut expected_at_off);
+        check_received(&pair, &at_potr, POTR, &mut expected_at_potr);
+        check_received(&pair, &at_off, OFF, &mut expected_at_off);
         assert!(
             expected_at_potr.is_empty() && expected_at_off.is_empty(),
             "lost messages: potr still expects {}, offrecord {}\n{}",
@@ -634,11 +428,11 @@ fn messages_both_ways_alternating_and_in_bursts() {
 /// `finish` on `side`: the other side reports finished and refuses to send in plaintext.
 fn finish_from(side: Side, account: &str) {
     let mut pair = Pair::spawn(account, &Options::default());
-    key_exchange(&mut pair, Side::Off);
-    let mark = pair.transcript.len();
-    let shown = pair.run(side, json!({"cmd":"finish","peer":side.peer_name()}));
+    key_exchange(&mut pair, OFF);
+    let mark = pair.wire.len();
+    let shown = pair.run(side, json!({"cmd":"finish","peer":peer_name(side)}));
     let dump = pair.dump();
-    let wire = pair.wire_since(mark);
+    let wire = &pair.wire[mark..];
     assert_eq!(
         wire.len(),
         1,
@@ -646,21 +440,23 @@ fn finish_from(side: Side, account: &str) {
     );
     assert!(wire[0].1.starts_with("?OTR:AAID"), "{dump}");
     let other = side.other();
-    let state = last_state(shown.of(other), other.peer_name())
+    let state = last_state(shown.of(other), peer_name(other))
         .unwrap_or_else(|| panic!("{other:?} reported no state: {shown:?}\n{dump}"));
     assert_eq!(state["state"], "finished", "{shown:?}\n{dump}");
-    let mine = last_state(shown.of(side), side.peer_name())
+    let mine = last_state(shown.of(side), peer_name(side))
         .unwrap_or_else(|| panic!("{side:?} reported no state: {shown:?}\n{dump}"));
     assert_eq!(mine["state"], "plaintext", "{shown:?}\n{dump}");
 
     // The finished side does not send the next message in plaintext.
-    let mark = pair.transcript.len();
-    let shown = pair.queue(
+    let mark = pair.wire.len();
+    pair.clear_events();
+    let _ = pair.queue(
         other,
-        json!({"cmd":"send","peer":other.peer_name(),"text":"still there?"}),
+        &json!({"cmd":"send","peer":peer_name(other),"text":"still there?"}),
     );
+    let shown = pair.take_events();
     assert!(
-        pair.wire_since(mark).is_empty(),
+        pair.wire[mark..].is_empty(),
         "{other:?} sent after finished: {}",
         pair.dump()
     );
@@ -672,48 +468,48 @@ fn finish_from(side: Side, account: &str) {
 
 #[test]
 fn finish_from_offrecord() {
-    finish_from(Side::Off, "potr-finish-off");
+    finish_from(OFF, "potr-finish-off");
 }
 
 #[test]
 fn finish_from_potr() {
-    finish_from(Side::Potr, "potr-finish-potr");
+    finish_from(POTR, "potr-finish-potr");
 }
 
 /// Fragmented traffic: key exchange started by `starter`, then texts both ways.
 fn fragmented(pair: &mut Pair, starter: Side) {
-    let off_fp = pair.off.fingerprint();
-    let potr_fp = pair.potr.fingerprint();
-    let shown = pair.run(starter, json!({"cmd":"start","peer":starter.peer_name()}));
+    let off_fp = pair.alice.fingerprint();
+    let potr_fp = pair.bob.fingerprint();
+    let shown = pair.run(starter, json!({"cmd":"start","peer":peer_name(starter)}));
     let dump = pair.dump();
-    for s in [Side::Off, Side::Potr] {
+    for s in [OFF, POTR] {
         assert!(
             errors(shown.of(s)).is_empty(),
             "{s:?} errors: {shown:?}\n{dump}"
         );
     }
-    let off = last_state(&shown.off, POTR_NAME)
+    let off = last_state(&shown.alice, POTR_NAME)
         .unwrap_or_else(|| panic!("offrecord reported no state: {shown:?}\n{dump}"));
     assert_eq!(off["state"], "encrypted");
     assert_eq!(off["fingerprint"], potr_fp.as_str());
-    let potr = last_state(&shown.potr, OFF_NAME)
+    let potr = last_state(&shown.bob, OFF_NAME)
         .unwrap_or_else(|| panic!("potr reported no state: {shown:?}\n{dump}"));
     assert_eq!(potr["state"], "encrypted");
     assert_eq!(potr["fingerprint"], off_fp.as_str());
 
     let mut rng = Rng::new();
     for i in 0..20 {
-        let side = if i % 2 == 0 { Side::Potr } else { Side::Off };
+        let side = if i % 2 == 0 { POTR } else { OFF };
         let text = rng.text(2000);
-        let mark = pair.transcript.len();
+        let mark = pair.wire.len();
         let shown = pair.run(
             side,
-            json!({"cmd":"send","peer":side.peer_name(),"text":&text}),
+            json!({"cmd":"send","peer":peer_name(side),"text":&text}),
         );
         let mut expected = VecDeque::from([text]);
         check_received(pair, &shown, side.other(), &mut expected);
         assert!(expected.is_empty(), "lost\n{}", pair.dump());
-        for (from, data) in pair.wire_since(mark) {
+        for (from, data) in &pair.wire[mark..] {
             assert!(
                 data.starts_with("?OTR,") || data.starts_with("?OTR:AAID"),
                 "{from:?}: {data}"
@@ -733,19 +529,19 @@ fn potr_fragments_reassembled_by_offrecord() {
             ..Options::default()
         },
     );
-    fragmented(&mut pair, Side::Potr);
+    fragmented(&mut pair, POTR);
     let potr_fragments = pair
-        .transcript
+        .wire
         .iter()
-        .filter(|(from, d)| *from == Side::Potr && d.starts_with("?OTR,"))
+        .filter(|(from, d)| *from == POTR && d.starts_with("?OTR,"))
         .count();
     assert!(
         potr_fragments > 0,
         "potr sent no fragments\n{}",
         pair.dump()
     );
-    for (from, data) in &pair.transcript {
-        if *from == Side::Potr {
+    for (from, data) in &pair.wire {
+        if *from == POTR {
             assert!(data.len() <= 300, "potr sent {} bytes", data.len());
         }
     }
@@ -762,10 +558,10 @@ fn offrecord_fragments_reassembled_by_potr() {
             ..Options::default()
         },
     );
-    fragmented(&mut pair, Side::Off);
+    fragmented(&mut pair, OFF);
     let mut fragments = 0;
-    for (from, data) in &pair.transcript {
-        if *from == Side::Off {
+    for (from, data) in &pair.wire {
+        if *from == OFF {
             assert!(data.len() <= 300, "offrecord sent {} bytes", data.len());
             // A v2 conversation uses v2 fragments (no instance tags): `?OTR,k,n,piece,`.
             assert!(
@@ -786,7 +582,7 @@ fn offrecord_fragments_reassembled_by_potr() {
 /// SMP started on `initiator` (with an optional question), answered on the other side.
 /// Returns what both sides showed during the answer.
 fn smp(pair: &mut Pair, initiator: Side, question: Option<&str>, secrets: (&str, &str)) -> Shown {
-    let mut command = json!({"cmd":"smp","peer":initiator.peer_name(),"secret":secrets.0});
+    let mut command = json!({"cmd":"smp","peer":peer_name(initiator),"secret":secrets.0});
     if let Some(q) = question {
         command["question"] = json!(q);
     }
@@ -807,8 +603,18 @@ fn smp(pair: &mut Pair, initiator: Side, question: Option<&str>, secrets: (&str,
     }
     pair.run(
         responder,
-        json!({"cmd":"smp_respond","peer":responder.peer_name(),"secret":secrets.1}),
+        json!({"cmd":"smp_respond","peer":peer_name(responder),"secret":secrets.1}),
     )
+}
+
+/// Both report SMP success, and offrecord now trusts potr's fingerprint.
+fn assert_verified(shown: &Shown) {
+    assert_eq!(smp_results(&shown.alice), ["success"], "{shown:?}");
+    assert_eq!(smp_results(&shown.bob), ["success"], "{shown:?}");
+    assert_eq!(
+        last_state(&shown.alice, POTR_NAME).unwrap()["trusted"],
+        true
+    );
 }
 
 fn smp_results(events: &[Value]) -> Vec<&str> {
@@ -822,54 +628,45 @@ fn smp_results(events: &[Value]) -> Vec<&str> {
 #[test]
 fn smp_started_by_offrecord_with_question() {
     let mut pair = Pair::spawn("potr-smp-off", &Options::default());
-    key_exchange(&mut pair, Side::Off);
+    key_exchange(&mut pair, OFF);
     let shown = smp(
         &mut pair,
-        Side::Off,
+        OFF,
         Some("Our first café?"),
         ("Zürich", "Zürich"),
     );
-    assert_eq!(smp_results(&shown.off), ["success"], "{shown:?}");
-    assert_eq!(smp_results(&shown.potr), ["success"], "{shown:?}");
     // offrecord, the asker, now trusts potr's fingerprint.
-    assert_eq!(last_state(&shown.off, POTR_NAME).unwrap()["trusted"], true);
+    assert_verified(&shown);
     close(pair);
 }
 
 #[test]
 fn smp_started_by_potr() {
     let mut pair = Pair::spawn("potr-smp-potr", &Options::default());
-    key_exchange(&mut pair, Side::Off);
-    let shown = smp(
-        &mut pair,
-        Side::Potr,
-        None,
-        ("shared secret", "shared secret"),
-    );
-    assert_eq!(smp_results(&shown.off), ["success"], "{shown:?}");
-    assert_eq!(smp_results(&shown.potr), ["success"], "{shown:?}");
-    assert_eq!(last_state(&shown.off, POTR_NAME).unwrap()["trusted"], true);
+    key_exchange(&mut pair, OFF);
+    let shown = smp(&mut pair, POTR, None, ("shared secret", "shared secret"));
+    assert_verified(&shown);
     close(pair);
 }
 
 #[test]
 fn smp_with_different_secrets_fails() {
     let mut pair = Pair::spawn("potr-smp-fail", &Options::default());
-    key_exchange(&mut pair, Side::Off);
+    key_exchange(&mut pair, OFF);
     // offrecord asks, potr answers wrongly: offrecord (the initiator) learns it from the
     // last SMP message. potr answers a failed check with an SMP abort instead of libotr's
     // final message, so offrecord may also report `aborted` after `failure`.
-    let shown = smp(&mut pair, Side::Off, None, ("right", "wrong"));
+    let shown = smp(&mut pair, OFF, None, ("right", "wrong"));
     eprintln!("smp with different secrets: {shown:?}");
-    let off = smp_results(&shown.off);
+    let off = smp_results(&shown.alice);
     assert!(
         off.first() == Some(&"failure") || off == ["aborted"],
         "offrecord: {shown:?}"
     );
-    let potr = smp_results(&shown.potr);
+    let potr = smp_results(&shown.bob);
     assert!(potr.contains(&"failure"), "potr: {shown:?}");
     assert_ne!(
-        last_state(&shown.off, POTR_NAME).map(|s| &s["trusted"]),
+        last_state(&shown.alice, POTR_NAME).map(|s| &s["trusted"]),
         Some(&json!(true))
     );
     close(pair);
@@ -878,16 +675,16 @@ fn smp_with_different_secrets_fails() {
 #[test]
 fn smp_started_by_potr_with_different_secrets_fails() {
     let mut pair = Pair::spawn("potr-smp-fail2", &Options::default());
-    key_exchange(&mut pair, Side::Off);
+    key_exchange(&mut pair, OFF);
     // potr asks, offrecord answers wrongly: offrecord (the responder) learns it from SMP3 and
     // sends SMP4; potr learns it from SMP4 and then sends an abort, which offrecord may report.
-    let shown = smp(&mut pair, Side::Potr, None, ("right", "wrong"));
+    let shown = smp(&mut pair, POTR, None, ("right", "wrong"));
     eprintln!("smp started by potr with different secrets: {shown:?}");
-    let off = smp_results(&shown.off);
+    let off = smp_results(&shown.alice);
     assert_eq!(off.first(), Some(&"failure"), "offrecord: {shown:?}");
-    assert_eq!(smp_results(&shown.potr), ["failure"], "potr: {shown:?}");
+    assert_eq!(smp_results(&shown.bob), ["failure"], "potr: {shown:?}");
     assert_ne!(
-        last_state(&shown.off, POTR_NAME).map(|s| &s["trusted"]),
+        last_state(&shown.alice, POTR_NAME).map(|s| &s["trusted"]),
         Some(&json!(true))
     );
     close(pair);

@@ -11,21 +11,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use libotr_harness::{Event as LEvent, LibOtr, POLICY_ALLOW_V2, POLICY_MANUAL};
+use libotr_harness::{LibOtr, POLICY_ALLOW_V2, POLICY_MANUAL};
 use offrecord::store::hex;
 use offrecord::toolkit::message::{classify, DataMessage, MessageKind};
 use otr::crypto::sym::aes128_ctr;
-use otr::crypto::{DhKeyPair, DsaPrivateKey};
-use otr::wire::encoded::InstanceTag;
+use otr::crypto::DhKeyPair;
 use otr::wire::text::armour;
-use otr::{Engine, EngineConfig, Event, Policy};
+use otr::Policy;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use testkit::{engine, key, pipe, unhex, Party, Relay, Side, MODULUS_HEX};
 
 thread_local! {
     /// How many comparisons this test's thread made (printed with --nocapture).
@@ -45,17 +44,9 @@ fn both(tool: &str, args: &[&[u8]], stdin: &[u8]) -> Output {
         for a in args {
             cmd.arg(OsStr::from_bytes(a));
         }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("running {tool}: {e} (is libotr5-bin installed?)"));
-        let mut input = child.stdin.take().unwrap();
-        // The tools may exit before reading everything (bad arguments).
-        let _ = input.write_all(stdin);
-        drop(input);
-        child.wait_with_output().unwrap()
+        // The tools may exit before reading everything (bad arguments): `pipe` allows it.
+        pipe(&mut cmd, stdin)
+            .unwrap_or_else(|e| panic!("running {tool}: {e} (is libotr5-bin installed?)"))
     };
     let libotr = run(Command::new(format!("otr_{tool}")));
     let mut ours_cmd = Command::new(env!("CARGO_BIN_EXE_offrecord"));
@@ -82,64 +73,6 @@ fn both(tool: &str, args: &[&[u8]], stdin: &[u8]) -> Output {
     libotr
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// A captured wire line.
-#[derive(Debug, Clone)]
-struct Wire {
-    data: String,
-}
-
-/// Relays libotr `a` <-> libotr `b` until quiet, recording every wire line.
-fn relay_lib(
-    a: &mut LibOtr,
-    b: &mut LibOtr,
-    first: Vec<LEvent>,
-    from_a: bool,
-    log: &mut Vec<Wire>,
-) {
-    let mut queue: Vec<(bool, String)> =
-        wires_lib(first).into_iter().map(|d| (from_a, d)).collect();
-    let mut steps = 0;
-    while !queue.is_empty() {
-        steps += 1;
-        assert!(steps < 10_000);
-        let (from_a, data) = queue.remove(0);
-        log.push(Wire { data: data.clone() });
-        let events = if from_a {
-            b.receive(a.account(), &data)
-        } else {
-            a.receive(b.account(), &data)
-        };
-        queue.extend(wires_lib(events).into_iter().map(|d| (!from_a, d)));
-    }
-}
-
-fn wires_lib(events: Vec<LEvent>) -> Vec<String> {
-    events
-        .into_iter()
-        .filter_map(|e| match e {
-            LEvent::Wire { data, .. } => Some(data),
-            _ => None,
-        })
-        .collect()
-}
-
-fn wires_ours(events: Vec<Event>) -> Vec<String> {
-    events
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Wire { data, .. } => Some(data),
-            _ => None,
-        })
-        .collect()
-}
-
 const TEXTS: &[&str] = &[
     "Hi Bob! Is this channel private?",
     "It is now.",
@@ -150,150 +83,76 @@ const TEXTS: &[&str] = &[
     "One more.",
 ];
 
+/// The lines that crossed `relay`'s wire, in order.
+fn transcript<A: Party, B: Party>(relay: Relay<A, B>) -> Vec<String> {
+    relay.wire.into_iter().map(|(_, line)| line).collect()
+}
+
 /// A conversation of libotr with itself under `policy`: AKE, alternating messages, a
 /// burst, optionally a fragmented message, the end.
-fn libotr_conversation(policy: u32, fragment: bool) -> Vec<Wire> {
-    let mut a = LibOtr::with_cached_key("alice", policy).unwrap();
-    let mut b = LibOtr::with_cached_key("bob", policy).unwrap();
-    let mut log = Vec::new();
-    let ev = a.start("bob");
-    relay_lib(&mut a, &mut b, ev, true, &mut log);
+fn libotr_conversation(policy: u32, fragment: bool) -> Vec<String> {
+    let a = LibOtr::with_cached_key("alice", policy).unwrap();
+    let b = LibOtr::with_cached_key("bob", policy).unwrap();
+    let mut relay = Relay::new(a, b);
+    relay.connect(Side::Alice);
     for (i, text) in TEXTS.iter().enumerate() {
-        let from_a = i % 2 == 0 || i >= 5;
-        let ev = if from_a {
-            a.send("bob", text)
+        if i % 2 == 0 || i >= 5 {
+            relay.act(Side::Alice, |a| a.send("bob", text));
         } else {
-            b.send("alice", text)
-        };
-        relay_lib(&mut a, &mut b, ev, from_a, &mut log);
+            relay.act(Side::Bob, |b| b.send("alice", text));
+        }
     }
     if fragment {
-        a.set_max_message_size(120);
-        let ev = a.send(
-            "bob",
-            "a fragmented message, long enough to need several pieces",
-        );
-        relay_lib(&mut a, &mut b, ev, true, &mut log);
-        a.set_max_message_size(0);
+        relay.alice.set_max_message_size(120);
+        relay.act(Side::Alice, |a| {
+            a.send(
+                "bob",
+                "a fragmented message, long enough to need several pieces",
+            )
+        });
+        relay.alice.set_max_message_size(0);
     }
-    let ev = a.finish("bob");
-    relay_lib(&mut a, &mut b, ev, true, &mut log);
-    log
-}
-
-fn test_key(seed: u64) -> DsaPrivateKey {
-    DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(seed))
-}
-
-fn our_engine(key: DsaPrivateKey, tag: u32, policy: Policy, seed: u64) -> Engine {
-    Engine::new(
-        key,
-        EngineConfig {
-            policy,
-            instance_tag: InstanceTag(tag),
-            line_based: true,
-            hold_during_key_exchange: false,
-        },
-        Box::new(ChaCha20Rng::seed_from_u64(seed)),
-    )
+    relay.act(Side::Alice, |a| a.finish("bob"));
+    transcript(relay)
 }
 
 /// Our engine ("alice") with libotr ("bob"), protocol version 3.
-fn ours_with_libotr() -> Vec<Wire> {
-    let mut ours = our_engine(test_key(11), 0x5150_0001, Policy::MANUAL, 5);
-    let mut lib = LibOtr::with_cached_key("bob", POLICY_MANUAL).unwrap();
-    let mut log = Vec::new();
-    let mut queue: Vec<(bool, String)> = wires_ours(ours.start("bob").unwrap())
-        .into_iter()
-        .map(|d| (true, d))
-        .collect();
-    let mut script = TEXTS.iter().enumerate();
-    loop {
-        while !queue.is_empty() {
-            let (from_ours, data) = queue.remove(0);
-            log.push(Wire { data: data.clone() });
-            if from_ours {
-                queue.extend(
-                    wires_lib(lib.receive("alice", &data))
-                        .into_iter()
-                        .map(|d| (false, d)),
-                );
-            } else {
-                queue.extend(
-                    wires_ours(ours.receive("bob", &data))
-                        .into_iter()
-                        .map(|d| (true, d)),
-                );
-            }
-        }
-        let Some((i, text)) = script.next() else {
-            break;
-        };
-        if i % 2 == 0 {
-            queue.extend(
-                wires_ours(ours.send("bob", text))
-                    .into_iter()
-                    .map(|d| (true, d)),
-            );
+fn ours_with_libotr() -> Vec<String> {
+    let ours = engine(key(11), 0x5150_0001, Policy::MANUAL, 5);
+    let lib = LibOtr::with_cached_key("bob", POLICY_MANUAL).unwrap();
+    let mut relay = Relay::new(ours, lib);
+    relay.connect(Side::Alice);
+    for (i, text) in TEXTS.iter().enumerate() {
+        let queue = if i % 2 == 0 {
+            relay.alice_do(|e| e.send("bob", text))
         } else {
-            queue.extend(
-                wires_lib(lib.send("alice", text))
-                    .into_iter()
-                    .map(|d| (false, d)),
-            );
-        }
+            relay.bob_do(|l| l.send("alice", text))
+        };
+        relay.relay(queue);
     }
-    log
+    transcript(relay)
 }
 
 /// Our engine with itself, protocol version 2 only.
-fn ours_v2() -> Vec<Wire> {
+fn ours_v2() -> Vec<String> {
     let v2 = Policy(Policy::ALLOW_V2);
-    let mut a = our_engine(test_key(12), 0x100, v2, 6);
-    let mut b = our_engine(test_key(13), 0x200, v2, 7);
-    let mut log = Vec::new();
-    let mut queue: Vec<(bool, String)> = wires_ours(a.start("b").unwrap())
-        .into_iter()
-        .map(|d| (true, d))
-        .collect();
-    let mut script = TEXTS.iter().enumerate();
-    loop {
-        while !queue.is_empty() {
-            let (from_a, data) = queue.remove(0);
-            log.push(Wire { data: data.clone() });
-            if from_a {
-                queue.extend(
-                    wires_ours(b.receive("a", &data))
-                        .into_iter()
-                        .map(|d| (false, d)),
-                );
-            } else {
-                queue.extend(
-                    wires_ours(a.receive("b", &data))
-                        .into_iter()
-                        .map(|d| (true, d)),
-                );
-            }
-        }
-        let Some((i, text)) = script.next() else {
-            break;
-        };
+    let a = engine(key(12), 0x100, v2, 6);
+    let b = engine(key(13), 0x200, v2, 7);
+    let mut relay = Relay::new(a, b).named("a", "b");
+    relay.connect(Side::Alice);
+    for (i, text) in TEXTS.iter().enumerate() {
         if i % 2 == 0 {
-            queue.extend(wires_ours(a.send("b", text)).into_iter().map(|d| (true, d)));
+            relay.act(Side::Alice, |a| a.send("b", text));
         } else {
-            queue.extend(
-                wires_ours(b.send("a", text))
-                    .into_iter()
-                    .map(|d| (false, d)),
-            );
+            relay.act(Side::Bob, |b| b.send("a", text));
         }
     }
-    log
+    transcript(relay)
 }
 
 /// Every captured conversation, computed once.
-fn corpus() -> &'static [(&'static str, Vec<Wire>)] {
-    static C: OnceLock<Vec<(&'static str, Vec<Wire>)>> = OnceLock::new();
+fn corpus() -> &'static [(&'static str, Vec<String>)] {
+    static C: OnceLock<Vec<(&'static str, Vec<String>)>> = OnceLock::new();
     C.get_or_init(|| {
         vec![
             ("libotr v3", libotr_conversation(POLICY_MANUAL, true)),
@@ -307,22 +166,22 @@ fn corpus() -> &'static [(&'static str, Vec<Wire>)] {
 fn all_lines() -> Vec<String> {
     corpus()
         .iter()
-        .flat_map(|(_, log)| log.iter().map(|w| w.data.clone()))
+        .flat_map(|(_, log)| log.iter().cloned())
         .collect()
 }
 
 /// The data messages of a conversation, with the revealed MAC key that verifies each (if
 /// one was revealed later in the conversation).
-fn data_messages_with_keys(log: &[Wire]) -> Vec<(String, Option<[u8; 20]>)> {
-    let data: Vec<&Wire> = log
+fn data_messages_with_keys(log: &[String]) -> Vec<(String, Option<[u8; 20]>)> {
+    let data: Vec<&String> = log
         .iter()
-        .filter(|w| classify(w.data.as_bytes()) == MessageKind::Data)
-        .filter(|w| DataMessage::parse(w.data.as_bytes()).is_ok())
+        .filter(|w| classify(w.as_bytes()) == MessageKind::Data)
+        .filter(|w| DataMessage::parse(w.as_bytes()).is_ok())
         .collect();
     let revealed: Vec<[u8; 20]> = data
         .iter()
         .flat_map(|w| {
-            let m = DataMessage::parse(w.data.as_bytes()).unwrap();
+            let m = DataMessage::parse(w.as_bytes()).unwrap();
             m.old_mac_keys
                 .chunks_exact(20)
                 .map(|k| k.try_into().unwrap())
@@ -331,9 +190,9 @@ fn data_messages_with_keys(log: &[Wire]) -> Vec<(String, Option<[u8; 20]>)> {
         .collect();
     data.iter()
         .map(|w| {
-            let m = DataMessage::parse(w.data.as_bytes()).unwrap();
+            let m = DataMessage::parse(w.as_bytes()).unwrap();
             let key = revealed.iter().find(|k| m.mac_verifies(&k[..])).copied();
-            (w.data.clone(), key)
+            ((*w).clone(), key)
         })
         .collect()
 }
@@ -341,7 +200,7 @@ fn data_messages_with_keys(log: &[Wire]) -> Vec<(String, Option<[u8; 20]>)> {
 #[test]
 fn corpus_has_what_the_tests_need() {
     for (name, log) in corpus() {
-        let kinds: Vec<MessageKind> = log.iter().map(|w| classify(w.data.as_bytes())).collect();
+        let kinds: Vec<MessageKind> = log.iter().map(|w| classify(w.as_bytes())).collect();
         for k in [
             MessageKind::DhCommit,
             MessageKind::DhKey,
@@ -361,19 +220,13 @@ fn corpus_has_what_the_tests_need() {
         );
     }
     let v2 = &corpus()[1].1;
-    assert!(v2.iter().any(|w| w.data.starts_with("?OTR:AAID")));
+    assert!(v2.iter().any(|w| w.starts_with("?OTR:AAID")));
+    assert!(v2.iter().any(|w| w.starts_with("?OTR,")), "v2 fragments");
     assert!(
-        v2.iter().any(|w| w.data.starts_with("?OTR,")),
-        "v2 fragments"
-    );
-    assert!(
-        corpus()[0].1.iter().any(|w| w.data.starts_with("?OTR|")),
+        corpus()[0].1.iter().any(|w| w.starts_with("?OTR|")),
         "v3 fragments"
     );
-    assert!(corpus()[3]
-        .1
-        .iter()
-        .any(|w| w.data.starts_with("?OTR:AAID")));
+    assert!(corpus()[3].1.iter().any(|w| w.starts_with("?OTR:AAID")));
 }
 
 #[test]
@@ -381,7 +234,7 @@ fn parse_agrees_on_real_conversations() {
     let mut n = 0;
     for (_, log) in corpus() {
         // The whole conversation as one input, one line each.
-        let input: String = log.iter().map(|w| format!("{}\n", w.data)).collect();
+        let input: String = log.iter().map(|w| format!("{}\n", w)).collect();
         let out = both("parse", &[], input.as_bytes());
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
@@ -389,7 +242,7 @@ fn parse_agrees_on_real_conversations() {
         assert!(text.contains("Revealed MAC keys:"), "{text}");
         // And each line alone.
         for w in log {
-            both("parse", &[], w.data.as_bytes());
+            both("parse", &[], w.as_bytes());
             n += 1;
         }
     }
@@ -557,7 +410,7 @@ fn readforge_modify_agree_on_real_data_messages_and_revealed_keys() {
                 assert!(out.status.success(), "{name}");
                 let forged = out.stdout.clone();
                 let m = DataMessage::parse(&forged).unwrap();
-                assert!(m.mac_verifies(&unhex(&key).unwrap()));
+                assert!(m.mac_verifies(&unhex(&key)));
                 both("parse", &[], &forged);
                 both(
                     "modify",
@@ -693,7 +546,7 @@ fn field(out: &[u8], title: &str) -> Vec<u8> {
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{title}: ")))
         .unwrap_or_else(|| panic!("no {title} in {text}"));
-    unhex(line).unwrap()
+    unhex(line)
 }
 
 #[test]
@@ -703,7 +556,7 @@ fn sesskeys_agrees_and_the_keys_read_and_forge_libotr_built_messages() {
     let mut publics: Vec<Vec<u8>> = Vec::new();
     for (_, log) in corpus() {
         for w in log {
-            let msg = w.data.as_bytes();
+            let msg = w.as_bytes();
             match classify(msg) {
                 MessageKind::DhKey => {
                     publics.push(offrecord::toolkit::message::DhKey::parse(msg).unwrap().y)
@@ -845,7 +698,7 @@ fn sesskeys_refuses_degenerate_values_that_libotr_accepts() {
 }
 
 fn common_modulus() -> Vec<u8> {
-    unhex("FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA237327FFFFFFFFFFFFFFFF").unwrap()
+    unhex(MODULUS_HEX)
 }
 
 #[test]

@@ -23,6 +23,7 @@ use libotr_harness::{
 use otr::smp::{Smp, SmpEvent};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use testkit::{Relay, Side};
 
 const SECRET: [u8; 32] = [0x5a; 32];
 
@@ -39,78 +40,37 @@ fn ours_run(a: &mut Smp, b: &mut Smp, rng: &mut ChaCha20Rng) {
     assert_eq!(s2.event, Some(SmpEvent::Success));
 }
 
-struct LibPair {
-    a: LibOtr,
-    b: LibOtr,
-}
-
 const A: &str = "bench-smp-alice";
 const B: &str = "bench-smp-bob";
 
-fn wires(events: &[LEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            LEvent::Wire { data, .. } => Some(data.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn smp_events(events: &[LEvent]) -> Vec<i32> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            LEvent::Smp { event, .. } => Some(*event),
-            _ => None,
-        })
-        .collect()
-}
+/// Two libotr accounts, private with each other.
+struct LibPair(Relay<LibOtr, LibOtr>);
 
 impl LibPair {
     fn new() -> Self {
-        let mut a = LibOtr::with_cached_key(A, POLICY_MANUAL).unwrap();
-        let mut b = LibOtr::with_cached_key(B, POLICY_MANUAL).unwrap();
-        // AKE: relay until quiet.
-        let mut to_b = wires(&a.start(B));
-        while !to_b.is_empty() {
-            let mut to_a = Vec::new();
-            for m in to_b.drain(..) {
-                to_a.extend(wires(&b.receive(A, &m)));
-            }
-            for m in to_a {
-                to_b.extend(wires(&a.receive(B, &m)));
-            }
-        }
-        LibPair { a, b }
+        let a = LibOtr::with_cached_key(A, POLICY_MANUAL).unwrap();
+        let b = LibOtr::with_cached_key(B, POLICY_MANUAL).unwrap();
+        let mut pair = Relay::new(a, b).named(A, B);
+        pair.connect(Side::Alice);
+        LibPair(pair)
     }
 
     /// One full SMP run; panics unless both sides report success.
     fn run(&mut self) {
-        let (a, b) = (&mut self.a, &mut self.b);
-        let mut succ = 0;
-        let mut to_b = wires(&a.smp_start(B, None, &SECRET));
-        while !to_b.is_empty() {
-            let mut to_a = Vec::new();
-            for m in to_b.drain(..) {
-                let ev = b.receive(A, &m);
-                to_a.extend(wires(&ev));
-                for e in smp_events(&ev) {
-                    if e == SMPEVENT_ASK_FOR_SECRET {
-                        to_a.extend(wires(&b.smp_respond(A, &SECRET)));
-                    }
-                    succ += usize::from(e == SMPEVENT_SUCCESS);
-                }
-            }
-            for m in to_a {
-                let ev = a.receive(B, &m);
-                to_b.extend(wires(&ev));
-                succ += smp_events(&ev)
-                    .iter()
-                    .filter(|&&e| e == SMPEVENT_SUCCESS)
-                    .count();
-            }
-        }
+        let pair = &mut self.0;
+        pair.clear();
+        pair.act(Side::Alice, |a| a.smp_start(B, None, &SECRET));
+        let asked =
+            pair.events.bob.iter().any(
+                |e| matches!(e, LEvent::Smp { event, .. } if *event == SMPEVENT_ASK_FOR_SECRET),
+            );
+        assert!(asked, "libotr did not ask for the secret");
+        pair.act(Side::Bob, |b| b.smp_respond(A, &SECRET));
+        let succ = [&pair.events.alice, &pair.events.bob]
+            .into_iter()
+            .flatten()
+            .filter(|e| matches!(e, LEvent::Smp { event, .. } if *event == SMPEVENT_SUCCESS))
+            .count();
         assert_eq!(succ, 2, "libotr SMP did not succeed on both sides");
     }
 }

@@ -7,32 +7,19 @@
 //! with a key of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::mixed::{From, Mixed};
-use common::{alice_key, bob_key, decode_wire, encode_wire, engine, notices, Pair, Side};
 use libotr_harness::POLICY_DEFAULT;
 use otr::crypto::DsaPrivateKey;
 use otr::wire::encoded::{InstanceTag, MessageBody, MessageType};
 use otr::{ConversationState, Engine, Event, Notice, Policy};
-use rand_chacha::rand_core::SeedableRng;
+use testkit::{
+    alice_key, bob_key, decode_wire, encode_wire, engine, key, lines, notices, Mixed, Pair, Relay,
+    Side, ALICE_TAG, BOB_TAG,
+};
 
-const ALICE_TAG: u32 = 0x1000_0001;
-const BOB_TAG: u32 = 0x2000_0002;
 const MALLORY_TAG: u32 = 0x3000_0003;
 /// An instance tag the network made up.
 const FAKE_TAG: InstanceTag = InstanceTag(0x0BAD_0BAD);
 const PEER_ERROR: &str = "?OTR Error: You transmitted an unreadable encrypted message.";
-
-fn wires(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Wire { data, .. } => Some(data.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 /// The same OTR message under another sender instance tag (the tag is not covered by any
 /// signature or MAC of the key exchange).
@@ -44,7 +31,7 @@ fn retag(data: &str, sender: InstanceTag) -> String {
 
 /// Mallory's long-term key: hers, not Bob's.
 fn mallory_key() -> DsaPrivateKey {
-    DsaPrivateKey::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(66))
+    key(66)
 }
 
 /// Fails if two data messages share a keystream: for two messages with the same counter,
@@ -97,7 +84,7 @@ fn a_retagged_copy_of_the_key_exchange_never_reuses_keystream() {
     let mut bob = engine(bob_key(), BOB_TAG, Policy::OPPORTUNISTIC, 22);
     let mut sent_by_alice = Vec::new();
     let mut alice_do = |alice: &mut Engine, events: Vec<Event>| {
-        let w = wires(&events);
+        let w = lines(&events);
         sent_by_alice.extend(w.clone());
         let _ = alice;
         w
@@ -108,7 +95,7 @@ fn a_retagged_copy_of_the_key_exchange_never_reuses_keystream() {
         decode_wire(&commit[0]).receiver_instance,
         InstanceTag::UNKNOWN
     );
-    let dh_key = wires(&bob.receive("alice", &commit[0]));
+    let dh_key = lines(&bob.receive("alice", &commit[0]));
     let reveal = alice.receive("bob", &dh_key[0]);
     let reveal = alice_do(&mut alice, reveal);
     let copy = alice.receive("bob", &retag(&dh_key[0], FAKE_TAG));
@@ -117,7 +104,7 @@ fn a_retagged_copy_of_the_key_exchange_never_reuses_keystream() {
         copy.is_empty(),
         "answered a re-tagged copy of the D-H Key: {copy:?}"
     );
-    let signature = wires(&bob.receive("alice", &reveal[0]));
+    let signature = lines(&bob.receive("alice", &reveal[0]));
     let done = alice.receive("bob", &signature[0]);
     alice_do(&mut alice, done);
     assert_eq!(alice.state("bob"), ConversationState::Encrypted);
@@ -136,7 +123,7 @@ fn a_retagged_copy_of_the_key_exchange_never_reuses_keystream() {
     for w in alice_do(&mut alice, first) {
         let _ = bob.receive("alice", &w);
     }
-    for w in wires(&bob.send("alice", "ok")) {
+    for w in lines(&bob.send("alice", "ok")) {
         let out = alice.receive("bob", &w);
         alice_do(&mut alice, out);
     }
@@ -169,21 +156,21 @@ fn a_retagged_copy_of_the_key_exchange_never_reuses_keystream() {
 /// message, and Bob saw it a second time as `[resent] ...`.
 #[test]
 fn a_replay_to_libotr_never_makes_it_show_a_message_twice() {
-    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let mut m = Mixed::with_libotr(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
-    let q = m.ours_do(|e| e.send("bob", "the meeting is at six"));
+    let q = m.alice_do(|e| e.send("bob", "the meeting is at six"));
     let captured = q[0].1.clone();
     m.relay(q);
     // Bob answers: he read it (and used the key it announced).
-    let q = m.lib_do(|l| l.send("alice", "got it"));
+    let q = m.bob_do(|l| l.send("alice", "got it"));
     m.relay(q);
     m.clear();
     // The replay.
-    let q = m.lib_do(|l| l.receive("alice", &captured));
+    let q = m.bob_do(|l| l.receive("alice", &captured));
     m.relay(q);
-    let shown: Vec<String> = m.lib_shown().into_iter().map(|(t, _)| t).collect();
+    let shown: Vec<String> = m.bob_shown().into_iter().map(|(t, _)| t).collect();
     assert!(
         shown.iter().all(|t| !t.contains("the meeting is at six")),
         "Bob saw the message twice: {shown:?}"
@@ -191,30 +178,27 @@ fn a_replay_to_libotr_never_makes_it_show_a_message_twice() {
     assert!(m
         .wire
         .iter()
-        .any(|(f, d)| *f == From::Libotr && d.starts_with("?OTR Error:")));
+        .any(|(f, d)| *f == Side::Bob && d.starts_with("?OTR Error:")));
 }
 
 /// Item 2, forged: after Bob replied to Alice's message, the network injects an error.
 /// Alice must not resend what Bob showed he read.
 #[test]
 fn a_forged_error_after_the_peer_replied_resends_nothing() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     pair.act(Side::Alice, |e| e.send("bob", "I read you"));
     pair.act(Side::Bob, |e| e.send("alice", "and I you"));
     pair.clear_events();
     let q = pair.hold(Side::Bob, |_| Vec::new());
     pair.relay(q);
-    let events = pair.alice.receive("bob", PEER_ERROR);
-    let mut q = Vec::new();
-    pair.absorb(Side::Alice, events, &mut q);
-    pair.relay(q);
+    pair.act(Side::Alice, |e| e.receive("bob", PEER_ERROR));
     assert!(
         pair.shown(Side::Bob).is_empty(),
         "{:?}",
         pair.shown(Side::Bob)
     );
-    assert!(!notices(&pair.alice_events)
+    assert!(!notices(&pair.events.alice)
         .iter()
         .any(|n| matches!(n, Notice::Resent { .. })));
 }
@@ -222,16 +206,13 @@ fn a_forged_error_after_the_peer_replied_resends_nothing() {
 /// Item 2: a message the peer may have missed is resent once, not once per error.
 #[test]
 fn the_last_message_is_resent_at_most_once() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     let lost = pair.hold(Side::Alice, |e| e.send("bob", "lost on the way"));
     drop(lost);
     pair.clear_events();
     for _ in 0..3 {
-        let events = pair.alice.receive("bob", PEER_ERROR);
-        let mut q = Vec::new();
-        pair.absorb(Side::Alice, events, &mut q);
-        pair.relay(q);
+        pair.act(Side::Alice, |e| e.receive("bob", PEER_ERROR));
     }
     let resent: Vec<_> = pair
         .shown(Side::Bob)
@@ -245,21 +226,21 @@ fn the_last_message_is_resent_at_most_once() {
 /// would make the sender resend what we showed already), and is not shown again.
 #[test]
 fn a_replay_to_us_gets_no_error_reply() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     let q = pair.hold(Side::Alice, |e| e.send("bob", "once"));
     let captured = q[0].1.clone();
     pair.relay(q);
     pair.clear_events();
     let events = pair.bob.receive("alice", &captured);
-    assert!(wires(&events).is_empty(), "{events:?}");
+    assert!(lines(&events).is_empty(), "{events:?}");
     assert!(!events.iter().any(|e| matches!(e, Event::Message { .. })));
 }
 
 /// Alice and Bob in a private conversation; then Mallory, logged in as "bob" with her own
 /// key, completes a key exchange with Alice from another instance and writes first.
 fn with_impostor(trust_bob: bool) -> (Pair, Engine, Vec<Event>) {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     if trust_bob {
         pair.alice.set_trust("bob", true).unwrap();
@@ -267,21 +248,12 @@ fn with_impostor(trust_bob: bool) -> (Pair, Engine, Vec<Event>) {
     pair.act(Side::Bob, |e| e.send("alice", "hi, it's Bob"));
     pair.clear_events();
     let mut mallory = engine(mallory_key(), MALLORY_TAG, Policy::OPPORTUNISTIC, 33);
-    let mut alice_events = Vec::new();
-    let mut to_alice = wires(&mallory.start("alice").unwrap());
-    while !to_alice.is_empty() {
-        let mut to_mallory = Vec::new();
-        for w in to_alice.drain(..) {
-            let out = pair.alice.receive("bob", &w);
-            to_mallory.extend(wires(&out));
-            alice_events.extend(out.into_iter().filter(|e| !matches!(e, Event::Wire { .. })));
-        }
-        for w in to_mallory {
-            to_alice.extend(wires(&mallory.receive("alice", &w)));
-        }
-    }
+    // Mallory calls herself "bob"; Alice's events are kept, her replies go to Mallory.
+    let mut network = Relay::new(&mut pair.alice, &mut mallory).named("alice", "bob");
+    network.connect(Side::Bob);
+    let mut alice_events = network.take_events().alice;
     assert_eq!(mallory.state("alice"), ConversationState::Encrypted);
-    for w in wires(&mallory.send("alice", "it's me, Bob, on my phone")) {
+    for w in lines(&mallory.send("alice", "it's me, Bob, on my phone")) {
         alice_events.extend(pair.alice.receive("bob", &w));
     }
     (pair, mallory, alice_events)
@@ -310,7 +282,7 @@ fn an_impostor_instance_never_receives_what_the_user_types() {
         Some(bob_key().public().fingerprint())
     );
     let out = pair.alice.send("bob", "for Bob only");
-    for w in wires(&out) {
+    for w in lines(&out) {
         assert_eq!(decode_wire(&w).receiver_instance, InstanceTag(BOB_TAG));
         let read = mallory.receive("alice", &w);
         assert!(
@@ -319,9 +291,7 @@ fn an_impostor_instance_never_receives_what_the_user_types() {
         );
     }
     pair.clear_events();
-    let mut q = Vec::new();
-    pair.absorb(Side::Alice, out, &mut q);
-    pair.relay(q);
+    pair.act(Side::Alice, |_| out);
     assert_eq!(pair.shown(Side::Bob), [("for Bob only".to_owned(), true)]);
 }
 
@@ -345,7 +315,7 @@ fn a_switch_to_another_instance_is_announced_before_anything_goes_there() {
     );
     let out = pair.alice.send("bob", "to whoever wrote last");
     assert_eq!(
-        decode_wire(&wires(&out)[0]).receiver_instance,
+        decode_wire(&lines(&out)[0]).receiver_instance,
         InstanceTag(MALLORY_TAG)
     );
 }
@@ -353,7 +323,7 @@ fn a_switch_to_another_instance_is_announced_before_anything_goes_there() {
 /// Item 3: every message, SMP and extra-symmetric-key event names its session.
 #[test]
 fn events_name_the_session_they_came_from() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     pair.act(Side::Alice, |e| e.send("bob", "hello"));
     pair.act(Side::Alice, |e| {
@@ -364,7 +334,7 @@ fn events_name_the_session_they_came_from() {
     });
     let alice_fp = pair.alice.fingerprint();
     let mut seen = 0;
-    for e in pair.events(Side::Bob) {
+    for e in pair.events.of(Side::Bob) {
         let origin = match e {
             Event::Message { origin, .. } => origin.expect("encrypted"),
             Event::Smp { origin, .. } => origin.expect("in a session"),

@@ -2,11 +2,9 @@
 //! spec says, never a panic, and the session still works afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{decode_wire, encode_wire, hex, notices, Pair, Side, MODULUS_HEX};
 use otr::wire::encoded::{DhKey, EncodedMessage, InstanceTag, MessageBody};
 use otr::{AkeError, ConversationState, DataError, Event, Notice, Policy};
+use testkit::{decode_wire, encode_wire, notices, unhex, Pair, Side, MODULUS_HEX};
 
 /// What the receiver must do with a bad input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +106,7 @@ fn data_case(f: impl Fn(&mut otr::wire::encoded::DataMessage) + 'static) -> Make
 
 #[test]
 fn malformed_and_hostile_messages() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     use Expect::{Dropped, Malformed, Unreadable};
     let mut table: Vec<(String, Make, Expect)> = vec![
@@ -294,7 +292,7 @@ fn malformed_and_hostile_messages() {
 }
 
 fn dh_edge_values() -> Vec<(&'static str, Vec<u8>)> {
-    let p = hex(MODULUS_HEX);
+    let p = unhex(MODULUS_HEX);
     let mut p_minus_1 = p.clone();
     *p_minus_1.last_mut().unwrap() -= 1;
     vec![
@@ -310,7 +308,7 @@ fn dh_edge_values() -> Vec<(&'static str, Vec<u8>)> {
 #[test]
 fn bad_dh_values_in_the_key_exchange() {
     for (name, value) in dh_edge_values() {
-        let mut pair = Pair::new(Policy::MANUAL);
+        let mut pair = Pair::engines(Policy::MANUAL);
         // Bob initiates; a forged D-H Key with a bad g^y is rejected and Bob keeps waiting.
         let commit = pair.hold(Side::Bob, |e| e.receive("alice", "?OTRv3?"));
         let real_key = pair.hold(Side::Alice, |e| e.receive("bob", &commit[0].1));
@@ -343,7 +341,7 @@ fn bad_dh_values_in_the_key_exchange() {
 
 #[test]
 fn garbage_never_panics() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     let inputs = [
         "",
@@ -379,7 +377,7 @@ fn garbage_never_panics() {
 /// from another instance must not cut the established session off from its own instance.
 #[test]
 fn commit_from_another_instance_does_not_hijack_the_session() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     let commit = pair.hold(Side::Bob, |e| e.receive("alice", "?OTRv3?"));
     let mut stranger = decode_wire(&commit[0].1);

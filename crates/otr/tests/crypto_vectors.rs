@@ -5,22 +5,11 @@
 use otr::crypto::sym::sha1;
 use otr::crypto::{DhKeyPair, DhPublicKey, DsaPrivateKey, DsaPublicKey, DsaSignature, Fingerprint};
 use rand_chacha::rand_core::SeedableRng;
+use testkit::{hex, unhex};
 
 fn vector(name: &str) -> String {
     let path = format!("{}/tests/vectors/crypto/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    assert_eq!(s.len() % 2, 0, "odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// `key value...` lines, comments skipped; repeated keys keep their order.

@@ -4,12 +4,10 @@
 //! dropped unrevealed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{decode_wire, Pair, Side};
 use otr::crypto::sym::hmac_sha1;
 use otr::wire::encoded::{EncodedMessage, MessageBody};
 use otr::Policy;
+use testkit::{decode_wire, Pair, Side};
 
 /// The data messages `side` put on the wire (from index `from` on).
 fn data_messages(pair: &Pair, side: Side, range: core::ops::Range<usize>) -> Vec<EncodedMessage> {
@@ -49,7 +47,7 @@ fn forgeable(message: &EncodedMessage, keys: &[[u8; 20]]) -> bool {
 
 #[test]
 fn mac_keys_of_a_replaced_session_are_revealed() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     let start = pair.wire.len();
     for text in ["one", "two", "three"] {
@@ -73,7 +71,7 @@ fn mac_keys_of_a_replaced_session_are_revealed() {
 
 #[test]
 fn ending_a_session_reveals_the_mac_keys_that_verified_messages() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     let start = pair.wire.len();
     pair.act(Side::Alice, |e| e.send("bob", "one"));

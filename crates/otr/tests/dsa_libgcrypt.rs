@@ -6,11 +6,10 @@
 //! both; degenerate keys are refused by us whatever libgcrypt makes of them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::weak::{be20, forge, weak_keys};
+mod weak;
+
 use libotr_harness::dsa;
 use libotr_harness::userstate::UserState;
 use num_bigint::BigUint;
@@ -20,6 +19,8 @@ use otr::wire::pubkey::read_pubkey;
 use otr::wire::Reader;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use testkit::unhex;
+use weak::{be20, forge, weak_keys};
 
 const VECTOR_ACCOUNT: &str = "alice@example.org";
 const VECTOR_PROTOCOL: &str = "prpl-jabber";
@@ -34,7 +35,7 @@ fn our_copy_of_the_libotr_key() -> DsaPrivateKey {
     let c = |name: &str| {
         let start = s.find(&format!("({name} #")).unwrap() + name.len() + 3;
         let end = start + s[start..].find('#').unwrap();
-        common::weak::unhex(&s[start..end])
+        unhex(&s[start..end])
     };
     DsaPrivateKey::from_components(&c("p"), &c("q"), &c("g"), &c("y"), &c("x")).unwrap()
 }
@@ -126,7 +127,7 @@ fn libgcrypt_signs_we_verify() {
 #[test]
 fn we_sign_libgcrypt_verifies() {
     let libotr_key = our_copy_of_the_libotr_key();
-    let our_key = DsaPrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(5));
+    let our_key = testkit::key(5);
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     for key in [&libotr_key, &our_key] {
         let pk = key.public();

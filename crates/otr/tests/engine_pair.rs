@@ -2,13 +2,11 @@
 //! MAC-key reveals, refresh without a plaintext window, finishing, held messages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{decode_wire, Pair, Side};
 use otr::crypto::sym::hmac_sha1;
 use otr::wire::encoded::MessageBody;
 use otr::{ConversationState, Event, NotSent, Notice, Policy};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
+use testkit::{decode_wire, Pair, Side};
 
 fn assert_encrypted(pair: &Pair) {
     assert_eq!(pair.alice.state("bob"), ConversationState::Encrypted);
@@ -26,7 +24,7 @@ fn assert_encrypted(pair: &Pair) {
 #[test]
 fn key_exchange_started_by_either_side() {
     for side in [Side::Alice, Side::Bob] {
-        let mut pair = Pair::new(Policy::MANUAL);
+        let mut pair = Pair::engines(Policy::MANUAL);
         pair.connect(side);
         assert_encrypted(&pair);
         // One query, D-H Commit, D-H Key, Reveal Signature, Signature.
@@ -36,7 +34,7 @@ fn key_exchange_started_by_either_side() {
         assert_eq!(a.bytes(), b.bytes());
         assert_eq!(a.to_string(), b.to_string());
         assert_ne!(a.bold_half(), b.bold_half());
-        assert!(pair.alice_events.iter().any(|e| matches!(
+        assert!(pair.events.alice.iter().any(|e| matches!(
             e,
             Event::State {
                 state: ConversationState::Encrypted,
@@ -49,7 +47,7 @@ fn key_exchange_started_by_either_side() {
 
 #[test]
 fn simultaneous_commits_resolve() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     let mut queue = pair.hold(Side::Alice, |e| e.receive("bob", "?OTRv3?"));
     queue.extend(pair.hold(Side::Bob, |e| e.receive("alice", "?OTRv3?")));
     pair.relay(queue);
@@ -58,7 +56,7 @@ fn simultaneous_commits_resolve() {
 
 #[test]
 fn repeated_commit_gets_the_same_dh_key() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     let commit = pair.hold(Side::Alice, |e| e.receive("bob", "?OTRv3?"));
     let first = pair.hold(Side::Bob, |e| e.receive("alice", &commit[0].1));
     let second = pair.hold(Side::Bob, |e| e.receive("alice", &commit[0].1));
@@ -93,7 +91,7 @@ fn random_text(rng: &mut impl RngCore, max: usize) -> String {
 
 #[test]
 fn a_thousand_messages_alternating_and_in_bursts() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     pair.clear_events();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
@@ -157,9 +155,10 @@ fn a_thousand_messages_alternating_and_in_bursts() {
     assert_eq!(bob_got, sent.0);
     assert_eq!(alice_got, sent.1);
     assert!(pair
-        .alice_events
+        .events
+        .alice
         .iter()
-        .chain(&pair.bob_events)
+        .chain(&pair.events.bob)
         .all(|e| !matches!(e, Event::Notice { .. })));
     for (_, data) in &pair.wire {
         assert!(data.starts_with("?OTR"), "plaintext on the wire: {data}");
@@ -204,7 +203,7 @@ fn check_reveals(pair: &Pair) {
 
 #[test]
 fn refresh_keeps_the_session_private() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     pair.act(Side::Alice, |e| e.send("bob", "before"));
     let old_fp = pair.bob.peer_fingerprint("alice");
@@ -232,7 +231,7 @@ fn refresh_keeps_the_session_private() {
 
 #[test]
 fn finish_and_finished_state() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Bob);
     pair.act(Side::Alice, |e| e.finish("bob"));
     assert_eq!(pair.alice.state("bob"), ConversationState::Plaintext);
@@ -241,7 +240,7 @@ fn finish_and_finished_state() {
     let out = pair.hold(Side::Bob, |e| e.send("alice", "are you there?"));
     assert!(out.is_empty(), "nothing may be sent in the finished state");
     assert!(matches!(
-        pair.bob_events.as_slice(),
+        pair.events.bob.as_slice(),
         [Event::Notice {
             notice: Notice::NotSent(NotSent::PeerFinished),
             ..
@@ -256,7 +255,7 @@ fn finish_and_finished_state() {
 
 #[test]
 fn require_encryption_holds_the_first_message() {
-    let mut pair = Pair::with_policies(Policy::ALWAYS, Policy::MANUAL);
+    let mut pair = Pair::engines_with(Policy::ALWAYS, Policy::MANUAL);
     pair.act(Side::Alice, |e| e.send("bob", "secret first words"));
     assert_encrypted(&pair);
     assert_eq!(
@@ -268,7 +267,7 @@ fn require_encryption_holds_the_first_message() {
 
 #[test]
 fn opportunistic_whitespace_tag_starts_otr() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.act(Side::Alice, |e| e.send("bob", "hello"));
     assert_eq!(pair.shown(Side::Bob), [("hello".to_owned(), false)]);
     assert_encrypted(&pair);
@@ -276,7 +275,7 @@ fn opportunistic_whitespace_tag_starts_otr() {
 
 #[test]
 fn plaintext_during_a_session_is_flagged() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     pair.clear_events();
     let events = pair.bob.receive("alice", "sneaky plaintext");
@@ -297,7 +296,7 @@ fn plaintext_during_a_session_is_flagged() {
 
 #[test]
 fn plaintext_lines_are_split_and_clean() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     let out = pair.hold(Side::Alice, |e| e.send("bob", "one\r\ntwo\nthree\0four"));
     let lines: Vec<&str> = out.iter().map(|(_, d)| d.as_str()).collect();
     assert_eq!(lines, ["one", "two", "threefour"]);
@@ -314,7 +313,7 @@ fn plaintext_lines_are_split_and_clean() {
 
 #[test]
 fn a_query_in_a_channel_never_starts_a_key_exchange() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     for text in [
         "?OTRv23?",
         "?OTRv3? let's talk",

@@ -12,6 +12,7 @@ use otr::wire::encoded::{InstanceTag, ProtocolVersion};
 use otr::wire::text::{armour, classify, Fragment, IncomingText};
 use proptest::prelude::*;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
+use testkit::{lines, Relay, Side};
 
 const OURS: InstanceTag = InstanceTag(0x1234_5678);
 const THEIRS: InstanceTag = InstanceTag(0x0abc_def0);
@@ -260,35 +261,23 @@ fn round_trip_non_ascii_never_splits_a_character() {
 // ---------------------------------------------------------------------------------------
 // Sending and receiving against libotr
 
-/// Relays everything between two libotr accounts until quiet; returns every wire string
-/// each side sent, in order (a's, b's).
-fn relay(a: &mut LibOtr, b: &mut LibOtr, first_from_a: Vec<LEvent>) -> (Vec<String>, Vec<String>) {
-    let (an, bn) = (a.account().to_owned(), b.account().to_owned());
-    let wires = |evs: Vec<LEvent>| -> Vec<String> {
-        evs.into_iter()
-            .filter_map(|e| match e {
-                LEvent::Wire { data, .. } => Some(data),
-                _ => None,
-            })
-            .collect()
-    };
-    let (mut sent_a, mut sent_b) = (Vec::new(), Vec::new());
-    let mut to_b = wires(first_from_a);
-    let mut to_a = Vec::new();
-    let mut rounds = 0;
-    while !to_a.is_empty() || !to_b.is_empty() {
-        rounds += 1;
-        assert!(rounds < 100, "relay does not settle");
-        for m in std::mem::take(&mut to_b) {
-            to_a.extend(wires(b.receive(&an, &m)));
-            sent_a.push(m);
-        }
-        for m in std::mem::take(&mut to_a) {
-            to_b.extend(wires(a.receive(&bn, &m)));
-            sent_b.push(m);
-        }
-    }
-    (sent_a, sent_b)
+/// Two libotr accounts fragmenting to `max` bytes (0: not at all), private with each other
+/// (`a` started); returns them and every wire string each sent, in order (a's, b's).
+fn private_libotr(
+    (a, b): (&str, &str),
+    policy: u32,
+    max: usize,
+) -> (LibOtr, LibOtr, Vec<String>, Vec<String>) {
+    let mut pair = Relay::new(
+        LibOtr::with_cached_key(a, policy).unwrap(),
+        LibOtr::with_cached_key(b, policy).unwrap(),
+    )
+    .named(a, b);
+    pair.alice.set_max_message_size(max);
+    pair.bob.set_max_message_size(max);
+    pair.connect(Side::Alice);
+    let (sent_a, sent_b) = (pair.sent_by(Side::Alice), pair.sent_by(Side::Bob));
+    (pair.alice, pair.bob, sent_a, sent_b)
 }
 
 /// Takes libotr's fragment strings of one message, reassembles them with our Reassembler
@@ -330,10 +319,7 @@ fn fragment_groups(wires: &[String]) -> Vec<Vec<String>> {
 
 #[test]
 fn libotr_v3_fragments_match_ours_byte_for_byte() {
-    let mut a = LibOtr::with_cached_key("alice@frag", POLICY_MANUAL).unwrap();
-    let mut b = LibOtr::with_cached_key("bob@frag", POLICY_MANUAL).unwrap();
-    let q = a.start("bob@frag");
-    relay(&mut a, &mut b, q);
+    let (mut a, mut b, _, _) = private_libotr(("alice@frag", "bob@frag"), POLICY_MANUAL, 0);
     assert_eq!(a.msgstate("bob@frag"), MsgState::Encrypted);
     assert_eq!(b.msgstate("alice@frag"), MsgState::Encrypted);
 
@@ -349,13 +335,7 @@ fn libotr_v3_fragments_match_ours_byte_for_byte() {
             .map(|i| char::from(b'a' + (i % 26) as u8))
             .collect();
         let out = a.send("bob@frag", &text);
-        let frags: Vec<String> = out
-            .iter()
-            .filter_map(|e| match e {
-                LEvent::Wire { data, .. } => Some(data.clone()),
-                _ => None,
-            })
-            .collect();
+        let frags = lines(&out);
         // libotr's instance tags are in the header: ours must be the same
         let f1 = parse(&frags[0]);
         assert_eq!(
@@ -379,20 +359,11 @@ fn libotr_v3_fragments_match_ours_byte_for_byte() {
 
 #[test]
 fn libotr_v2_fragments_match_ours_byte_for_byte() {
-    let mut a = LibOtr::with_cached_key("alice@frag2", POLICY_ALLOW_V2).unwrap();
-    let mut b = LibOtr::with_cached_key("bob@frag2", POLICY_ALLOW_V2).unwrap();
-    let q = a.start("bob@frag2");
-    relay(&mut a, &mut b, q);
+    let (mut a, _b, _, _) = private_libotr(("alice@frag2", "bob@frag2"), POLICY_ALLOW_V2, 0);
     assert_eq!(a.msgstate("bob@frag2"), MsgState::Encrypted);
     a.set_max_message_size(200);
     let out = a.send("bob@frag2", &"v2 fragments ".repeat(100));
-    let frags: Vec<String> = out
-        .iter()
-        .filter_map(|e| match e {
-            LEvent::Wire { data, .. } => Some(data.clone()),
-            _ => None,
-        })
-        .collect();
+    let frags = lines(&out);
     assert!(frags[0].starts_with("?OTR,00001,"), "{frags:?}");
     check_against_libotr(&frags, 200, ProtocolVersion::V2);
 }
@@ -403,12 +374,8 @@ fn libotr_fragmented_data_messages_after_fragmented_ake() {
     // Signature, Signature; the D-H Commit with receiver instance 0). Every group must
     // reassemble with our Reassembler into an encoded message that our fragment() splits
     // back into libotr's exact strings.
-    let mut a = LibOtr::with_cached_key("alice@frag3", POLICY_MANUAL).unwrap();
-    let mut b = LibOtr::with_cached_key("bob@frag3", POLICY_MANUAL).unwrap();
-    a.set_max_message_size(300);
-    b.set_max_message_size(300);
-    let q = a.start("bob@frag3");
-    let (sent_a, sent_b) = relay(&mut a, &mut b, q);
+    let (a, mut b, sent_a, sent_b) =
+        private_libotr(("alice@frag3", "bob@frag3"), POLICY_MANUAL, 300);
     assert_eq!(a.msgstate("bob@frag3"), MsgState::Encrypted);
     let mut groups = 0;
     for wires in [&sent_a, &sent_b] {
@@ -428,13 +395,7 @@ fn libotr_fragmented_data_messages_after_fragmented_ake() {
     }
     assert_eq!(groups, 3);
     let out = b.send("alice@frag3", &"pong ".repeat(300));
-    let frags: Vec<String> = out
-        .iter()
-        .filter_map(|e| match e {
-            LEvent::Wire { data, .. } => Some(data.clone()),
-            _ => None,
-        })
-        .collect();
+    let frags = lines(&out);
     check_against_libotr(&frags, 300, ProtocolVersion::V3);
 }
 

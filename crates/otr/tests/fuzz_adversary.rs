@@ -7,29 +7,18 @@
 #[path = "../../../fuzz/adversary.rs"]
 mod adversary;
 
-use std::path::PathBuf;
+use testkit::{corpus_dir, replay_corpus};
 
 #[test]
 fn corpus_engine_adversary() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/engine_adversary");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            let data = std::fs::read(&path).unwrap();
-            let result = std::panic::catch_unwind(|| adversary::engine_adversary(&data));
-            assert!(result.is_ok(), "check failed on {}", path.display());
-            n += 1;
-        }
-    }
-    assert!(n > 0, "empty corpus");
+    replay_corpus("engine_adversary", adversary::engine_adversary);
 }
 
 /// The seeds do what their names say: they reach private conversations and show text, so
 /// the fuzzer starts from deep states, not from the front door.
 #[test]
 fn seeds_reach_private_conversations() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/engine_adversary");
+    let dir = corpus_dir("engine_adversary");
     for name in [
         "seed_honest_smp",
         "seed_impostor",

@@ -5,28 +5,7 @@
 #[path = "../../../fuzz/checks.rs"]
 mod checks;
 
-use std::path::PathBuf;
-
-fn replay(target: &str, check: fn(&[u8])) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            let data = std::fs::read(&path).unwrap();
-            let result = std::panic::catch_unwind(|| check(&data));
-            assert!(
-                result.is_ok(),
-                "{target}: check failed on {}",
-                path.display()
-            );
-            n += 1;
-        }
-    }
-    assert!(n > 0, "empty corpus for {target}");
-}
+use testkit::replay_corpus as replay;
 
 #[test]
 fn corpus_classify_text() {

@@ -3,38 +3,36 @@
 //! relay, and libotr's own toolkit (`otr_parse`) reads what we put on the wire.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::mixed::{From, Mixed, OUR_TAG};
-use common::{alice_key, decode_wire, engine};
 use libotr_harness::{Event as LEvent, LibOtr, MsgState, POLICY_DEFAULT, POLICY_MANUAL};
 use otr::crypto::sym::hmac_sha1;
 use otr::wire::encoded::MessageBody;
 use otr::wire::text::{classify, IncomingText};
 use otr::{ConversationState, DataError, Engine, Event, NotSent, Notice, Policy, Time};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
+use testkit::{alice_key, decode_wire, engine, hex, Mixed, Side, OUR_TAG};
 
 #[test]
 fn key_exchange_started_by_us() {
-    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let mut m = Mixed::with_libotr(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     assert!(m
-        .lib_events
+        .events
+        .bob
         .iter()
         .any(|e| matches!(e, LEvent::GoneSecure { .. })));
 }
 
 #[test]
 fn key_exchange_started_by_libotr() {
-    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
+    let mut m = Mixed::with_libotr(Policy::MANUAL, POLICY_MANUAL);
     // libotr's query carries an HTML explanation after "?OTRv23?".
-    let q = m.lib_do(|l| l.start("alice"));
+    let q = m.bob_do(|l| l.start("alice"));
     assert!(q[0].1.starts_with("?OTRv23?"));
     m.relay(q);
     m.assert_private();
@@ -42,10 +40,10 @@ fn key_exchange_started_by_libotr() {
 
 #[test]
 fn whitespace_tag_from_libotr_starts_the_exchange() {
-    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
-    let q = m.lib_do(|l| l.send("alice", "hello from libotr"));
+    let mut m = Mixed::with_libotr(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let q = m.bob_do(|l| l.send("alice", "hello from libotr"));
     m.relay(q);
-    assert_eq!(m.ours_shown(), [("hello from libotr".to_owned(), false)]);
+    assert_eq!(m.alice_shown(), [("hello from libotr".to_owned(), false)]);
     m.assert_private();
 }
 
@@ -97,10 +95,10 @@ fn converse(m: &mut Mixed, rng: &mut impl RngCore, count: usize) -> (Vec<String>
                 };
                 let text = random_text(rng, max);
                 if ours_turn {
-                    queue.extend(m.ours_do(|e| e.send("bob", &text)));
+                    queue.extend(m.alice_do(|e| e.send("bob", &text)));
                     sent.0.push(text);
                 } else {
-                    queue.extend(m.lib_do(|l| l.send("alice", &text)));
+                    queue.extend(m.bob_do(|l| l.send("alice", &text)));
                     sent.1.push(text);
                 }
                 n += 1;
@@ -116,7 +114,7 @@ fn converse(m: &mut Mixed, rng: &mut impl RngCore, count: usize) -> (Vec<String>
 
 fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
     let lib_got: Vec<String> = m
-        .lib_shown()
+        .bob_shown()
         .into_iter()
         .map(|(t, enc)| {
             assert!(enc, "libotr got plaintext: {t}");
@@ -124,7 +122,7 @@ fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
         })
         .collect();
     let ours_got: Vec<String> = m
-        .ours_shown()
+        .alice_shown()
         .into_iter()
         .map(|(t, enc)| {
             assert!(enc, "we got plaintext: {t}");
@@ -141,11 +139,12 @@ fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
         "we did not receive exactly what libotr sent"
     );
     assert!(
-        !m.ours_events
+        !m.events
+            .alice
             .iter()
             .any(|e| matches!(e, Event::Notice { .. })),
         "{:?}",
-        m.ours_events
+        m.events.alice
     );
     for (_, data) in &m.wire {
         assert!(
@@ -160,8 +159,8 @@ fn assert_delivered(m: &Mixed, sent: &(Vec<String>, Vec<String>)) {
 
 #[test]
 fn over_a_thousand_messages_both_ways_with_rotation() {
-    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let mut m = Mixed::with_libotr(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -176,7 +175,7 @@ fn over_a_thousand_messages_both_ways_with_rotation() {
 /// the other side (the receiving key of a key set it forgot), none is revealed twice, and
 /// both reveal at the same pace: this is what makes the transcript forgeable.
 fn check_reveals(m: &Mixed) {
-    let mut earlier: Vec<(From, Vec<u8>, [u8; 20])> = Vec::new();
+    let mut earlier: Vec<(Side, Vec<u8>, [u8; 20])> = Vec::new();
     let mut revealed = (HashSet::new(), HashSet::new());
     for (from, data) in &m.wire {
         let Ok(IncomingText::Encoded(_)) = classify(data) else {
@@ -194,8 +193,8 @@ fn check_reveals(m: &Mixed) {
                 "{from:?} revealed a MAC key that verifies no earlier message of the other side"
             );
             let fresh = match from {
-                From::Ours => revealed.0.insert(key.to_vec()),
-                From::Libotr => revealed.1.insert(key.to_vec()),
+                Side::Alice => revealed.0.insert(key.to_vec()),
+                Side::Bob => revealed.1.insert(key.to_vec()),
             };
             assert!(fresh, "{from:?} revealed a MAC key twice");
         }
@@ -214,15 +213,15 @@ fn check_reveals(m: &Mixed) {
 
 #[test]
 fn otr_parse_reads_our_data_messages() {
-    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let mut m = Mixed::with_libotr(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
     converse(&mut m, &mut rng, 40);
     let ours: Vec<&String> = m
         .wire
         .iter()
-        .filter(|(f, d)| *f == From::Ours && d.starts_with("?OTR:AAMD"))
+        .filter(|(f, d)| *f == Side::Alice && d.starts_with("?OTR:AAMD"))
         .map(|(_, d)| d)
         .collect();
     assert!(ours.len() > 10);
@@ -255,52 +254,48 @@ fn otr_parse_reads_our_data_messages() {
         assert_eq!(field("Sender keyid:"), d.sender_keyid.to_string());
         assert_eq!(field("Rcpt keyid:"), d.recipient_keyid.to_string());
         assert_eq!(field("Sender instance:"), OUR_TAG.to_string());
-        assert_eq!(field("MAC:"), hexs(&d.mac));
-        assert_eq!(field("Counter:"), hexs(&d.ctr));
+        assert_eq!(field("MAC:"), hex(&d.mac));
+        assert_eq!(field("Counter:"), hex(&d.ctr));
         let keys: Vec<String> = block
             .lines()
             .filter_map(|l| l.trim().strip_prefix("Key "))
             .map(|l| l.split(": ").nth(1).unwrap().to_owned())
             .collect();
-        let ours_keys: Vec<String> = d.old_mac_keys.chunks(20).map(hexs).collect();
+        let ours_keys: Vec<String> = d.old_mac_keys.chunks(20).map(hex).collect();
         assert_eq!(keys, ours_keys);
     }
 }
 
-fn hexs(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 #[test]
 fn disconnect_and_restart_both_ways() {
-    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let mut m = Mixed::with_libotr(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.clear();
     let sent = converse(&mut m, &mut rng, 30);
     assert_delivered(&m, &sent);
 
     // libotr ends the conversation: we are Finished and refuse to send.
-    let q = m.lib_do(|l| l.finish("alice"));
+    let q = m.bob_do(|l| l.finish("alice"));
     m.relay(q);
-    assert_eq!(m.ours.state("bob"), ConversationState::Finished);
+    assert_eq!(m.alice.state("bob"), ConversationState::Finished);
     m.clear();
-    let q = m.ours_do(|e| e.send("bob", "into the void"));
+    let q = m.alice_do(|e| e.send("bob", "into the void"));
     assert!(q.is_empty());
-    assert!(m.ours_events.iter().any(|e| matches!(
+    assert!(m.events.alice.iter().any(|e| matches!(
         e,
         Event::Notice {
             notice: Notice::NotSent(NotSent::PeerFinished),
             ..
         }
     )));
-    let q = m.ours_do(|e| e.finish("bob"));
+    let q = m.alice_do(|e| e.finish("bob"));
     m.relay(q);
-    assert_eq!(m.ours.state("bob"), ConversationState::Plaintext);
+    assert_eq!(m.alice.state("bob"), ConversationState::Plaintext);
 
     // Restart from libotr's side.
-    let q = m.lib_do(|l| l.start("alice"));
+    let q = m.bob_do(|l| l.start("alice"));
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -308,12 +303,12 @@ fn disconnect_and_restart_both_ways() {
     assert_delivered(&m, &sent);
 
     // We end it: libotr is Finished. Then we restart.
-    let q = m.ours_do(|e| e.finish("bob"));
+    let q = m.alice_do(|e| e.finish("bob"));
     m.relay(q);
-    assert_eq!(m.lib.msgstate("alice"), MsgState::Finished);
-    let q = m.lib_do(|l| l.finish("alice"));
+    assert_eq!(m.bob.msgstate("alice"), MsgState::Finished);
+    let q = m.bob_do(|l| l.finish("alice"));
     m.relay(q);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -323,24 +318,24 @@ fn disconnect_and_restart_both_ways() {
 
 #[test]
 fn refresh_with_libotr_never_sends_plaintext() {
-    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let mut m = Mixed::with_libotr(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.clear();
     // We refresh; our messages written during the exchange stay encrypted.
-    let query = m.ours_do(|e| e.start("bob").unwrap());
-    let commit = m.lib_do(|l| l.receive("alice", &query[0].1));
-    let during = m.ours_do(|e| e.send("bob", "written during the refresh"));
+    let query = m.alice_do(|e| e.start("bob").unwrap());
+    let commit = m.bob_do(|l| l.receive("alice", &query[0].1));
+    let during = m.alice_do(|e| e.send("bob", "written during the refresh"));
     assert!(during[0].1.starts_with("?OTR:AAMD"));
     // In order, as a network delivers them: our data message was sent before our reply
     // to libotr's D-H Commit.
     m.relay(during);
     m.relay(commit);
     m.assert_private();
-    let q = m.ours_do(|e| e.send("bob", "after the refresh"));
+    let q = m.alice_do(|e| e.send("bob", "after the refresh"));
     m.relay(q);
     let texts: Vec<String> = m
-        .lib_shown()
+        .bob_shown()
         .into_iter()
         .map(|(t, enc)| {
             assert!(enc);
@@ -352,18 +347,18 @@ fn refresh_with_libotr_never_sends_plaintext() {
 
 #[test]
 fn our_restart_mid_conversation_recovers() {
-    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let mut m = Mixed::with_libotr(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     converse(&mut m, &mut rng, 20);
     // We restart (same key and instance tag, all session state lost).
-    m.ours = engine(alice_key(), OUR_TAG, Policy::OPPORTUNISTIC, 1234);
+    m.alice = engine(alice_key(), OUR_TAG, Policy::OPPORTUNISTIC, 1234);
     m.clear();
-    let q = m.lib_do(|l| l.send("alice", "lost in the restart"));
+    let q = m.bob_do(|l| l.send("alice", "lost in the restart"));
     m.relay(q);
     // We could not read it, said so, and the error made libotr start a new exchange.
-    assert!(m.ours_events.iter().any(|e| matches!(
+    assert!(m.events.alice.iter().any(|e| matches!(
         e,
         Event::Notice {
             notice: Notice::Unreadable(DataError::NoSession),
@@ -378,30 +373,30 @@ fn our_restart_mid_conversation_recovers() {
 
 #[test]
 fn libotr_restart_mid_conversation_recovers() {
-    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    let mut m = Mixed::with_libotr(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     converse(&mut m, &mut rng, 20);
     // libotr restarts on the same files: same key, same instance tag, no session.
-    let restarted = LibOtr::new("bob", m.lib.dir(), POLICY_DEFAULT).unwrap();
-    assert_eq!(restarted.instance_tag(), m.lib.instance_tag());
-    let _old = std::mem::replace(&mut m.lib, restarted); // owns the directory until the end
+    let restarted = LibOtr::new("bob", m.bob.dir(), POLICY_DEFAULT).unwrap();
+    assert_eq!(restarted.instance_tag(), m.bob.instance_tag());
+    let _old = std::mem::replace(&mut m.bob, restarted); // owns the directory until the end
     m.clear();
     // libotr 4.1 answers a data message it cannot read with nothing at all (it might be for
     // another version-2 instance), so the message is lost and only libotr's user is told.
-    let q = m.ours_do(|e| e.send("bob", "lost in libotr's restart"));
+    let q = m.alice_do(|e| e.send("bob", "lost in libotr's restart"));
     m.relay(q);
-    assert!(m.lib_shown().is_empty());
+    assert!(m.bob_shown().is_empty());
     // When libotr's user writes, it goes out in plaintext with a whitespace tag: we show it
     // flagged as unencrypted, and the tag makes us start a new key exchange.
-    let q = m.lib_do(|l| l.send("alice", "did you say something?"));
+    let q = m.bob_do(|l| l.send("alice", "did you say something?"));
     m.relay(q);
     assert_eq!(
-        m.ours_shown(),
+        m.alice_shown(),
         [("did you say something?".to_owned(), false)]
     );
-    assert!(m.ours_events.iter().any(|e| matches!(
+    assert!(m.events.alice.iter().any(|e| matches!(
         e,
         Event::Notice {
             notice: Notice::Unencrypted,
@@ -416,18 +411,18 @@ fn libotr_restart_mid_conversation_recovers() {
 
 #[test]
 fn fragments_both_ways_at_400_bytes() {
-    let mut m = Mixed::new(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
-    m.ours.set_default_max_message_size(400);
-    m.lib.set_max_message_size(400);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let mut m = Mixed::with_libotr(Policy::OPPORTUNISTIC, POLICY_DEFAULT);
+    m.alice.set_default_max_message_size(400);
+    m.bob.set_max_message_size(400);
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(400);
     let sent = converse(&mut m, &mut rng, 150);
     // Fragments are not plaintext but do not start with "?OTR:": check them here.
-    let lib_got: Vec<String> = m.lib_shown().into_iter().map(|(t, _)| t).collect();
-    let ours_got: Vec<String> = m.ours_shown().into_iter().map(|(t, _)| t).collect();
+    let lib_got: Vec<String> = m.bob_shown().into_iter().map(|(t, _)| t).collect();
+    let ours_got: Vec<String> = m.alice_shown().into_iter().map(|(t, _)| t).collect();
     assert_eq!(lib_got, sent.0);
     assert_eq!(ours_got, sent.1);
     let mut fragments = (0, 0);
@@ -435,8 +430,8 @@ fn fragments_both_ways_at_400_bytes() {
         assert!(data.len() <= 400, "{from:?} sent {} bytes", data.len());
         if data.starts_with("?OTR|") {
             match from {
-                From::Ours => fragments.0 += 1,
-                From::Libotr => fragments.1 += 1,
+                Side::Alice => fragments.0 += 1,
+                Side::Bob => fragments.1 += 1,
             }
         }
     }
@@ -444,7 +439,8 @@ fn fragments_both_ways_at_400_bytes() {
 }
 
 fn our_smp_results(m: &Mixed) -> Vec<(otr::SmpResult, Option<String>)> {
-    m.ours_events
+    m.events
+        .alice
         .iter()
         .filter_map(|e| match e {
             Event::Smp {
@@ -457,7 +453,8 @@ fn our_smp_results(m: &Mixed) -> Vec<(otr::SmpResult, Option<String>)> {
 
 /// libotr's SMP events of interest (not the progress-only ones), as (code, question).
 fn lib_smp_events(m: &Mixed) -> Vec<(i32, Option<String>)> {
-    m.lib_events
+    m.events
+        .bob
         .iter()
         .filter_map(|e| match e {
             LEvent::Smp {
@@ -479,8 +476,8 @@ fn lib_smp_events(m: &Mixed) -> Vec<(i32, Option<String>)> {
 }
 
 fn private_pair() -> Mixed {
-    let mut m = Mixed::new(Policy::MANUAL, POLICY_MANUAL);
-    let q = m.ours_do(|e| e.start("bob").unwrap());
+    let mut m = Mixed::with_libotr(Policy::MANUAL, POLICY_MANUAL);
+    let q = m.alice_do(|e| e.start("bob").unwrap());
     m.relay(q);
     m.assert_private();
     m.clear();
@@ -500,7 +497,7 @@ fn smp_started_by_us_against_libotr() {
         (Some("Where did we meet?"), "Lisbon", "Porto", false),
     ] {
         let mut m = private_pair();
-        let q = m.ours_do(|e| e.smp_start("bob", ours.as_bytes(), question).unwrap());
+        let q = m.alice_do(|e| e.smp_start("bob", ours.as_bytes(), question).unwrap());
         m.relay(q);
         let asked = if question.is_some() {
             SMPEVENT_ASK_FOR_ANSWER
@@ -508,7 +505,7 @@ fn smp_started_by_us_against_libotr() {
             SMPEVENT_ASK_FOR_SECRET
         };
         assert_eq!(lib_smp_events(&m), [(asked, question.map(str::to_owned))]);
-        let q = m.lib_do(|l| l.smp_respond("alice", theirs.as_bytes()));
+        let q = m.bob_do(|l| l.smp_respond("alice", theirs.as_bytes()));
         m.relay(q);
         let (ours_result, lib_result) = if ok {
             (SmpResult::Success, SMPEVENT_SUCCESS)
@@ -523,7 +520,8 @@ fn smp_started_by_us_against_libotr() {
         assert_eq!(lib_smp_events(&m)[1].0, lib_result);
         // Success makes us trust libotr's fingerprint (we asked).
         let trusted = m
-            .ours_events
+            .events
+            .alice
             .iter()
             .any(|e| matches!(e, Event::State { trusted: true, .. }));
         assert_eq!(trusted, ok);
@@ -541,7 +539,7 @@ fn smp_started_by_libotr_against_us() {
         (Some("Name of the cat?"), "Felix", "Tom", false),
     ] {
         let mut m = private_pair();
-        let q = m.lib_do(|l| l.smp_start("alice", question, theirs.as_bytes()));
+        let q = m.bob_do(|l| l.smp_start("alice", question, theirs.as_bytes()));
         m.relay(q);
         let asked = if question.is_some() {
             SmpResult::Question
@@ -549,7 +547,7 @@ fn smp_started_by_libotr_against_us() {
             SmpResult::Request
         };
         assert_eq!(our_smp_results(&m), [(asked, question.map(str::to_owned))]);
-        let q = m.ours_do(|e| e.smp_respond("bob", ours.as_bytes()).unwrap());
+        let q = m.alice_do(|e| e.smp_respond("bob", ours.as_bytes()).unwrap());
         m.relay(q);
         let (ours_result, lib_result) = if ok {
             (SmpResult::Success, SMPEVENT_SUCCESS)
@@ -564,7 +562,8 @@ fn smp_started_by_libotr_against_us() {
         assert_eq!(lib_smp_events(&m).last().unwrap().0, lib_result);
         // We trust only after answering a secret without a question (libotr's rule).
         let trusted = m
-            .ours_events
+            .events
+            .alice
             .iter()
             .any(|e| matches!(e, Event::State { trusted: true, .. }));
         assert_eq!(trusted, ok && question.is_none());
@@ -577,24 +576,24 @@ fn smp_abort_against_libotr() {
     use otr::SmpResult;
     // We abort after libotr asked.
     let mut m = private_pair();
-    let q = m.lib_do(|l| l.smp_start("alice", None, b"s"));
+    let q = m.bob_do(|l| l.smp_start("alice", None, b"s"));
     m.relay(q);
-    let q = m.ours_do(|e| e.smp_abort("bob").unwrap());
+    let q = m.alice_do(|e| e.smp_abort("bob").unwrap());
     m.relay(q);
     assert_eq!(our_smp_results(&m).last().unwrap().0, SmpResult::Aborted);
     assert_eq!(lib_smp_events(&m).last().unwrap().0, SMPEVENT_ABORT);
     // libotr aborts while we wait for its answer.
     let mut m = private_pair();
-    let q = m.ours_do(|e| e.smp_start("bob", b"s", None).unwrap());
+    let q = m.alice_do(|e| e.smp_start("bob", b"s", None).unwrap());
     m.relay(q);
-    let q = m.lib_do(|l| l.smp_abort("alice"));
+    let q = m.bob_do(|l| l.smp_abort("alice"));
     m.relay(q);
     assert_eq!(our_smp_results(&m), [(SmpResult::Aborted, None)]);
     // And a new run after the abort still succeeds.
     m.clear();
-    let q = m.ours_do(|e| e.smp_start("bob", b"again", None).unwrap());
+    let q = m.alice_do(|e| e.smp_start("bob", b"again", None).unwrap());
     m.relay(q);
-    let q = m.lib_do(|l| l.smp_respond("alice", b"again"));
+    let q = m.bob_do(|l| l.smp_respond("alice", b"again"));
     m.relay(q);
     assert_eq!(our_smp_results(&m), [(SmpResult::Success, None)]);
 }
@@ -604,13 +603,12 @@ fn extra_symmetric_key_agrees_with_libotr() {
     let mut m = private_pair();
     // We use it: libotr derives the same key and sees our usage data.
     let (key, events) = m
-        .ours
+        .alice
         .extra_symmetric_key("bob", 0x0001_0002, b"file.tar")
         .unwrap();
-    let mut q = Vec::new();
-    m.absorb_ours(events, &mut q);
+    let q = m.alice_do(|_| events);
     m.relay(q);
-    let got = m.lib_events.iter().find_map(|e| match e {
+    let got = m.events.bob.iter().find_map(|e| match e {
         LEvent::ReceivedSymkey {
             usage,
             usedata,
@@ -624,11 +622,10 @@ fn extra_symmetric_key_agrees_with_libotr() {
         Some((0x0001_0002, b"file.tar".to_vec(), key.as_bytes().to_vec()))
     );
     // libotr uses it: we derive the same key.
-    let (lib_key, events) = m.lib.symkey("alice", 7, b"voice").unwrap();
-    let mut q = Vec::new();
-    m.absorb_lib(events, &mut q);
+    let (lib_key, events) = m.bob.symkey("alice", 7, b"voice").unwrap();
+    let q = m.bob_do(|_| events);
     m.relay(q);
-    let got = m.ours_events.iter().find_map(|e| match e {
+    let got = m.events.alice.iter().find_map(|e| match e {
         Event::ExtraSymmetricKey {
             usage,
             usedata,
@@ -646,7 +643,7 @@ fn extra_symmetric_key_agrees_with_libotr() {
 /// that spoke last.
 #[test]
 fn two_libotr_instances_of_one_account() {
-    let mut ours = common::engine(alice_key(), OUR_TAG, Policy::MANUAL, 31);
+    let mut ours = engine(alice_key(), OUR_TAG, Policy::MANUAL, 31);
     let mut libs = [
         LibOtr::with_cached_key("bob", POLICY_MANUAL).unwrap(),
         LibOtr::with_cached_key("bob", POLICY_MANUAL).unwrap(),
@@ -778,24 +775,24 @@ fn every_policy_pairing_with_libotr() {
     for (i, (ours_name, ours_policy)) in ours_policies.iter().enumerate() {
         for (j, (lib_name, lib_policy)) in lib_policies.iter().enumerate() {
             let case = format!("ours {ours_name}, libotr {lib_name}");
-            let mut m = Mixed::new(*ours_policy, *lib_policy);
-            let q = m.lib_do(|l| l.send("alice", "hello from libotr"));
+            let mut m = Mixed::with_libotr(*ours_policy, *lib_policy);
+            let q = m.bob_do(|l| l.send("alice", "hello from libotr"));
             m.relay(q);
-            let q = m.ours_do(|e| e.send("bob", "hello from offrecord"));
+            let q = m.alice_do(|e| e.send("bob", "hello from offrecord"));
             m.relay(q);
-            let private = m.ours.state("bob") == ConversationState::Encrypted;
+            let private = m.alice.state("bob") == ConversationState::Encrypted;
             assert_eq!(private, expected[i][j], "{case}");
             if private {
-                assert_eq!(m.lib.msgstate("alice"), MsgState::Encrypted, "{case}");
+                assert_eq!(m.bob.msgstate("alice"), MsgState::Encrypted, "{case}");
             }
-            let ours_got: Vec<String> = m.ours_shown().into_iter().map(|(t, _)| t).collect();
-            let lib_got: Vec<String> = m.lib_shown().into_iter().map(|(t, _)| t).collect();
+            let ours_got: Vec<String> = m.alice_shown().into_iter().map(|(t, _)| t).collect();
+            let lib_got: Vec<String> = m.bob_shown().into_iter().map(|(t, _)| t).collect();
             assert_eq!(ours_got, ["hello from libotr"], "{case}");
             assert_eq!(lib_got, ["hello from offrecord"], "{case}");
             for (from, data) in &m.wire {
                 let requires = match from {
-                    From::Ours => ours_policy.has(Policy::REQUIRE_ENCRYPTION),
-                    From::Libotr => lib_policy & libotr_harness::POLICY_REQUIRE_ENCRYPTION != 0,
+                    Side::Alice => ours_policy.has(Policy::REQUIRE_ENCRYPTION),
+                    Side::Bob => lib_policy & libotr_harness::POLICY_REQUIRE_ENCRYPTION != 0,
                 };
                 if requires {
                     assert!(
@@ -814,34 +811,35 @@ fn every_policy_pairing_with_libotr() {
 #[test]
 fn libotr_takes_our_heartbeat() {
     let mut m = private_pair();
-    let _ = m.ours.tick(Time::from_secs(1_000));
-    let q = m.lib_do(|l| l.send("alice", "are you there?"));
+    let _ = m.alice.tick(Time::from_secs(1_000));
+    let q = m.bob_do(|l| l.send("alice", "are you there?"));
     m.relay(q);
     assert!(
-        m.wire.iter().all(|(f, _)| *f == From::Libotr),
+        m.wire.iter().all(|(f, _)| *f == Side::Bob),
         "no heartbeat yet: we just went private"
     );
     m.clear();
-    let _ = m.ours.tick(Time::from_secs(1_061));
-    let q = m.lib_do(|l| l.send("alice", "a minute later"));
+    let _ = m.alice.tick(Time::from_secs(1_061));
+    let q = m.bob_do(|l| l.send("alice", "a minute later"));
     m.relay(q);
     let ours: Vec<&String> = m
         .wire
         .iter()
-        .filter(|(f, _)| *f == From::Ours)
+        .filter(|(f, _)| *f == Side::Alice)
         .map(|(_, d)| d)
         .collect();
     assert_eq!(ours.len(), 1, "one heartbeat");
-    assert!(m.lib_shown().is_empty(), "libotr showed the heartbeat");
+    assert!(m.bob_shown().is_empty(), "libotr showed the heartbeat");
     assert!(
-        m.lib_events
+        m.events
+            .bob
             .iter()
             .any(|e| matches!(e, LEvent::MsgEvent { name, .. } if name == "LOG_HEARTBEAT_RCVD")),
         "{:?}",
-        m.lib_events
+        m.events.bob
     );
     m.clear();
-    let q = m.ours_do(|e| e.send("bob", "still here"));
+    let q = m.alice_do(|e| e.send("bob", "still here"));
     m.relay(q);
-    assert_eq!(m.lib_shown(), [("still here".to_owned(), true)]);
+    assert_eq!(m.bob_shown(), [("still here".to_owned(), true)]);
 }

@@ -3,25 +3,21 @@
 //! limits that stop two confused instances from ping-ponging errors forever.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{bob_key, decode_wire, engine, notices, Pair, Side};
-use otr::crypto::DsaPrivateKey;
 use otr::wire::encoded::MessageBody;
 use otr::{ConversationState, DataError, Event, HoldReason, NotSent, Notice, Policy, Time};
-use rand_chacha::rand_core::SeedableRng;
+use testkit::{alice_key, bob_key, decode_wire, engine, key, notices, Pair, Side};
 
 fn tick(pair: &mut Pair, now: f64) {
     let now = Time::from_secs_f64(now).unwrap();
     let a = pair.alice.tick(now);
     let b = pair.bob.tick(now);
-    pair.alice_events.extend(a);
-    pair.bob_events.extend(b);
+    pair.events.alice.extend(a);
+    pair.events.bob.extend(b);
 }
 
 #[test]
 fn heartbeat_after_a_minute_of_silence() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     tick(&mut pair, 1_000.0);
     pair.connect(Side::Alice);
     pair.wire.clear();
@@ -46,7 +42,7 @@ fn heartbeat_after_a_minute_of_silence() {
 
 #[test]
 fn no_timer_fires_before_the_first_tick() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     pair.connect(Side::Alice);
     pair.wire.clear();
     for _ in 0..3 {
@@ -57,7 +53,7 @@ fn no_timer_fires_before_the_first_tick() {
 
 #[test]
 fn held_messages_expire_and_are_reported() {
-    let mut alice = engine(common::alice_key(), 0x100, Policy::ALWAYS, 1);
+    let mut alice = engine(alice_key(), 0x100, Policy::ALWAYS, 1);
     let _ = alice.tick(Time::from_secs(100));
     let out = alice.send("bob", "held for a while");
     assert_eq!(
@@ -84,7 +80,7 @@ fn held_messages_expire_and_are_reported() {
 
 #[test]
 fn the_status_shows_a_key_exchange_until_it_completes() {
-    let mut pair = Pair::new(Policy::MANUAL);
+    let mut pair = Pair::engines(Policy::MANUAL);
     tick(&mut pair, 10.0);
     assert_eq!(pair.alice.status("bob").key_exchange, None);
     let query = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
@@ -112,7 +108,7 @@ fn the_status_shows_a_key_exchange_until_it_completes() {
 
 #[test]
 fn text_typed_during_a_key_exchange_is_held_when_asked_and_sent_once_private() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.alice.set_hold_during_key_exchange(true);
     let query = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
     let out = pair.alice.send("bob", "typed early");
@@ -121,11 +117,11 @@ fn text_typed_during_a_key_exchange_is_held_when_asked_and_sent_once_private() {
     assert_eq!(pair.alice.status("bob").held, 1);
     pair.relay(query);
     assert_eq!(pair.shown(Side::Bob), [("typed early".to_owned(), true)]);
-    assert!(notices(&pair.alice_events).contains(&Notice::HeldSent { count: 1 }));
+    assert!(notices(&pair.events.alice).contains(&Notice::HeldSent { count: 1 }));
     assert_eq!(pair.alice.status("bob").held, 0);
     // Without the setting (libotr's behaviour) the same text goes out as the policy says:
     // in the clear.
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     let _query = pair.hold(Side::Alice, |e| e.start("bob").unwrap());
     let out = pair.alice.send("bob", "typed early");
     assert!(notices(&out).is_empty());
@@ -136,7 +132,7 @@ fn text_typed_during_a_key_exchange_is_held_when_asked_and_sent_once_private() {
 
 #[test]
 fn a_key_exchange_without_answer_is_given_up_with_what_was_held_for_it() {
-    let mut alice = engine(common::alice_key(), 0x100, Policy::MANUAL, 9);
+    let mut alice = engine(alice_key(), 0x100, Policy::MANUAL, 9);
     alice.set_hold_during_key_exchange(true);
     assert!(alice.tick(Time::from_secs(100)).is_empty());
     let _query = alice.start("bob").unwrap();
@@ -169,7 +165,7 @@ fn a_key_exchange_without_answer_is_given_up_with_what_was_held_for_it() {
 
 #[test]
 fn last_message_is_resent_after_the_peer_restarts() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     tick(&mut pair, 10.0);
     pair.connect(Side::Alice);
     pair.act(Side::Alice, |e| e.send("bob", "hello"));
@@ -180,7 +176,7 @@ fn last_message_is_resent_after_the_peer_restarts() {
     pair.clear_events();
     pair.act(Side::Alice, |e| e.send("bob", "did you get this?"));
     assert_eq!(
-        notices(&pair.bob_events),
+        notices(&pair.events.bob),
         [Notice::Unreadable(DataError::NoSession)]
     );
     assert_eq!(pair.bob.state("alice"), ConversationState::Encrypted);
@@ -188,19 +184,19 @@ fn last_message_is_resent_after_the_peer_restarts() {
         pair.shown(Side::Bob),
         [("[resent] did you get this?".to_owned(), true)]
     );
-    assert!(notices(&pair.alice_events).contains(&Notice::Resent {
+    assert!(notices(&pair.events.alice).contains(&Notice::Resent {
         text: "did you get this?".into()
     }));
 }
 
 #[test]
 fn nothing_is_resent_to_a_different_key() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     pair.connect(Side::Alice);
     pair.act(Side::Alice, |e| e.send("bob", "for Bob's eyes only"));
     // Mallory, with another key, claims Bob lost his session and answers with a new
     // key exchange.
-    let mallory_key = DsaPrivateKey::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(66));
+    let mallory_key = key(66);
     pair.bob = engine(mallory_key, 0x2000_0002, Policy::OPPORTUNISTIC, 5);
     pair.clear_events();
     let q = pair.hold(Side::Bob, |e| {
@@ -220,7 +216,7 @@ fn nothing_is_resent_to_a_different_key() {
     assert_eq!(pair.alice.state("bob"), ConversationState::Encrypted);
     assert_ne!(
         pair.alice.peer_fingerprint("bob"),
-        Some(common::bob_key().public().fingerprint())
+        Some(bob_key().public().fingerprint())
     );
     assert!(
         pair.shown(Side::Bob).is_empty(),
@@ -228,7 +224,7 @@ fn nothing_is_resent_to_a_different_key() {
         pair.shown(Side::Bob)
     );
     assert!(
-        notices(&pair.alice_events).contains(&Notice::NotSent(NotSent::OtherSession {
+        notices(&pair.events.alice).contains(&Notice::NotSent(NotSent::OtherSession {
             text: "for Bob's eyes only".into()
         }))
     );
@@ -256,7 +252,7 @@ fn error_replies_are_rate_limited() {
     assert!(out.iter().any(|e| matches!(e, Event::Wire { .. })) || replies < 3);
 
     // Two engines answering each other's errors with queries: bounded.
-    let mut alice = engine(common::alice_key(), 0x100, Policy::OPPORTUNISTIC, 4);
+    let mut alice = engine(alice_key(), 0x100, Policy::OPPORTUNISTIC, 4);
     let mut queries = 0;
     for _ in 0..20 {
         let out = alice.receive("bob", "?OTR Error: boom");
@@ -270,7 +266,7 @@ fn error_replies_are_rate_limited() {
 
 #[test]
 fn a_peer_error_names_the_messages_that_may_be_lost() {
-    let mut pair = Pair::new(Policy::OPPORTUNISTIC);
+    let mut pair = Pair::engines(Policy::OPPORTUNISTIC);
     tick(&mut pair, 10.0);
     pair.connect(Side::Alice);
     // Bob restarts; Alice's next two messages are unreadable for him.
@@ -280,7 +276,7 @@ fn a_peer_error_names_the_messages_that_may_be_lost() {
     let mut queue = pair.hold(Side::Alice, |e| e.send("bob", "first lost"));
     queue.extend(pair.hold(Side::Alice, |e| e.send("bob", "second lost")));
     pair.relay(queue);
-    let unread = notices(&pair.alice_events)
+    let unread = notices(&pair.events.alice)
         .into_iter()
         .find_map(|n| match n {
             Notice::PeerError { unread, .. } => Some(unread),

@@ -3,24 +3,12 @@
 //! new instances of one peer starting key exchanges, fingerprints remembered per peer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{alice_key, bob_key, decode_wire, encode_wire, engine};
 use otr::crypto::Fingerprint;
 use otr::engine::{MAX_PEERS, MAX_TOTAL_REASSEMBLY_BYTES};
 use otr::trust::MAX_UNVERIFIED_PER_PEER;
 use otr::wire::encoded::{InstanceTag, MessageType};
-use otr::{Event, KnownFingerprints, Policy, Time};
-
-fn wires(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Wire { data, .. } => Some(data.clone()),
-            _ => None,
-        })
-        .collect()
-}
+use otr::{KnownFingerprints, Policy, Time};
+use testkit::{alice_key, bob_key, decode_wire, encode_wire, engine, lines};
 
 /// Any nick that sends one line gets a conversation: a crowd of nicks cannot make the
 /// engine hold more than [`MAX_PEERS`], and a private conversation is never the one
@@ -56,14 +44,14 @@ fn new_instances_starting_key_exchanges_are_rate_limited() {
     let mut alice = engine(alice_key(), 0x100, Policy::MANUAL, 1);
     let mut bob = engine(bob_key(), 0x200, Policy::MANUAL, 2);
     let _ = alice.tick(Time::from_secs(1000));
-    let query = wires(&alice.start("bob").unwrap());
-    let commit = wires(&bob.receive("alice", &query[0]));
+    let query = lines(&alice.start("bob").unwrap());
+    let commit = lines(&bob.receive("alice", &query[0]));
     let mut answered = 0;
     for i in 0..100u32 {
         let mut m = decode_wire(&commit[0]);
         assert_eq!(m.message_type(), MessageType::DH_COMMIT);
         m.sender_instance = InstanceTag(0x1000 + i);
-        answered += wires(&alice.receive("bob", &encode_wire(&m))).len();
+        answered += lines(&alice.receive("bob", &encode_wire(&m))).len();
     }
     // The first tag is the conversation's first instance; eight more are new instances.
     assert_eq!(answered, 9);
@@ -71,7 +59,7 @@ fn new_instances_starting_key_exchanges_are_rate_limited() {
     let _ = alice.tick(Time::from_secs(1010));
     let mut m = decode_wire(&commit[0]);
     m.sender_instance = InstanceTag(0x5000);
-    assert_eq!(wires(&alice.receive("bob", &encode_wire(&m))).len(), 1);
+    assert_eq!(lines(&alice.receive("bob", &encode_wire(&m))).len(), 1);
 }
 
 /// Every key exchange with a new key adds a fingerprint (saved by the client): a peer

@@ -69,15 +69,13 @@
 //! soak_replay --nocapture` replays one run, printing its actions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use common::{alice_key, bob_key, engine};
 use otr::{ConversationState, Engine, Event, NotSent, Notice, Policy, SmpResult, Time};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use testkit::{alice_key, bob_key, engine};
 
 /// Alice is side 0, Bob side 1.
 const NAMES: [&str; 2] = ["alice", "bob"];

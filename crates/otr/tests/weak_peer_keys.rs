@@ -7,10 +7,8 @@
 //! control), so a failure can only come from the key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod weak;
 
-use common::weak::{forge, mpi, old_verify, weak_keys};
-use common::{alice_key, decode_wire, encode_wire, engine};
 use num_bigint::BigUint;
 use otr::crypto::sym::{aes128_ctr, hmac_sha256, hmac_sha256_160, sha256};
 use otr::crypto::{DhKeyPair, DhPublicKey};
@@ -23,6 +21,8 @@ use otr::wire::{InvalidMessage, Reader};
 use otr::{AkeError, ConversationState, Event, Notice, Policy};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use testkit::{alice_key, decode_wire, encode_wire, engine};
+use weak::{forge, mpi, old_verify, weak_keys};
 
 const ALICE_TAG: u32 = 0x1000_0001;
 const MALLORY_TAG: u32 = 0x3000_0003;

@@ -14,6 +14,7 @@ use otr::wire::text::{
 use otr::wire::tlv::{decode_plaintext, encode_plaintext, Tlv, TlvType};
 use otr::wire::{Codec, InvalidMessage, Reader};
 use proptest::prelude::*;
+use testkit::unhex;
 
 use otr::crypto::DsaSignature;
 
@@ -936,13 +937,6 @@ pub const LIBOTR_PUBKEY_HEX: &str = concat!(
     "B11E8AD576665BA8D80F4181A6ED8E0680B5CFDC0B8D5A3123C38B5AB7F6F0451A57AE4446740F8AB391D2A0",
     "3E94C8BBD4B2978A2FE3B80637F3C56E6563C2E576B39C2EA1B681F4C43F701ED38058518010EB1B",
 );
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
 
 #[test]
 fn pubkey_round_trip() {

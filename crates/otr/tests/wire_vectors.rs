@@ -9,6 +9,7 @@ use otr::wire::Codec;
 use sha1::Sha1;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use testkit::hex;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/wire")
@@ -20,10 +21,6 @@ fn lines(name: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// otr_parse's output: one map per message, field name -> value (revealed MAC keys are

@@ -16,58 +16,48 @@ mod support;
 use std::time::{Duration, Instant};
 
 use irc::{IrcCommand, IrcEvent, Pacing};
-use libotr_harness::{Event as LEvent, LibOtr, POLICY_DEFAULT};
+use libotr_harness::{LibOtr, POLICY_DEFAULT};
 use ngircd_harness::{Ngircd, Options, Tap};
-use otr::crypto::DsaPrivateKey;
-use otr::wire::encoded::InstanceTag;
-use otr::{ConversationState, Engine, EngineConfig, Event, Policy, SmpResult};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use otr::{Engine, Policy};
 use support::Client;
+use testkit::{contains, engine, fragments, irc_lines, key, shown, AsView, Party, SmpStep, View};
 
-/// What a side's OTR implementation told its user.
-#[derive(Debug, Clone, PartialEq)]
+/// What a side's OTR implementation told its user, counted by [`Side::count`].
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Told {
-    Shown { text: String, encrypted: bool },
     Private,
     Finished,
-    Smp(String),
-    Other(String),
+    Smp(SmpStep),
 }
 
-enum Otr {
-    Ours(Box<Engine>),
-    Lib(Box<LibOtr>),
+impl Told {
+    fn is(self, view: View<'_>) -> bool {
+        match (self, view) {
+            (Told::Private, View::Private { .. }) | (Told::Finished, View::Finished { .. }) => true,
+            (Told::Smp(want), View::Smp { step, .. }) => step == want,
+            _ => false,
+        }
+    }
 }
 
 /// One participant: an OTR implementation behind an IRC connection.
-struct Side {
+struct Side<P: Party> {
     peer: String,
     client: Client,
-    otr: Otr,
-    told: Vec<Told>,
+    otr: P,
+    /// What the OTR implementation reported, wire lines aside.
+    told: Vec<P::Event>,
     /// Every wire text handed to the transport, in order.
     wire: Vec<String>,
 }
 
 fn our_engine(seed: u64) -> Engine {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let key = DsaPrivateKey::generate(&mut rng);
-    let config = EngineConfig {
-        policy: Policy::OPPORTUNISTIC,
-        instance_tag: InstanceTag(0x4000_0000 + u32::try_from(seed).unwrap()),
-        line_based: true,
-        hold_during_key_exchange: false,
-    };
-    Engine::new(
-        key,
-        config,
-        Box::new(ChaCha20Rng::seed_from_u64(seed + 1000)),
-    )
+    let tag = 0x4000_0000 + u32::try_from(seed).unwrap();
+    engine(key(seed), tag, Policy::OPPORTUNISTIC, seed + 1000)
 }
 
-impl Side {
-    async fn new(port: u16, nick: &str, peer: &str, otr: Otr, pacing: Pacing) -> Side {
+impl<P: Party> Side<P> {
+    async fn new(port: u16, nick: &str, peer: &str, otr: P, pacing: Pacing) -> Self {
         let client = Client::connect(port, nick, &[], pacing).await;
         let mut side = Side {
             peer: peer.into(),
@@ -83,61 +73,33 @@ impl Side {
     /// Fragments to exactly what the server relays uncut from us to the peer.
     fn set_sizes(&mut self) {
         let size = self.client.handle.max_payload(&self.peer);
-        match &mut self.otr {
-            Otr::Ours(engine) => engine.set_max_message_size(&self.peer, size),
-            Otr::Lib(lib) => lib.set_max_message_size(size),
-        }
+        self.otr.fragment_to(&self.peer, size);
     }
 
-    fn act_ours(&mut self, f: impl FnOnce(&mut Engine, &str) -> Vec<Event>) {
-        let Otr::Ours(engine) = &mut self.otr else {
-            panic!("not our engine")
-        };
-        let events = f(engine, &self.peer.clone());
-        self.absorb_ours(events);
-    }
-
-    fn act_lib(&mut self, f: impl FnOnce(&mut LibOtr, &str) -> Vec<LEvent>) {
-        let Otr::Lib(lib) = &mut self.otr else {
-            panic!("not libotr")
-        };
-        let events = f(lib, &self.peer.clone());
-        self.absorb_lib(events);
+    fn act(&mut self, f: impl FnOnce(&mut P, &str) -> Vec<P::Event>) {
+        let peer = self.peer.clone();
+        let events = f(&mut self.otr, &peer);
+        self.absorb(events);
     }
 
     fn start(&mut self) {
-        match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.start(p).unwrap()),
-            Otr::Lib(_) => self.act_lib(|l, p| l.start(p)),
-        }
+        self.act(|p, peer| p.start(peer));
     }
 
     fn say(&mut self, text: &str) {
-        match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.send(p, text)),
-            Otr::Lib(_) => self.act_lib(|l, p| l.send(p, text)),
-        }
+        self.act(|p, peer| p.send(peer, text));
     }
 
     fn finish(&mut self) {
-        match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.finish(p)),
-            Otr::Lib(_) => self.act_lib(|l, p| l.finish(p)),
-        }
+        self.act(|p, peer| p.finish(peer));
     }
 
     fn smp_start(&mut self, question: &str, secret: &[u8]) {
-        match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.smp_start(p, secret, Some(question)).unwrap()),
-            Otr::Lib(_) => self.act_lib(|l, p| l.smp_start(p, Some(question), secret)),
-        }
+        self.act(|p, peer| p.smp_start(peer, Some(question), secret));
     }
 
     fn smp_respond(&mut self, secret: &[u8]) {
-        match self.otr {
-            Otr::Ours(_) => self.act_ours(|e, p| e.smp_respond(p, secret).unwrap()),
-            Otr::Lib(_) => self.act_lib(|l, p| l.smp_respond(p, secret)),
-        }
+        self.act(|p, peer| p.smp_respond(peer, secret));
     }
 
     fn transmit(&mut self, data: String) {
@@ -151,69 +113,16 @@ impl Side {
         self.wire.push(data);
     }
 
-    fn absorb_ours(&mut self, events: Vec<Event>) {
+    fn absorb(&mut self, events: Vec<P::Event>) {
         for event in events {
-            let told = match event {
-                Event::Wire { data, .. } => {
-                    self.transmit(data);
-                    continue;
-                }
-                Event::Message {
-                    text, encrypted, ..
-                } => Told::Shown { text, encrypted },
-                Event::State {
-                    state: ConversationState::Encrypted,
-                    ..
-                } => Told::Private,
-                Event::State {
-                    state: ConversationState::Finished,
-                    ..
-                } => Told::Finished,
-                Event::Smp { result, .. } => Told::Smp(
-                    match result {
-                        SmpResult::Question | SmpResult::Request => "asked",
-                        SmpResult::Success => "success",
-                        SmpResult::Failure => "failure",
-                        _ => "other",
-                    }
-                    .into(),
-                ),
-                other => Told::Other(format!("{other:?}")),
+            let lines: Option<Vec<String>> = match event.view() {
+                View::Wire { line, .. } => Some(irc_lines(line).map(String::from).collect()),
+                _ => None,
             };
-            self.told.push(told);
-        }
-    }
-
-    fn absorb_lib(&mut self, events: Vec<LEvent>) {
-        for event in events {
-            let told = match event {
-                LEvent::Wire { data, .. } => {
-                    // libotr's query message has a line break (its HTML explanation
-                    // follows): an IRC client sends each line as its own PRIVMSG, as
-                    // irssi-otr does. The transport would refuse the line break.
-                    for line in data.split(['\r', '\n']).filter(|l| !l.is_empty()) {
-                        self.transmit(line.to_string());
-                    }
-                    continue;
-                }
-                LEvent::Message {
-                    text, encrypted, ..
-                } => Told::Shown { text, encrypted },
-                LEvent::GoneSecure { .. } | LEvent::StillSecure { .. } => Told::Private,
-                LEvent::Smp { name, .. } => Told::Smp(
-                    match name.as_str() {
-                        "ASK_FOR_ANSWER" | "ASK_FOR_SECRET" => "asked",
-                        "SUCCESS" => "success",
-                        "FAILURE" => "failure",
-                        _ => "other",
-                    }
-                    .into(),
-                ),
-                // TLV 1: the peer ended the private conversation.
-                LEvent::Tlv { tlv_type: 1, .. } => Told::Finished,
-                other => Told::Other(format!("{other:?}")),
-            };
-            self.told.push(told);
+            match lines {
+                Some(lines) => lines.into_iter().for_each(|line| self.transmit(line)),
+                None => self.told.push(event),
+            }
         }
     }
 
@@ -228,31 +137,27 @@ impl Side {
         } = event
         {
             if from == self.peer && target == self.client.handle.nick() {
-                match self.otr {
-                    Otr::Ours(_) => self.act_ours(|e, p| e.receive(p, &text)),
-                    Otr::Lib(_) => self.act_lib(|l, p| l.receive(p, &text)),
-                }
+                self.act(|p, peer| p.receive(peer, &text));
             }
         }
     }
 
     fn shown(&self) -> Vec<(String, bool)> {
-        self.told
-            .iter()
-            .filter_map(|t| match t {
-                Told::Shown { text, encrypted } => Some((text.clone(), *encrypted)),
-                _ => None,
-            })
-            .collect()
+        shown(&self.told)
     }
 
-    fn count(&self, what: &Told) -> usize {
-        self.told.iter().filter(|t| *t == what).count()
+    fn count(&self, what: Told) -> usize {
+        self.told.iter().filter(|e| what.is(e.view())).count()
     }
 }
 
 /// Delivers network events to both sides until `done` holds (or fails after `limit`).
-async fn pump(a: &mut Side, b: &mut Side, limit: Duration, done: impl Fn(&Side, &Side) -> bool) {
+async fn pump<A: Party, B: Party>(
+    a: &mut Side<A>,
+    b: &mut Side<B>,
+    limit: Duration,
+    done: impl Fn(&Side<A>, &Side<B>) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + limit;
     while !done(a, b) {
         tokio::select! {
@@ -279,12 +184,6 @@ fn long_text(i: usize) -> String {
     text
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 /// No typed text, SMP secret or question appears in any byte either way.
 fn assert_no_plaintext(tap: &Tap, secrets: &[String]) {
     let up = tap.to_server();
@@ -305,17 +204,22 @@ fn assert_no_plaintext(tap: &Tap, secrets: &[String]) {
     }
 }
 
-async fn go_private(starter: &mut Side, other: &mut Side) {
-    let (s0, o0) = (starter.count(&Told::Private), other.count(&Told::Private));
+async fn go_private<A: Party, B: Party>(starter: &mut Side<A>, other: &mut Side<B>) {
+    let (s0, o0) = (starter.count(Told::Private), other.count(Told::Private));
     starter.start();
     pump(starter, other, Duration::from_secs(60), |s, o| {
-        s.count(&Told::Private) > s0 && o.count(&Told::Private) > o0
+        s.count(Told::Private) > s0 && o.count(Told::Private) > o0
     })
     .await;
 }
 
 /// `from` says `text`; waits until `to` shows it, and checks it arrived encrypted.
-async fn converse(from: &mut Side, to: &mut Side, text: &str, limit: Duration) {
+async fn converse<A: Party, B: Party>(
+    from: &mut Side<A>,
+    to: &mut Side<B>,
+    text: &str,
+    limit: Duration,
+) {
     let n = to.shown().len();
     from.say(text);
     pump(from, to, limit, |_, t| t.shown().len() > n).await;
@@ -323,35 +227,35 @@ async fn converse(from: &mut Side, to: &mut Side, text: &str, limit: Duration) {
 }
 
 /// SMP with a question, `asker` asking; both must report success.
-async fn smp(asker: &mut Side, answerer: &mut Side, question: &str, secret: &str) {
-    let success = Told::Smp("success".into());
-    let (a0, b0) = (asker.count(&success), answerer.count(&success));
-    let asked = Told::Smp("asked".into());
-    let q0 = answerer.count(&asked);
+async fn smp<A: Party, B: Party>(
+    asker: &mut Side<A>,
+    answerer: &mut Side<B>,
+    question: &str,
+    secret: &str,
+) {
+    let success = Told::Smp(SmpStep::Success);
+    let (a0, b0) = (asker.count(success), answerer.count(success));
+    let asked = Told::Smp(SmpStep::Asked);
+    let q0 = answerer.count(asked);
     asker.smp_start(question, secret.as_bytes());
     pump(asker, answerer, Duration::from_secs(60), |_, b| {
-        b.count(&asked) > q0
+        b.count(asked) > q0
     })
     .await;
     answerer.smp_respond(secret.as_bytes());
     pump(asker, answerer, Duration::from_secs(60), |a, b| {
-        a.count(&success) > a0 && b.count(&success) > b0
+        a.count(success) > a0 && b.count(success) > b0
     })
     .await;
 }
 
-async fn end_private(finisher: &mut Side, other: &mut Side) {
-    let f0 = other.count(&Told::Finished);
+async fn end_private<A: Party, B: Party>(finisher: &mut Side<A>, other: &mut Side<B>) {
+    let f0 = other.count(Told::Finished);
     finisher.finish();
     pump(finisher, other, Duration::from_secs(30), |_, o| {
-        o.count(&Told::Finished) > f0
+        o.count(Told::Finished) > f0
     })
     .await;
-}
-
-/// Each wire text of the conversation that was fragmented to fit the relayed line.
-fn fragments(side: &Side) -> usize {
-    side.wire.iter().filter(|w| w.starts_with("?OTR|")).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,29 +263,11 @@ async fn two_offrecord_engines_hold_a_private_conversation_through_ngircd() {
     // 200 long messages are about 500 lines each way: ngircd's default flood control would
     // take minutes, so this server gives its users relaxed flood control (mode F) and the
     // clients do not pace. Pacing under default flood control is tested in ngircd_transport.
-    let server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let started = Instant::now();
-    let mut alice = Side::new(
-        tap.port(),
-        "alice",
-        "bob",
-        Otr::Ours(Box::new(our_engine(1))),
-        Pacing::none(),
-    )
-    .await;
-    let mut bob = Side::new(
-        tap.port(),
-        "bob",
-        "alice",
-        Otr::Ours(Box::new(our_engine(2))),
-        Pacing::none(),
-    )
-    .await;
+    let mut alice = Side::new(tap.port(), "alice", "bob", our_engine(1), Pacing::none()).await;
+    let mut bob = Side::new(tap.port(), "bob", "alice", our_engine(2), Pacing::none()).await;
     go_private(&mut alice, &mut bob).await;
 
     let mut secrets = Vec::new();
@@ -405,44 +291,26 @@ async fn two_offrecord_engines_hold_a_private_conversation_through_ngircd() {
     assert_eq!(alice.shown().len(), 100);
     assert_eq!(bob.shown().len(), 100);
     assert!(
-        fragments(&alice) >= 200 && fragments(&bob) >= 200,
+        fragments(&alice.wire) >= 200 && fragments(&bob.wire) >= 200,
         "every message fragmented"
     );
     assert_no_plaintext(&tap, &secrets);
     assert!(contains(&tap.to_client(), "PRIVMSG bob :?OTR|"));
     eprintln!(
         "figure: AKE, 200 fragmented messages ({} + {} fragments), SMP and finish through ngircd: {:.1} s",
-        fragments(&alice),
-        fragments(&bob),
+        fragments(&alice.wire),
+        fragments(&bob.wire),
         started.elapsed().as_secs_f64()
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offrecord_and_libotr_through_ngircd_each_starting() {
-    let server = Ngircd::start(Options {
-        relaxed_flood: true,
-        ..Options::default()
-    })
-    .unwrap();
+    let server = Ngircd::start(Options::relaxed()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let lib = LibOtr::with_cached_key("bob", POLICY_DEFAULT).unwrap();
-    let mut alice = Side::new(
-        tap.port(),
-        "alice",
-        "bob",
-        Otr::Ours(Box::new(our_engine(3))),
-        Pacing::none(),
-    )
-    .await;
-    let mut bob = Side::new(
-        tap.port(),
-        "bob",
-        "alice",
-        Otr::Lib(Box::new(lib)),
-        Pacing::none(),
-    )
-    .await;
+    let mut alice = Side::new(tap.port(), "alice", "bob", our_engine(3), Pacing::none()).await;
+    let mut bob = Side::new(tap.port(), "bob", "alice", lib, Pacing::none()).await;
     let mut secrets = Vec::new();
 
     // offrecord starts, libotr asks the SMP question, offrecord finishes.
@@ -474,7 +342,7 @@ async fn offrecord_and_libotr_through_ngircd_each_starting() {
     end_private(&mut bob, &mut alice).await;
 
     assert!(
-        fragments(&alice) >= 40 && fragments(&bob) >= 40,
+        fragments(&alice.wire) >= 40 && fragments(&bob.wire) >= 40,
         "both sides fragmented"
     );
     secrets.extend(["answer one", "answer two", "libotr asks", "offrecord asks"].map(String::from));
@@ -487,22 +355,8 @@ async fn the_server_restarts_mid_conversation_and_the_session_recovers() {
     let mut server = Ngircd::start(Options::default()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let pacing = Pacing::ngircd_default();
-    let mut alice = Side::new(
-        tap.port(),
-        "alice",
-        "bob",
-        Otr::Ours(Box::new(our_engine(5))),
-        pacing.clone(),
-    )
-    .await;
-    let mut bob = Side::new(
-        tap.port(),
-        "bob",
-        "alice",
-        Otr::Ours(Box::new(our_engine(6))),
-        pacing,
-    )
-    .await;
+    let mut alice = Side::new(tap.port(), "alice", "bob", our_engine(5), pacing.clone()).await;
+    let mut bob = Side::new(tap.port(), "bob", "alice", our_engine(6), pacing).await;
     go_private(&mut alice, &mut bob).await;
     converse(
         &mut alice,
@@ -525,7 +379,7 @@ async fn the_server_restarts_mid_conversation_and_the_session_recovers() {
     let in_flight_wire = alice.wire.clone();
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.kill();
-    let disconnected = |s: &Side| {
+    let disconnected = |s: &Side<Engine>| {
         s.client
             .seen
             .iter()
@@ -540,7 +394,7 @@ async fn the_server_restarts_mid_conversation_and_the_session_recovers() {
     let while_down = "typed while the server was down";
     alice.say(while_down);
     let down_wire = alice.wire.last().cloned().unwrap();
-    let undelivered = |s: &Side, wire: &str| {
+    let undelivered = |s: &Side<Engine>, wire: &str| {
         s.client.seen.iter().any(
             |e| matches!(e, IrcEvent::Undelivered { text, written: false, .. } if text == wire),
         )
@@ -551,7 +405,7 @@ async fn the_server_restarts_mid_conversation_and_the_session_recovers() {
     .await;
 
     server.restart().unwrap();
-    let connected_again = |s: &Side| {
+    let connected_again = |s: &Side<Engine>| {
         let last = s.client.seen.iter().rev().find(|e| {
             matches!(
                 e,
@@ -622,19 +476,21 @@ async fn the_server_restarts_mid_conversation_and_the_session_recovers() {
 
 /// Two offrecord engines, private, behind paced connections to a server with ngircd's
 /// default flood control.
-async fn private_pair_under_default_flood_control(seed: u64) -> (Ngircd, Tap, Side, Side) {
+async fn private_pair_under_default_flood_control(
+    seed: u64,
+) -> (Ngircd, Tap, Side<Engine>, Side<Engine>) {
     let server = Ngircd::start(Options::default()).unwrap();
     let tap = Tap::start(server.port()).unwrap();
     let pacing = Pacing::ngircd_default();
-    let alice = Otr::Ours(Box::new(our_engine(seed)));
+    let alice = our_engine(seed);
     let mut alice = Side::new(tap.port(), "alice", "bob", alice, pacing.clone()).await;
-    let bob = Otr::Ours(Box::new(our_engine(seed + 1)));
+    let bob = our_engine(seed + 1);
     let mut bob = Side::new(tap.port(), "bob", "alice", bob, pacing).await;
     go_private(&mut alice, &mut bob).await;
     (server, tap, alice, bob)
 }
 
-fn assert_never_disconnected(server: &Ngircd, sides: [&Side; 2]) {
+fn assert_never_disconnected(server: &Ngircd, sides: [&Side<Engine>; 2]) {
     for side in sides {
         let dropped = side
             .client
@@ -652,10 +508,10 @@ async fn a_20_kb_private_message_under_default_flood_control() {
     let big: String = (0..20 * 1024)
         .map(|i| char::from(b'A' + (i % 23) as u8))
         .collect();
-    let before = fragments(&alice);
+    let before = fragments(&alice.wire);
     let started = Instant::now();
     converse(&mut alice, &mut bob, &big, Duration::from_secs(120)).await;
-    let big_fragments = fragments(&alice) - before;
+    let big_fragments = fragments(&alice.wire) - before;
     eprintln!(
         "figure: a 20 KB private message, {big_fragments} fragments, through ngircd's default flood control: {:.1} s",
         started.elapsed().as_secs_f64()

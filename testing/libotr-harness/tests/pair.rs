@@ -5,123 +5,75 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 use libotr_harness::{Event, LibOtr, MsgState, POLICY_DEFAULT, POLICY_MANUAL, SMPEVENT_SUCCESS};
+use testkit::{shown, Events, Relay, Side};
 
-/// Everything that happened on both sides, in order.
-#[derive(Default, Debug)]
-struct Log {
-    a: Vec<Event>,
-    b: Vec<Event>,
-}
-
-/// Deliver every Wire event to the other side until nothing is in flight.
-/// `first_from_a` are events a just produced; `first_from_b` b's.
-fn relay(
-    a: &mut LibOtr,
-    b: &mut LibOtr,
-    first_from_a: Vec<Event>,
-    first_from_b: Vec<Event>,
-) -> Log {
-    let (an, bn) = (a.account().to_owned(), b.account().to_owned());
-    let mut log = Log::default();
-    let mut to_b: Vec<String> = Vec::new();
-    let mut to_a: Vec<String> = Vec::new();
-    let take = |evs: Vec<Event>, out: &mut Vec<String>, into: &mut Vec<Event>| {
-        for ev in evs {
-            if let Event::Wire { data, .. } = &ev {
-                out.push(data.clone());
-            }
-            into.push(ev);
-        }
-    };
-    take(first_from_a, &mut to_b, &mut log.a);
-    take(first_from_b, &mut to_a, &mut log.b);
-    let mut rounds = 0;
-    while !to_a.is_empty() || !to_b.is_empty() {
-        rounds += 1;
-        assert!(rounds < 1000, "relay does not settle");
-        for m in std::mem::take(&mut to_b) {
-            let evs = b.receive(&an, &m);
-            take(evs, &mut to_a, &mut log.b);
-        }
-        for m in std::mem::take(&mut to_a) {
-            let evs = a.receive(&bn, &m);
-            take(evs, &mut to_b, &mut log.a);
-        }
-    }
-    log
-}
-
-fn pair(policy: u32) -> (LibOtr, LibOtr) {
+/// Alice and Bob, two libotr accounts, relayed by the test kit.
+fn pair(policy: u32) -> Relay<LibOtr, LibOtr> {
     let a = LibOtr::with_cached_key("alice@test", policy).expect("alice");
     let b = LibOtr::with_cached_key("bob@test", policy).expect("bob");
-    (a, b)
+    Relay::new(a, b).named("alice@test", "bob@test")
 }
 
-fn messages(evs: &[Event]) -> Vec<(String, bool)> {
-    evs.iter()
-        .filter_map(|e| match e {
-            Event::Message {
-                text, encrypted, ..
-            } => Some((text.clone(), *encrypted)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn handshake(a: &mut LibOtr, b: &mut LibOtr) -> Log {
-    let bob = b.account().to_owned();
-    let q = a.start(&bob);
-    assert!(
-        matches!(q.as_slice(), [Event::Wire { data, .. }] if data.starts_with("?OTRv")),
-        "{q:?}"
-    );
-    relay(a, b, q, Vec::new())
+/// Alice starts: her query message, then the key exchange until quiet.
+fn handshake(p: &mut Relay<LibOtr, LibOtr>) -> Events<Event, Event> {
+    p.exchange(Side::Alice, |a| {
+        let q = a.start("bob@test");
+        assert!(
+            matches!(q.as_slice(), [Event::Wire { data, .. }] if data.starts_with("?OTRv")),
+            "{q:?}"
+        );
+        q
+    })
 }
 
 #[test]
 fn keys_fingerprints_and_instance_tags() {
-    let (a, b) = pair(POLICY_DEFAULT);
-    let fp = a.fingerprint();
+    let p = pair(POLICY_DEFAULT);
+    let fp = p.alice.fingerprint();
     assert_eq!(fp.len(), 44, "{fp}");
     assert_eq!(fp.split(' ').count(), 5, "{fp}");
-    assert_ne!(fp, b.fingerprint());
-    assert!(a.instance_tag() >= 0x100, "{:#x}", a.instance_tag());
-    assert_ne!(a.instance_tag(), b.instance_tag());
+    assert_ne!(fp, p.bob.fingerprint());
+    assert!(
+        p.alice.instance_tag() >= 0x100,
+        "{:#x}",
+        p.alice.instance_tag()
+    );
+    assert_ne!(p.alice.instance_tag(), p.bob.instance_tag());
     // Same cached key again: same fingerprint, fresh instance tag.
     let a2 = LibOtr::with_cached_key("alice@test", POLICY_DEFAULT).expect("alice again");
     assert_eq!(a2.fingerprint(), fp);
-    assert_eq!(a.msgstate("bob@test"), MsgState::Plaintext);
-    assert_eq!(a.their_fingerprint("bob@test"), None);
+    assert_eq!(p.alice.msgstate("bob@test"), MsgState::Plaintext);
+    assert_eq!(p.alice.their_fingerprint("bob@test"), None);
 }
 
 #[test]
 fn full_conversation() {
-    let (mut a, mut b) = pair(POLICY_MANUAL);
+    let mut p = pair(POLICY_MANUAL);
     let (an, bn) = ("alice@test", "bob@test");
 
-    let log = handshake(&mut a, &mut b);
-    assert_eq!(a.msgstate(bn), MsgState::Encrypted, "{log:?}");
-    assert_eq!(b.msgstate(an), MsgState::Encrypted, "{log:?}");
+    let log = handshake(&mut p);
+    assert_eq!(p.alice.msgstate(bn), MsgState::Encrypted, "{log:?}");
+    assert_eq!(p.bob.msgstate(an), MsgState::Encrypted, "{log:?}");
     assert!(
-        log.a.contains(&Event::GoneSecure { peer: bn.into() }),
+        log.alice.contains(&Event::GoneSecure { peer: bn.into() }),
         "{log:?}"
     );
     assert!(
-        log.b.contains(&Event::GoneSecure { peer: an.into() }),
+        log.bob.contains(&Event::GoneSecure { peer: an.into() }),
         "{log:?}"
     );
-    assert!(log.a.contains(&Event::NewFingerprint {
+    assert!(log.alice.contains(&Event::NewFingerprint {
         peer: bn.into(),
-        fingerprint: b.fingerprint()
+        fingerprint: p.bob.fingerprint()
     }));
-    assert_eq!(a.their_fingerprint(bn), Some(b.fingerprint()));
-    assert_eq!(b.their_fingerprint(an), Some(a.fingerprint()));
-    assert!(messages(&log.a).is_empty() && messages(&log.b).is_empty());
+    assert_eq!(p.alice.their_fingerprint(bn), Some(p.bob.fingerprint()));
+    assert_eq!(p.bob.their_fingerprint(an), Some(p.alice.fingerprint()));
+    assert!(shown(&log.alice).is_empty() && shown(&log.bob).is_empty());
 
     // 50 messages each way, interleaved.
     for i in 0..50 {
         let text = format!("message {i} from alice: héllo ✓");
-        let out = a.send(bn, &text);
+        let out = p.alice.send(bn, &text);
         let wires: Vec<_> = out
             .iter()
             .filter(|e| matches!(e, Event::Wire { .. }))
@@ -131,40 +83,40 @@ fn full_conversation() {
             matches!(wires[0], Event::Wire { data, .. } if data.starts_with("?OTR:AAMD")),
             "{out:?}"
         );
-        let log = relay(&mut a, &mut b, out, Vec::new());
-        assert_eq!(messages(&log.b), vec![(text, true)], "{log:?}");
+        let log = p.exchange(Side::Alice, |_| out);
+        assert_eq!(shown(&log.bob), vec![(text, true)], "{log:?}");
 
         let text = format!("reply {i} from bob");
-        let out = b.send(an, &text);
-        let log = relay(&mut a, &mut b, Vec::new(), out);
-        assert_eq!(messages(&log.a), vec![(text, true)], "{log:?}");
+        let out = p.bob.send(an, &text);
+        let log = p.exchange(Side::Bob, |_| out);
+        assert_eq!(shown(&log.alice), vec![(text, true)], "{log:?}");
     }
 
     // SMP with a question and a shared secret.
-    let out = a.smp_start(bn, Some("colour?"), b"blue");
-    let log = relay(&mut a, &mut b, out, Vec::new());
+    let out = p.alice.smp_start(bn, Some("colour?"), b"blue");
+    let log = p.exchange(Side::Alice, |_| out);
     assert!(
-        log.b.iter().any(|e| matches!(e,
+        log.bob.iter().any(|e| matches!(e,
             Event::Smp { name, question: Some(q), .. } if name == "ASK_FOR_ANSWER" && q == "colour?")),
         "{log:?}"
     );
-    let out = b.smp_respond(an, b"blue");
-    let log = relay(&mut a, &mut b, Vec::new(), out);
+    let out = p.bob.smp_respond(an, b"blue");
+    let log = p.exchange(Side::Bob, |_| out);
     let success = |evs: &[Event]| {
         evs.iter().any(
             |e| matches!(e, Event::Smp { event, progress: 100, .. } if *event == SMPEVENT_SUCCESS),
         )
     };
-    assert!(success(&log.a), "{log:?}");
-    assert!(success(&log.b), "{log:?}");
+    assert!(success(&log.alice), "{log:?}");
+    assert!(success(&log.bob), "{log:?}");
 
     // Alice ends the conversation: bob is told and is FINISHED.
-    let out = a.finish(bn);
-    assert_eq!(a.msgstate(bn), MsgState::Plaintext);
-    let log = relay(&mut a, &mut b, out, Vec::new());
-    assert_eq!(b.msgstate(an), MsgState::Finished, "{log:?}");
+    let out = p.alice.finish(bn);
+    assert_eq!(p.alice.msgstate(bn), MsgState::Plaintext);
+    let log = p.exchange(Side::Alice, |_| out);
+    assert_eq!(p.bob.msgstate(an), MsgState::Finished, "{log:?}");
     // Bob can no longer send: libotr swallows the message.
-    let out = b.send(an, "anyone there?");
+    let out = p.bob.send(an, "anyone there?");
     assert!(
         out.iter()
             .any(|e| matches!(e, Event::MsgEvent { name, .. } if name == "CONNECTION_ENDED")),
@@ -178,33 +130,33 @@ fn full_conversation() {
 
 #[test]
 fn smp_with_wrong_secret_fails() {
-    let (mut a, mut b) = pair(POLICY_MANUAL);
+    let mut p = pair(POLICY_MANUAL);
     let (an, bn) = ("alice@test", "bob@test");
-    handshake(&mut a, &mut b);
-    let out = a.smp_start(bn, None, b"one");
-    let log = relay(&mut a, &mut b, out, Vec::new());
+    handshake(&mut p);
+    let out = p.alice.smp_start(bn, None, b"one");
+    let log = p.exchange(Side::Alice, |_| out);
     assert!(
-        log.b
+        log.bob
             .iter()
             .any(|e| matches!(e, Event::Smp { name, .. } if name == "ASK_FOR_SECRET")),
         "{log:?}"
     );
-    let out = b.smp_respond(an, b"two");
-    let log = relay(&mut a, &mut b, Vec::new(), out);
+    let out = p.bob.smp_respond(an, b"two");
+    let log = p.exchange(Side::Bob, |_| out);
     let failed = |evs: &[Event]| {
         evs.iter()
             .any(|e| matches!(e, Event::Smp { name, .. } if name == "FAILURE"))
     };
-    assert!(failed(&log.a) && failed(&log.b), "{log:?}");
+    assert!(failed(&log.alice) && failed(&log.bob), "{log:?}");
 }
 
 #[test]
 fn fragmentation_and_plaintext() {
-    let (mut a, mut b) = pair(POLICY_MANUAL);
+    let mut p = pair(POLICY_MANUAL);
     let bn = "bob@test";
 
     // Plaintext before OTR: sent as is, shown unencrypted.
-    let out = a.send(bn, "hi in the clear");
+    let out = p.alice.send(bn, "hi in the clear");
     assert_eq!(
         out,
         vec![Event::Wire {
@@ -212,15 +164,15 @@ fn fragmentation_and_plaintext() {
             data: "hi in the clear".into()
         }]
     );
-    let log = relay(&mut a, &mut b, out, Vec::new());
-    assert_eq!(messages(&log.b), vec![("hi in the clear".into(), false)]);
+    let log = p.exchange(Side::Alice, |_| out);
+    assert_eq!(shown(&log.bob), vec![("hi in the clear".into(), false)]);
 
-    a.set_max_message_size(120);
-    b.set_max_message_size(120);
-    let log = handshake(&mut a, &mut b);
-    assert_eq!(a.msgstate(bn), MsgState::Encrypted, "{log:?}");
+    p.alice.set_max_message_size(120);
+    p.bob.set_max_message_size(120);
+    let log = handshake(&mut p);
+    assert_eq!(p.alice.msgstate(bn), MsgState::Encrypted, "{log:?}");
     let long = "x".repeat(1000);
-    let out = a.send(bn, &long);
+    let out = p.alice.send(bn, &long);
     let wires: Vec<&str> = out
         .iter()
         .filter_map(|e| match e {
@@ -232,34 +184,34 @@ fn fragmentation_and_plaintext() {
     assert!(wires
         .iter()
         .all(|w| w.starts_with("?OTR|") && w.len() <= 120));
-    let log = relay(&mut a, &mut b, out, Vec::new());
-    assert_eq!(messages(&log.b), vec![(long, true)]);
+    let log = p.exchange(Side::Alice, |_| out);
+    assert_eq!(shown(&log.bob), vec![(long, true)]);
 }
 
 #[test]
 fn whitespace_tag_starts_ake_with_default_policy() {
-    let (mut a, mut b) = pair(POLICY_DEFAULT);
+    let mut p = pair(POLICY_DEFAULT);
     let (an, bn) = ("alice@test", "bob@test");
-    let out = a.send(bn, "hello");
+    let out = p.alice.send(bn, "hello");
     assert!(
         matches!(out.as_slice(), [Event::Wire { data, .. }] if data.starts_with("hello \t  \t\t\t\t \t \t \t  ")),
         "{out:?}"
     );
-    let log = relay(&mut a, &mut b, out, Vec::new());
-    assert_eq!(messages(&log.b), vec![("hello".into(), false)], "{log:?}");
-    assert_eq!(a.msgstate(bn), MsgState::Encrypted, "{log:?}");
-    assert_eq!(b.msgstate(an), MsgState::Encrypted, "{log:?}");
+    let log = p.exchange(Side::Alice, |_| out);
+    assert_eq!(shown(&log.bob), vec![("hello".into(), false)], "{log:?}");
+    assert_eq!(p.alice.msgstate(bn), MsgState::Encrypted, "{log:?}");
+    assert_eq!(p.bob.msgstate(an), MsgState::Encrypted, "{log:?}");
 }
 
 #[test]
 fn symkey_reaches_the_peer() {
-    let (mut a, mut b) = pair(POLICY_MANUAL);
+    let mut p = pair(POLICY_MANUAL);
     let (an, bn) = ("alice@test", "bob@test");
-    handshake(&mut a, &mut b);
-    let (key, out) = a.symkey(bn, 7, b"file.txt").expect("symkey");
-    let log = relay(&mut a, &mut b, out, Vec::new());
+    handshake(&mut p);
+    let (key, out) = p.alice.symkey(bn, 7, b"file.txt").expect("symkey");
+    let log = p.exchange(Side::Alice, |_| out);
     assert!(
-        log.b.contains(&Event::ReceivedSymkey {
+        log.bob.contains(&Event::ReceivedSymkey {
             peer: an.into(),
             usage: 7,
             usedata: b"file.txt".to_vec(),

@@ -51,6 +51,17 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults, with relaxed flood protection for every user (`relaxed_flood`): for
+    /// tests that send a lot without pacing.
+    pub fn relaxed() -> Self {
+        Options {
+            relaxed_flood: true,
+            ..Options::default()
+        }
+    }
+}
+
 /// A running (or killed) ngircd in its own temporary directory.
 pub struct Ngircd {
     dir: tempfile::TempDir,

@@ -4,11 +4,8 @@
 
 use irc::{IrcCommand, IrcEvent};
 use offrecord::chat::app::{App, AppConfig, OtrStatus};
-use otr::crypto::DsaPrivateKey;
-use otr::wire::encoded::InstanceTag;
-use otr::{Engine, EngineConfig, Policy};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use otr::Policy;
+use testkit::{engine, key};
 
 /// Which client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,19 +34,8 @@ pub struct Net {
 
 /// An app for `nick` with a fresh key (seeded) and `policy`.
 pub fn app(nick: &str, seed: u64, policy: Policy) -> App {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let key = DsaPrivateKey::generate(&mut rng);
-    let config = EngineConfig {
-        policy,
-        instance_tag: InstanceTag(0x1000 + u32::try_from(seed).unwrap()),
-        line_based: true,
-        hold_during_key_exchange: false,
-    };
-    let engine = Engine::new(
-        key,
-        config,
-        Box::new(ChaCha20Rng::seed_from_u64(seed + 100)),
-    );
+    let tag = 0x1000 + u32::try_from(seed).unwrap();
+    let engine = engine(key(seed), tag, policy, seed + 100);
     let mut app = App::new(engine, AppConfig::new(nick));
     assert!(app
         .on_irc(IrcEvent::Connected { nick: nick.into() }, 0.0)

@@ -9,11 +9,8 @@ use std::time::Duration;
 use irc::{IrcCommand, IrcConfig, IrcEvent, IrcHandle, Pacing};
 use libotr_harness::{Event as LEvent, LibOtr, POLICY_DEFAULT};
 use offrecord::chat::app::{App, AppConfig};
-use otr::crypto::DsaPrivateKey;
-use otr::wire::encoded::InstanceTag;
-use otr::{Engine, EngineConfig, Policy};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use otr::Policy;
+use testkit::{engine, irc_lines, key};
 use tokio::sync::mpsc::Receiver;
 
 /// Seconds since the Unix epoch, as the chat runner passes time to the `App`.
@@ -22,13 +19,6 @@ pub fn now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-/// True if `needle` occurs in `haystack` (the bytes a tap logged).
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 /// A transport configuration for a server that gives every user relaxed flood control:
@@ -61,19 +51,8 @@ impl ChatClient {
     /// A client for `config.nick`; its key and randomness come from `seed`, its instance
     /// tag is `tag_base + seed`.
     pub fn new(config: IrcConfig, seed: u64, tag_base: u32) -> ChatClient {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let key = DsaPrivateKey::generate(&mut rng);
-        let engine_config = EngineConfig {
-            policy: Policy::OPPORTUNISTIC,
-            instance_tag: InstanceTag(tag_base + u32::try_from(seed).unwrap()),
-            line_based: true,
-            hold_during_key_exchange: false,
-        };
-        let engine = Engine::new(
-            key,
-            engine_config,
-            Box::new(ChaCha20Rng::seed_from_u64(seed + 7)),
-        );
+        let tag = tag_base + u32::try_from(seed).unwrap();
+        let engine = engine(key(seed), tag, Policy::OPPORTUNISTIC, seed + 7);
         let nick = config.nick.clone();
         let (handle, events) = irc::spawn(config);
         // OTR messages are fragmented to exactly what the server relays uncut from us.
@@ -186,10 +165,7 @@ impl LibPeer {
         for event in events {
             match event {
                 LEvent::Wire { peer, data } => {
-                    // libotr's query message has line breaks (its HTML explanation
-                    // follows): an IRC client sends each line as its own PRIVMSG, as
-                    // irssi-otr does. The transport would refuse the line break.
-                    for line in data.split(['\r', '\n']).filter(|l| !l.is_empty()) {
+                    for line in irc_lines(&data) {
                         self.handle
                             .send(IrcCommand::Privmsg {
                                 target: peer.clone(),

@@ -5,16 +5,10 @@ use crate::crypto::sym::sha256;
 use num_bigint::BigUint;
 use rand_chacha::rand_core::SeedableRng;
 use rand_core::{CryptoRng, RngCore};
+use testkit::unhex;
 
 fn big(b: &[u8]) -> BigUint {
     BigUint::from_bytes_be(b)
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 /// The degenerate keys of `tests/vectors/crypto/weak_dsa_keys.txt`: (name, defect, p, q, g,

@@ -1,17 +1,13 @@
 //! The degenerate DSA keys of tests/vectors/crypto/weak_dsa_keys.txt and a forger that
-//! signs under them so that DSA's verification equation accepts.
+//! signs under them so that DSA's verification equation accepts (for `dsa_libgcrypt` and
+//! `weak_peer_keys`).
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use num_bigint::BigUint;
 use otr::wire::codec::put_mpi;
 use rand_chacha::rand_core::RngCore;
 use rand_chacha::ChaCha20Rng;
-
-pub fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use testkit::unhex;
 
 /// (name, expected defect, [p, q, g, y, x]) for every key of the vector file.
 pub fn weak_keys() -> Vec<(String, String, [BigUint; 5])> {

@@ -60,7 +60,9 @@ pub struct Client {
     /// Our nick on the network now.
     pub(crate) nick: String,
     pub(crate) connected: bool,
-    /// What the front end was last told of each private conversation.
+    /// What the front end was last told of each private conversation: an entry only for a
+    /// peer the engine sent to or reported on, so bounded by the engine's cap on peers
+    /// (`otr::engine::MAX_PEERS`), whatever nicks strangers write from.
     pub(crate) shown: BTreeMap<String, Status>,
     /// Channels we are in.
     pub(crate) channels: Vec<String>,
@@ -386,7 +388,7 @@ impl Client {
         }
         let change = change_between(before.as_ref(), &now);
         self.shown.insert(peer.to_owned(), now.clone());
-        let room_session = self.room_uses_session(peer);
+        let room_session = self.node.uses_session(peer);
         step.updates.push(Update::Private {
             peer: peer.to_owned(),
             status: now,
@@ -398,12 +400,10 @@ impl Client {
     /// Fragments OTR messages to `peer` to what one transport line carries (less the room's
     /// channel tags when the room is delivered in a channel).
     pub(crate) fn prepare_peer(&mut self, peer: &str) {
-        let mut size = (self.config.max_payload)(&self.nick, peer);
-        if let group::Delivery::Channel(ch) = self.node.delivery() {
-            let tags = group::envelope::tag(peer, "", "").len() + group::envelope::MAX_NICK;
-            let in_channel = (self.config.max_payload)(&self.nick, &ch).saturating_sub(tags);
-            size = size.min(in_channel.max(64));
-        }
+        let limit = &self.config.max_payload;
+        let size = self
+            .node
+            .otr_message_size(peer, |target| limit(&self.nick, target));
         self.node.set_max_message_size(peer, size);
     }
 

@@ -92,18 +92,4 @@ impl Client {
                 .push(NetCommand::CheckPresence(vec![host.to_owned()]));
         }
     }
-
-    /// True if the room we are in (or invited to) rides on our OTR session with `peer`:
-    /// `peer` hosts it; we host it and `peer` is a member; or `peer` is a full member (our
-    /// pairwise key and transcript digests go over that session). Ending such a session
-    /// takes the room's privacy with it.
-    pub fn room_uses_session(&self, peer: &str) -> bool {
-        if self.node.host_nick() == Some(peer) {
-            return true;
-        }
-        match self.node.roster().and_then(|r| r.entry(peer)) {
-            Some(entry) => self.node.is_host() || entry.kind != group::MemberKind::Thin,
-            None => false,
-        }
-    }
 }

@@ -321,6 +321,34 @@ impl Node {
         matches!(self.room, Room::Host(_))
     }
 
+    /// True if the room we are in (or invited to) rides on our OTR session with `peer`:
+    /// `peer` hosts it; we host it and `peer` is a member (full or thin: we relay its lines
+    /// over that session); or `peer` is a full member (our pairwise key and transcript
+    /// digests go over that session). Ending such a session takes the room's privacy with
+    /// it.
+    pub fn uses_session(&self, peer: &str) -> bool {
+        if self.host_nick() == Some(peer) {
+            return true;
+        }
+        match self.roster().and_then(|r| r.entry(peer)) {
+            Some(entry) => self.is_host() || entry.kind != MemberKind::Thin,
+            None => false,
+        }
+    }
+
+    /// The largest OTR message for `peer`, given what one transport line to a target
+    /// carries (`line_limit`): the private line's limit, and, when the room is delivered in
+    /// a channel, no more than a channel line leaves after the room's tags.
+    pub fn otr_message_size(&self, peer: &str, line_limit: impl Fn(&str) -> usize) -> usize {
+        let mut size = line_limit(peer);
+        if let Delivery::Channel(ch) = self.delivery() {
+            let tags = crate::envelope::tag(peer, "", "").len() + crate::envelope::MAX_NICK;
+            let in_channel = line_limit(&ch).saturating_sub(tags);
+            size = size.min(in_channel.max(64));
+        }
+        size
+    }
+
     /// The host generation and our transcript position (number, chain head).
     pub fn transcript(&self) -> Option<Transcript> {
         self.shared().map(|s| Transcript {

@@ -605,7 +605,7 @@ impl App {
                     });
                 } else if self.windows[i].otr.is_private() {
                     let peer = self.windows[i].name.clone();
-                    if self.room_uses_session(&peer) {
+                    if self.node.uses_session(&peer) {
                         // Ending it would take the room's privacy with it: close only the
                         // window.
                         self.close(i);
@@ -765,12 +765,10 @@ impl App {
     /// fragments leave room for both (the sender may be any member, so a nick of the
     /// longest length the room protocol allows).
     fn prepare_peer(&mut self, peer: &str) {
-        let mut size = (self.config.max_payload)(&self.nick, peer);
-        if let group::Delivery::Channel(ch) = self.node.delivery() {
-            let tags = group::envelope::tag(peer, "", "").len() + group::envelope::MAX_NICK;
-            let in_channel = (self.config.max_payload)(&self.nick, &ch).saturating_sub(tags);
-            size = size.min(in_channel.max(64));
-        }
+        let limit = &self.config.max_payload;
+        let size = self
+            .node
+            .otr_message_size(peer, |target| limit(&self.nick, target));
         self.node.set_max_message_size(peer, size);
     }
 

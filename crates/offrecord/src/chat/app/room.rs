@@ -179,20 +179,6 @@ impl App {
         self.node.info().or_else(|| self.left_room.clone())
     }
 
-    /// True if the room we are in (or invited to, or joining) rides on our OTR session with
-    /// `peer`: `peer` hosts it; we host it and `peer` is a member (full or thin: we relay
-    /// its lines over that session); or `peer` is a full member (our pairwise key and
-    /// transcript digests go over that session). `/close` keeps such a session.
-    pub(super) fn room_uses_session(&self, peer: &str) -> bool {
-        if self.node.host_nick() == Some(peer) {
-            return true;
-        }
-        match self.node.roster().and_then(|r| r.entry(peer)) {
-            Some(entry) => self.node.is_host() || entry.kind != group::MemberKind::Thin,
-            None => false,
-        }
-    }
-
     /// `/group ...`: rooms over OTR.
     pub(super) fn group_command(&mut self, args: &str, now: f64, out: &mut Vec<IrcCommand>) {
         let sub = command::split_word(args).0.to_ascii_lowercase();
